@@ -1,0 +1,464 @@
+//! Configuration and auth: tokens, where to connect, the host policy, and the builder that
+//! turns them into a [`Client`].
+
+use std::{fmt, net::IpAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use reqwest::{
+    Url,
+    header::{AUTHORIZATION, HeaderMap, HeaderValue},
+};
+
+use crate::{
+    client::{Client, Shared},
+    error::{Error, Result},
+    profile::{self, ENV_BASE_URL, ENV_TOKEN},
+};
+
+/// What kind of token authenticates the client. It decides which fields an update may send:
+/// `ownerId` is only valid with an Organization API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// An Organization API key: acts for the organization and may set `ownerId`.
+    OrganizationApiKey,
+    /// A Personal Access Token: acts as its user, who always owns what it creates.
+    PersonalAccessToken,
+    /// Not known (e.g. read from the environment): the `ownerId` rule is left to Omni.
+    Unknown,
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenKind::OrganizationApiKey => "Organization API key",
+            TokenKind::PersonalAccessToken => "Personal Access Token",
+            TokenKind::Unknown => "token of unknown kind",
+        })
+    }
+}
+
+/// An API token and its kind. `Debug` and `Display` never show the secret.
+///
+/// ```
+/// use omni_dbt::{Token, TokenKind};
+///
+/// let t = Token::organization_api_key("omni_osk_abc123");
+/// assert_eq!(t.kind(), TokenKind::OrganizationApiKey);
+/// assert!(!format!("{t:?} {t}").contains("abc123"));
+/// ```
+#[derive(Clone)]
+pub struct Token {
+    secret: Box<str>,
+    kind: TokenKind,
+}
+
+impl Token {
+    /// An Organization API key.
+    pub fn organization_api_key(secret: impl Into<String>) -> Self {
+        Self::new(secret, TokenKind::OrganizationApiKey)
+    }
+
+    /// A Personal Access Token.
+    pub fn personal_access_token(secret: impl Into<String>) -> Self {
+        Self::new(secret, TokenKind::PersonalAccessToken)
+    }
+
+    /// A token whose kind is not known; Omni decides what it may do.
+    pub fn unknown(secret: impl Into<String>) -> Self {
+        Self::new(secret, TokenKind::Unknown)
+    }
+
+    /// A token of the given kind.
+    pub fn new(secret: impl Into<String>, kind: TokenKind) -> Self {
+        Self {
+            secret: secret.into().into_boxed_str(),
+            kind,
+        }
+    }
+
+    /// The token's kind.
+    pub fn kind(&self) -> TokenKind {
+        self.kind
+    }
+
+    /// The `Authorization` header value, marked sensitive so that it is never logged.
+    fn header(&self, origin: &str) -> Result<HeaderValue> {
+        let secret = self.secret.trim();
+        if secret.is_empty() {
+            return Err(Error::config(origin, "the token is empty"));
+        }
+        let mut value = HeaderValue::from_str(&format!("Bearer {secret}")).map_err(|_| {
+            Error::config(
+                origin,
+                "the token contains characters not allowed in an HTTP header",
+            )
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("kind", &self.kind)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (redacted)", self.kind)
+    }
+}
+
+/// Where to connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Location {
+    /// `https://{name}.omniapp.co/api`
+    Instance(String),
+    /// `https://{name}.playground.exploreomni.dev/api`
+    Playground(String),
+    /// A base URL as given.
+    BaseUrl(String),
+}
+
+/// Omni's domains: a token goes to these (and their subdomains) without an opt-in.
+const OMNI_DOMAINS: &[&str] = &[
+    "omniapp.co",
+    "embed-omniapp.co",
+    "exploreomni.dev",
+    "embed-exploreomni.dev",
+    "thundersalmon.com",
+    "embed-thundersalmon.com",
+];
+
+/// Default time to establish a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time for a whole request, from sending to the last byte of the answer.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds a [`Client`]. Values are resolved at [`build`](Self::build) with the precedence of
+/// Omni's CLI: an explicit value, then the environment, then the profile file.
+///
+/// ```
+/// use omni_dbt::{Client, Token};
+///
+/// let client = Client::builder()
+///     .with_token(Token::organization_api_key("omni_osk_example"))
+///     .with_instance("acme")
+///     .build()?;
+/// assert_eq!(client.base_url(), "https://acme.omniapp.co/api");
+/// # Ok::<(), omni_dbt::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    token: Option<Token>,
+    location: Option<Location>,
+    use_env: bool,
+    profile: Option<String>,
+    config_path: Option<PathBuf>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    allow_any_host: bool,
+    allow_plain_http: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            location: None,
+            use_env: false,
+            profile: None,
+            config_path: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            allow_any_host: false,
+            allow_plain_http: false,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &self.token)
+            .field("location", &self.location)
+            .field("use_env", &self.use_env)
+            .field("profile", &self.profile)
+            .field("config_path", &self.config_path)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("allow_any_host", &self.allow_any_host)
+            .field("allow_plain_http", &self.allow_plain_http)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with nothing set: give a token and a location, or read them with
+    /// [`with_env`](Self::with_env) / [`with_profile`](Self::with_profile).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The token to send (takes precedence over the environment and the profile).
+    pub fn with_token(mut self, token: Token) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Connect to the production instance `name`: `https://{name}.omniapp.co/api`.
+    pub fn with_instance(mut self, name: impl Into<String>) -> Self {
+        self.location = Some(Location::Instance(name.into()));
+        self
+    }
+
+    /// Connect to the playground instance `name`: `https://{name}.playground.exploreomni.dev/api`.
+    pub fn with_playground(mut self, name: impl Into<String>) -> Self {
+        self.location = Some(Location::Playground(name.into()));
+        self
+    }
+
+    /// Connect to a base URL: `https://acme.omniapp.co`, `.../api` and `.../api/` all mean
+    /// `https://acme.omniapp.co/api`. The host must pass the host policy (see
+    /// [`dangerously_allow_any_host`](Self::dangerously_allow_any_host)).
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
+        self.location = Some(Location::BaseUrl(url.into()));
+        self
+    }
+
+    /// Also read `OMNI_API_TOKEN` and `OMNI_BASE_URL`, and fall back to the default profile of
+    /// the Omni CLI's profile file (`OMNI_CONFIG_PATH` or `~/.config/omni-cli/config.json`)
+    /// when it exists. A token from the environment is of [`TokenKind::Unknown`].
+    pub fn with_env(mut self) -> Self {
+        self.use_env = true;
+        self
+    }
+
+    /// Read the named profile of the profile file for whatever is not set explicitly (or by
+    /// the environment, with [`with_env`](Self::with_env)). The profile must exist.
+    pub fn with_profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self
+    }
+
+    /// Read profiles from this file instead of `OMNI_CONFIG_PATH` or the CLI's default path.
+    pub fn with_config_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_path = Some(path.into());
+        self
+    }
+
+    /// Time allowed to establish a connection (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Send the token to hosts outside Omni's domains (`omniapp.co`, `exploreomni.dev`,
+    /// `thundersalmon.com` and their `embed-` variants). Only for a proxy or gateway you
+    /// control: whoever runs that host receives your token.
+    pub fn dangerously_allow_any_host(mut self) -> Self {
+        self.allow_any_host = true;
+        self
+    }
+
+    /// Send the token over plain `http://` to hosts other than loopback. Anyone on the network
+    /// path can read it.
+    pub fn dangerously_allow_plain_http(mut self) -> Self {
+        self.allow_plain_http = true;
+        self
+    }
+
+    /// Resolves token and location, checks the host policy, and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let mut token = self
+            .token
+            .clone()
+            .map(|t| (t, "the token given to with_token".to_owned()));
+        let mut base = self
+            .location
+            .clone()
+            .map(|l| (l, "the base URL given to the builder".to_owned()));
+
+        if self.use_env {
+            if token.is_none() {
+                token =
+                    profile::env_var(ENV_TOKEN)?.map(|t| (Token::unknown(t), ENV_TOKEN.to_owned()));
+            }
+            if base.is_none() {
+                base = profile::env_var(ENV_BASE_URL)?
+                    .map(|u| (Location::BaseUrl(u), ENV_BASE_URL.to_owned()));
+            }
+        }
+
+        let needs_profile =
+            (token.is_none() || base.is_none()) && (self.use_env || self.profile.is_some());
+        let searched = match needs_profile {
+            true => profile::config_path(self.config_path.as_deref())?,
+            false => None,
+        };
+        if let Some(path) = &searched
+            && let Some(p) = profile::load(path, self.profile.as_deref())?
+        {
+            if token.is_none() {
+                token = p.token.map(|t| (Token::unknown(t), p.origin.clone()));
+            }
+            if base.is_none() {
+                base = p
+                    .api_endpoint
+                    .map(|u| (Location::BaseUrl(u), format!("apiEndpoint of {}", p.origin)));
+            }
+        }
+        let where_to_look = |what: &str, var: &str| {
+            let file = searched
+                .as_ref()
+                .map(|p| format!(", or a profile in {}", p.display()))
+                .unwrap_or_default();
+            Error::config(
+                "client builder",
+                format!("no {what}: set it explicitly, or call with_env() and set {var}{file}"),
+            )
+        };
+        let (token, token_origin) = token.ok_or_else(|| where_to_look("token", ENV_TOKEN))?;
+        let (location, base_origin) =
+            base.ok_or_else(|| where_to_look("instance or base URL", ENV_BASE_URL))?;
+
+        let base_url = resolve_base_url(
+            &location,
+            &base_origin,
+            self.allow_any_host,
+            self.allow_plain_http,
+        )?;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, token.header(&token_origin)?);
+
+        let mut http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("omni-dbt/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            // A redirect would carry the request somewhere the host policy did not approve.
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(base_url.scheme() == "https");
+        if is_loopback(&base_url) {
+            // A proxy must not see (or break) traffic meant for a local test server.
+            http = http.no_proxy();
+        }
+        let http = http.build().map_err(|e| {
+            Error::config(
+                "HTTP client",
+                format!("cannot initialise the HTTP/TLS stack: {e}"),
+            )
+        })?;
+
+        Ok(Client::from_shared(Arc::new(Shared {
+            base_url: base_url.as_str().trim_end_matches('/').to_owned(),
+            http,
+            token_kind: token.kind(),
+        })))
+    }
+}
+
+fn resolve_base_url(
+    location: &Location,
+    origin: &str,
+    allow_any_host: bool,
+    allow_plain_http: bool,
+) -> Result<Url> {
+    let text = match location {
+        Location::Instance(name) => {
+            format!("https://{}.omniapp.co/api", instance_label(name, origin)?)
+        }
+        Location::Playground(name) => {
+            format!(
+                "https://{}.playground.exploreomni.dev/api",
+                instance_label(name, origin)?
+            )
+        }
+        Location::BaseUrl(url) => url.trim().to_owned(),
+    };
+    let bad = |message: String| Error::config(origin, message);
+    let mut url = Url::parse(&text).map_err(|e| bad(format!("\"{text}\" is not a URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("the base URL must not contain credentials".to_owned()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(format!(
+            "the base URL \"{text}\" must not have a query or fragment"
+        )));
+    }
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let loopback = is_loopback(&url);
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback || allow_plain_http => {}
+        "http" => {
+            return Err(bad(format!(
+                "refusing to send the token over plain http to {host}: use https \
+                 (plain http is allowed for loopback only, or with dangerously_allow_plain_http())"
+            )));
+        }
+        other => return Err(bad(format!("scheme \"{other}\" is not http or https"))),
+    }
+    let omni = OMNI_DOMAINS
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+    if !(omni || loopback || allow_any_host) {
+        return Err(bad(format!(
+            "refusing to send the token to {host}: it is not one of Omni's domains ({}) nor \
+             loopback; use dangerously_allow_any_host() if you really mean it",
+            OMNI_DOMAINS.join(", ")
+        )));
+    }
+    // `https://acme.omniapp.co`, `.../api` and `.../api/` all mean `.../api`.
+    let path = url.path().trim_end_matches('/').to_owned();
+    let path = if path.ends_with("/api") {
+        path
+    } else {
+        format!("{path}/api")
+    };
+    url.set_path(&path);
+    Ok(url)
+}
+
+fn instance_label<'a>(name: &'a str, origin: &str) -> Result<&'a str> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(name)
+    } else {
+        Err(Error::config(
+            origin,
+            format!(
+                "instance name \"{name}\" must be a lowercase DNS label (a-z, 0-9, '-'), \
+                 e.g. \"acme\" for acme.omniapp.co; give a full URL to with_base_url instead"
+            ),
+        ))
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}

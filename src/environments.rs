@@ -1,0 +1,579 @@
+//! The dbt-environment resource: a handle per connection and one builder per operation, each
+//! validating its input before anything is sent and ending in `send()`.
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::{Stream, TryStreamExt, stream};
+use uuid::Uuid;
+
+use crate::{
+    client::Client,
+    config::TokenKind,
+    error::{Error, Result},
+    generated::types,
+    model::{
+        DbtEnvironment, Deleted, IntoPatch, NewVariable, Page, Patch, SortDirection, UpdateBody,
+        VariableChange, VariableUpdate,
+    },
+    transport::map_error,
+};
+
+/// The dbt environments of one connection: `GET`, `POST`, `PUT` and `DELETE` on
+/// `/api/v1/connections/{connectionId}/dbt/environments[/{environmentId}]`.
+///
+/// Made by [`Client::dbt_environments`]. Every method returns a builder; nothing is sent until
+/// its `send()`.
+#[derive(Clone, Debug)]
+pub struct DbtEnvironments {
+    client: Client,
+    connection_id: Uuid,
+}
+
+impl DbtEnvironments {
+    pub(crate) fn new(client: Client, connection_id: Uuid) -> Self {
+        Self {
+            client,
+            connection_id,
+        }
+    }
+
+    /// The connection these environments belong to.
+    pub fn connection_id(&self) -> Uuid {
+        self.connection_id
+    }
+
+    /// List the connection's environments (`GET .../dbt/environments`).
+    pub fn list(&self) -> ListEnvironments {
+        ListEnvironments {
+            client: self.client.clone(),
+            connection_id: self.connection_id,
+            cursor: None,
+            page_size: None,
+            sort: None,
+        }
+    }
+
+    /// Create an environment (`POST .../dbt/environments`); `name` and `target_schema` are
+    /// required by Omni.
+    pub fn create(
+        &self,
+        name: impl Into<String>,
+        target_schema: impl Into<String>,
+    ) -> CreateEnvironment {
+        CreateEnvironment {
+            client: self.client.clone(),
+            connection_id: self.connection_id,
+            name: name.into(),
+            target_schema: target_schema.into(),
+            owner_id: None,
+            target_database: None,
+            target_name: None,
+            target_role: None,
+            variables: Vec::new(),
+        }
+    }
+
+    /// Change an environment (`PUT .../dbt/environments/{environmentId}`). Only the fields set
+    /// on the builder are sent; Omni leaves the others unchanged.
+    pub fn update(&self, environment_id: Uuid) -> UpdateEnvironment {
+        UpdateEnvironment {
+            client: self.client.clone(),
+            connection_id: self.connection_id,
+            environment_id,
+            body: UpdateBody::default(),
+        }
+    }
+
+    /// Delete an environment (`DELETE .../dbt/environments/{environmentId}`). Cannot be undone.
+    pub fn delete(&self, environment_id: Uuid) -> DeleteEnvironment {
+        DeleteEnvironment {
+            client: self.client.clone(),
+            connection_id: self.connection_id,
+            environment_id,
+        }
+    }
+}
+
+/// Lists environments: one page with [`send`](Self::send), every page with
+/// [`stream`](Self::stream) or [`all`](Self::all).
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`, `stream` or `all`"]
+pub struct ListEnvironments {
+    client: Client,
+    connection_id: Uuid,
+    cursor: Option<String>,
+    page_size: Option<u32>,
+    sort: Option<SortDirection>,
+}
+
+impl ListEnvironments {
+    /// Records per page, 1 to 100 (Omni's default is 20).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Sort by name.
+    pub fn sort_by_name(mut self, direction: SortDirection) -> Self {
+        self.sort = Some(direction);
+        self
+    }
+
+    /// Start at this cursor (a previous page's [`Page::next_cursor`]).
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    fn validate(&self) -> Result<Option<std::num::NonZeroU64>> {
+        nonnil("connectionId", self.connection_id)?;
+        match self.page_size {
+            None => Ok(None),
+            Some(n @ 1..=100) => Ok(std::num::NonZeroU64::new(n.into())),
+            Some(n) => Err(Error::invalid(
+                "pageSize",
+                format!("must be between 1 and 100, got {n}"),
+            )),
+        }
+    }
+
+    /// Fetches one page.
+    pub async fn send(self) -> Result<Page> {
+        let page_size = self.validate()?;
+        let (api, context) = self.client.call();
+        let (direction, field) = match self.sort {
+            None => (None, None),
+            Some(d) => (
+                Some(match d {
+                    SortDirection::Ascending => {
+                        types::ConnectionsDbtEnvironmentsListSortDirection::Asc
+                    }
+                    SortDirection::Descending => {
+                        types::ConnectionsDbtEnvironmentsListSortDirection::Desc
+                    }
+                }),
+                Some(types::ConnectionsDbtEnvironmentsListSortField::Name),
+            ),
+        };
+        let result = api
+            .connections_dbt_environments_list(
+                &self.connection_id,
+                self.cursor.as_deref(),
+                page_size,
+                direction,
+                field,
+            )
+            .await;
+        match result {
+            Ok(value) => Ok(Page::from(value.into_inner())),
+            Err(e) => Err(map_error(e, &context).await),
+        }
+    }
+
+    /// Every environment on every page, following `nextCursor`, fetched as the stream is read.
+    ///
+    /// A cursor that comes back a second time ends the stream with
+    /// [`Error::UnexpectedResponse`] instead of looping.
+    pub fn stream(self) -> impl Stream<Item = Result<DbtEnvironment>> + Send + 'static {
+        let state = Some((self, HashSet::new()));
+        stream::try_unfold(state, |state| async move {
+            let Some((request, mut seen)) = state else {
+                return Ok(None);
+            };
+            let page = request.clone().send().await?;
+            let next = match page.next_cursor {
+                None => None,
+                Some(cursor) if !seen.insert(cursor.clone()) => {
+                    return Err(Error::UnexpectedResponse {
+                        status: 200,
+                        detail: Some(format!(
+                            "the list repeated the cursor \"{cursor}\"; paging stopped"
+                        )),
+                    });
+                }
+                Some(cursor) => Some((request.cursor(cursor), seen)),
+            };
+            Ok(Some((page.environments, next)))
+        })
+        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+        .try_flatten()
+    }
+
+    /// Every environment on every page, collected.
+    pub async fn all(self) -> Result<Vec<DbtEnvironment>> {
+        self.stream().try_collect().await
+    }
+}
+
+/// Creates an environment. Built by [`DbtEnvironments::create`].
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`"]
+pub struct CreateEnvironment {
+    client: Client,
+    connection_id: Uuid,
+    name: String,
+    target_schema: String,
+    owner_id: Option<Uuid>,
+    target_database: Option<String>,
+    target_name: Option<String>,
+    target_role: Option<String>,
+    variables: Vec<NewVariable>,
+}
+
+impl CreateEnvironment {
+    /// The owning user. Only valid with an Organization API key.
+    pub fn owner_id(mut self, owner_id: Uuid) -> Self {
+        self.owner_id = Some(owner_id);
+        self
+    }
+
+    /// Target database override.
+    pub fn target_database(mut self, value: impl Into<String>) -> Self {
+        self.target_database = Some(value.into());
+        self
+    }
+
+    /// dbt target name override.
+    pub fn target_name(mut self, value: impl Into<String>) -> Self {
+        self.target_name = Some(value.into());
+        self
+    }
+
+    /// Target role override.
+    pub fn target_role(mut self, value: impl Into<String>) -> Self {
+        self.target_role = Some(value.into());
+        self
+    }
+
+    /// Add a variable whose value Omni returns when read.
+    pub fn add_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variable(NewVariable::plain(name, value))
+    }
+
+    /// Add a secret variable (Omni stores the value and never returns it).
+    pub fn add_secret_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variable(NewVariable::secret(name, value))
+    }
+
+    /// Add a variable.
+    pub fn variable(mut self, variable: NewVariable) -> Self {
+        self.variables.push(variable);
+        self
+    }
+
+    fn body(&self) -> Result<types::DbtEnvironmentCreateBody> {
+        nonnil("connectionId", self.connection_id)?;
+        nonempty("name", &self.name)?;
+        nonempty("targetSchema", &self.target_schema)?;
+        if let Some(owner) = self.owner_id {
+            owner_allowed(self.client.token_kind())?;
+            nonnil("ownerId", owner)?;
+        }
+        let changes: Vec<VariableChange> = self.variables.iter().cloned().map(Into::into).collect();
+        validate_variables(&changes)?;
+        let variables = self
+            .variables
+            .iter()
+            .map(|v| {
+                Ok(types::DbtEnvironmentVariable {
+                    name: v
+                        .name()
+                        .try_into()
+                        .map_err(|e| Error::invalid("variables[].name", format!("{e}")))?,
+                    value: v.value().to_owned(),
+                    is_secret: v.is_secret(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(types::DbtEnvironmentCreateBody {
+            name: self
+                .name
+                .as_str()
+                .try_into()
+                .map_err(|e| Error::invalid("name", format!("{e}")))?,
+            target_schema: self
+                .target_schema
+                .as_str()
+                .try_into()
+                .map_err(|e| Error::invalid("targetSchema", format!("{e}")))?,
+            owner_id: self.owner_id,
+            target_database: self.target_database.clone(),
+            target_name: self.target_name.clone(),
+            target_role: self.target_role.clone(),
+            variables,
+        })
+    }
+
+    /// Validates and sends the create; returns the new environment.
+    pub async fn send(self) -> Result<DbtEnvironment> {
+        let body = self.body()?;
+        let (api, context) = self.client.call();
+        match api
+            .connections_dbt_environments_create(&self.connection_id, &body)
+            .await
+        {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) => Err(map_error(e, &context).await),
+        }
+    }
+}
+
+/// Changes an environment. Built by [`DbtEnvironments::update`].
+///
+/// Each nullable field has three states: not called (absent from the JSON, unchanged),
+/// cleared (`None` or `clear_*`, sent as `null`), or set (sent as the value).
+///
+/// ```
+/// # async fn demo(client: omni_dbt::Client, conn: omni_dbt::Uuid, env: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+/// let updated = client
+///     .dbt_environments(conn)
+///     .update(env)
+///     .target_schema("dbt_pr_42")
+///     .target_role(None)              // sends "targetRole": null
+///     .add_variable("DBT_THREADS", "8")
+///     .send()
+///     .await?;
+/// println!("{} now builds into {}", updated.name, updated.target_schema);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`"]
+pub struct UpdateEnvironment {
+    client: Client,
+    connection_id: Uuid,
+    environment_id: Uuid,
+    body: UpdateBody,
+}
+
+impl UpdateEnvironment {
+    /// New name (must not be empty).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.body.name = Some(name.into());
+        self
+    }
+
+    /// New target schema (must not be empty).
+    pub fn target_schema(mut self, schema: impl Into<String>) -> Self {
+        self.body.target_schema = Some(schema.into());
+        self
+    }
+
+    /// New owner (a `Uuid`), or `None` for no owner. Only valid with an Organization API key.
+    pub fn owner_id(mut self, owner: impl IntoPatch<Uuid>) -> Self {
+        self.body.owner_id = owner.into_patch();
+        self
+    }
+
+    /// Sends `"ownerId": null`. Only valid with an Organization API key.
+    pub fn clear_owner_id(self) -> Self {
+        self.owner_id(Patch::Clear)
+    }
+
+    /// Target database override; `None` clears it.
+    pub fn target_database(mut self, value: impl IntoPatch<String>) -> Self {
+        self.body.target_database = value.into_patch();
+        self
+    }
+
+    /// Sends `"targetDatabase": null`.
+    pub fn clear_target_database(self) -> Self {
+        self.target_database(Patch::Clear)
+    }
+
+    /// dbt target name override; `None` clears it.
+    pub fn target_name(mut self, value: impl IntoPatch<String>) -> Self {
+        self.body.target_name = value.into_patch();
+        self
+    }
+
+    /// Sends `"targetName": null`.
+    pub fn clear_target_name(self) -> Self {
+        self.target_name(Patch::Clear)
+    }
+
+    /// Target role override; `None` clears it.
+    pub fn target_role(mut self, value: impl IntoPatch<String>) -> Self {
+        self.body.target_role = value.into_patch();
+        self
+    }
+
+    /// Sends `"targetRole": null`.
+    pub fn clear_target_role(self) -> Self {
+        self.target_role(Patch::Clear)
+    }
+
+    /// Create a variable whose value Omni returns when read.
+    pub fn add_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variable(NewVariable::plain(name, value))
+    }
+
+    /// Create a secret variable.
+    pub fn add_secret_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variable(NewVariable::secret(name, value))
+    }
+
+    /// Give the existing variable `id` a new, non-secret value.
+    pub fn set_variable(self, id: Uuid, value: impl Into<String>) -> Self {
+        self.variable(VariableUpdate::plain(id, value))
+    }
+
+    /// Give the existing variable `id` a new secret value.
+    pub fn set_secret_variable(self, id: Uuid, value: impl Into<String>) -> Self {
+        self.variable(VariableUpdate::secret(id, value))
+    }
+
+    /// Keep the stored value of the secret variable `id` (sent as `"value": null`).
+    pub fn keep_secret_variable(self, id: Uuid) -> Self {
+        self.variable(VariableUpdate::keep_secret(id))
+    }
+
+    /// Add a variable change of either kind.
+    pub fn variable(mut self, change: impl Into<VariableChange>) -> Self {
+        self.body.variables.push(change.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        nonnil("connectionId", self.connection_id)?;
+        nonnil("environmentId", self.environment_id)?;
+        let body = &self.body;
+        if body.is_empty() {
+            return Err(Error::invalid("body", "must change at least one field"));
+        }
+        if let Some(name) = &body.name {
+            nonempty("name", name)?;
+        }
+        if let Some(schema) = &body.target_schema {
+            nonempty("targetSchema", schema)?;
+        }
+        if !body.owner_id.is_unchanged() {
+            owner_allowed(self.client.token_kind())?;
+        }
+        if let Patch::Set(owner) = body.owner_id {
+            nonnil("ownerId", owner)?;
+        }
+        validate_variables(&body.variables)
+    }
+
+    /// Validates and sends the update; returns the environment as Omni now has it.
+    pub async fn send(self) -> Result<DbtEnvironment> {
+        self.validate()?;
+        let (api, context) = self.client.call();
+        let result = api
+            .connections_dbt_environments_update(
+                &self.connection_id,
+                &self.environment_id,
+                &self.body,
+            )
+            .await;
+        match result {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) => Err(map_error(e, &context).await),
+        }
+    }
+}
+
+/// Deletes an environment. Built by [`DbtEnvironments::delete`].
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`"]
+pub struct DeleteEnvironment {
+    client: Client,
+    connection_id: Uuid,
+    environment_id: Uuid,
+}
+
+impl DeleteEnvironment {
+    /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`].
+    pub async fn send(self) -> Result<Deleted> {
+        nonnil("connectionId", self.connection_id)?;
+        nonnil("environmentId", self.environment_id)?;
+        let (api, context) = self.client.call();
+        match api
+            .connections_dbt_environments_delete(&self.connection_id, &self.environment_id)
+            .await
+        {
+            Ok(value) => {
+                let status = value.status().as_u16();
+                let body = value.into_inner();
+                if body.success {
+                    Ok(Deleted {
+                        message: body.message,
+                    })
+                } else {
+                    let detail = body
+                        .message
+                        .unwrap_or_else(|| "Omni answered success: false".to_owned());
+                    Err(Error::UnexpectedResponse {
+                        status,
+                        detail: Some(detail),
+                    })
+                }
+            }
+            Err(e) => Err(map_error(e, &context).await),
+        }
+    }
+}
+
+fn nonnil(field: &str, id: Uuid) -> Result<()> {
+    if id.is_nil() {
+        Err(Error::invalid(field, "must not be the nil UUID"))
+    } else {
+        Ok(())
+    }
+}
+
+fn nonempty(field: &str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        Err(Error::invalid(field, "must not be empty (minLength 1)"))
+    } else {
+        Ok(())
+    }
+}
+
+fn owner_allowed(kind: TokenKind) -> Result<()> {
+    if kind == TokenKind::PersonalAccessToken {
+        Err(Error::invalid(
+            "ownerId",
+            "is only valid with an Organization API key; with a Personal Access Token the owner \
+             is always the authenticated user",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn validate_variables(changes: &[VariableChange]) -> Result<()> {
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut ids: HashMap<Uuid, usize> = HashMap::new();
+    for (i, change) in changes.iter().enumerate() {
+        match change {
+            VariableChange::New(v) => {
+                let field = format!("variables[{i}].name");
+                nonempty(&field, v.name())?;
+                if let Some(first) = names.insert(v.name(), i) {
+                    return Err(Error::invalid(
+                        field,
+                        format!(
+                            "\"{}\" is already used by variables[{first}]; names must be unique",
+                            v.name()
+                        ),
+                    ));
+                }
+            }
+            VariableChange::Existing(u) => {
+                let field = format!("variables[{i}].id");
+                nonnil(&field, u.id())?;
+                if let Some(first) = ids.insert(u.id(), i) {
+                    return Err(Error::invalid(
+                        field,
+                        format!(
+                            "{} is already changed by variables[{first}]; change a variable once",
+                            u.id()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! The one public error type. Its variants follow what a caller has to decide: fix the input
+//! or the configuration, re-authenticate, ask for permission, wait and retry, or report a bug.
+
+use std::{fmt, time::Duration};
+
+/// A boxed lower-level error, kept as the `source()` of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong talking to Omni.
+///
+/// ```
+/// use omni_dbt::Error;
+///
+/// let err = Error::RateLimited { retry_after: Some(std::time::Duration::from_secs(3)), detail: None };
+/// assert!(err.is_retryable());
+/// assert_eq!(err.status(), Some(429));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input broke a rule of the API; nothing was sent. Fix the named field.
+    #[error("invalid input: `{field}` {rule}; nothing was sent")]
+    InvalidInput {
+        /// The field, as named in the JSON body or the path (e.g. `variables[1].name`).
+        field: String,
+        /// The rule it broke.
+        rule: String,
+    },
+
+    /// The client could not be configured. `origin` names the environment variable, file or
+    /// profile that was wrong.
+    #[error("configuration error in {origin}: {message}")]
+    Config {
+        /// Where the bad value came from, e.g. `OMNI_BASE_URL` or `profile "dev" in /path`.
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// 401: the token is missing, unknown, revoked or expired. Re-authenticate.
+    #[error("unauthorized (401): Omni did not accept the token{}", suffix(.detail))]
+    Unauthorized {
+        /// Omni's message.
+        detail: Option<String>,
+    },
+
+    /// 403: the token's user lacks the Connection Admin permission on the connection, or the
+    /// connection does not support dbt.
+    #[error(
+        "forbidden (403): the Connection Admin permission on the connection is required \
+         (or the connection does not support dbt){}",
+        suffix(.detail)
+    )]
+    Forbidden {
+        /// Omni's message.
+        detail: Option<String>,
+    },
+
+    /// 404: the connection or the environment does not exist.
+    #[error("not found (404): no such connection or dbt environment{}", suffix(.detail))]
+    NotFound {
+        /// Omni's message.
+        detail: Option<String>,
+    },
+
+    /// 400: Omni rejected the request body or parameters.
+    #[error("bad request (400){}", suffix(.detail))]
+    BadRequest {
+        /// Omni's message, which names what it rejected.
+        detail: Option<String>,
+    },
+
+    /// 429: over Omni's rate limit (60 requests per minute per key by default). Wait and retry.
+    #[error("rate limited (429){}{}", retry_after_text(.retry_after), suffix(.detail))]
+    RateLimited {
+        /// How long Omni asked to wait (`Retry-After`), when it said.
+        retry_after: Option<Duration>,
+        /// Omni's message.
+        detail: Option<String>,
+    },
+
+    /// 5xx: Omni failed. Usually worth retrying later.
+    #[error("server error ({status}){}", suffix(.detail))]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// Omni's message, or the start of the body.
+        detail: Option<String>,
+    },
+
+    /// A status the API does not document for this operation, or an answer that breaks the
+    /// API's contract (e.g. a delete reporting `success: false`).
+    #[error("unexpected response ({status}){}", suffix(.detail))]
+    UnexpectedResponse {
+        /// The HTTP status.
+        status: u16,
+        /// Omni's message, or what was wrong.
+        detail: Option<String>,
+    },
+
+    /// The request did not complete: connection, TLS or timeout.
+    #[error("transport error ({kind}): {source}")]
+    Transport {
+        /// What kind of failure.
+        kind: TransportKind,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A response whose body could not be decoded. Probably a bug here or at Omni; report it.
+    #[error("undecodable response ({status}): {source}; body starts: {snippet}")]
+    Undecodable {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body, bounded and escaped.
+        snippet: String,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Kinds of [`Error::Transport`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The connect or the total timeout elapsed.
+    Timeout,
+    /// No connection could be made (refused, DNS, TLS handshake).
+    Connect,
+    /// The connection failed after it was made, or the body could not be read.
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Timeout => "timeout",
+            TransportKind::Connect => "connect",
+            TransportKind::Other => "connection",
+        })
+    }
+}
+
+fn suffix(detail: &Option<String>) -> String {
+    detail
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default()
+}
+
+fn retry_after_text(retry_after: &Option<Duration>) -> String {
+    retry_after
+        .map(|d| format!(", retry after {}s", d.as_secs_f64()))
+        .unwrap_or_default()
+}
+
+impl Error {
+    pub(crate) fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    pub(crate) fn config(origin: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            origin: origin.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status of the response behind this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Unauthorized { .. } => Some(401),
+            Error::Forbidden { .. } => Some(403),
+            Error::NotFound { .. } => Some(404),
+            Error::BadRequest { .. } => Some(400),
+            Error::RateLimited { .. } => Some(429),
+            Error::Server { status, .. }
+            | Error::UnexpectedResponse { status, .. }
+            | Error::Undecodable { status, .. } => Some(*status),
+            Error::InvalidInput { .. } | Error::Config { .. } | Error::Transport { .. } => None,
+        }
+    }
+
+    /// Omni's own message (`detail`), if it sent one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Error::Unauthorized { detail }
+            | Error::Forbidden { detail }
+            | Error::NotFound { detail }
+            | Error::BadRequest { detail }
+            | Error::RateLimited { detail, .. }
+            | Error::Server { detail, .. }
+            | Error::UnexpectedResponse { detail, .. } => detail.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether a timeout ended the request.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        )
+    }
+
+    /// Whether the same request may succeed later: 429, 502/503/504 and transport failures.
+    ///
+    /// This says nothing about whether it is *safe* to repeat: a create whose connection
+    /// failed after sending may already have happened.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } | Error::Transport { .. } => true,
+            Error::Server { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+
+    /// How long Omni asked to wait, for a 429 that carried `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,59 @@
+//! A typed, safe client for Omni's dbt-environment API.
+//!
+//! The HTTP layer is generated at build time by [progenitor](https://docs.rs/progenitor) from
+//! the OpenAPI document in `openapi/`; this crate adds what generation cannot: auth and host
+//! policy, configuration the way Omni's CLI reads it, builders that validate before anything
+//! is sent, tolerant response models, and one error type that says what to do next.
+//!
+//! ```no_run
+//! use omni_dbt::{Client, Uuid};
+//!
+//! # async fn run() -> omni_dbt::Result<()> {
+//! let client = Client::from_env()?; // OMNI_API_TOKEN + OMNI_BASE_URL, or the CLI's profile
+//! let connection = Uuid::parse_str("5b2f8e0c-2a4e-4c47-9a55-0f4a8d6e1b21").unwrap();
+//! let environment = Uuid::parse_str("0d6c1f7e-8b7a-4f7e-9d0e-3c8e2a1b4f55").unwrap();
+//!
+//! let env = client
+//!     .dbt_environments(connection)
+//!     .update(environment)
+//!     .target_schema("dbt_pr_42")
+//!     .clear_target_role()
+//!     .add_secret_variable("DBT_PASSWORD", "s3cr3t")
+//!     .send()
+//!     .await?;
+//! println!("{} -> {}", env.name, env.target_schema);
+//! # Ok(()) }
+//! ```
+//!
+//! | API | here |
+//! |---|---|
+//! | `GET /v1/connections/{connectionId}/dbt/environments` | [`DbtEnvironments::list`] |
+//! | `POST /v1/connections/{connectionId}/dbt/environments` | [`DbtEnvironments::create`] |
+//! | `PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}` | [`DbtEnvironments::update`] |
+//! | `DELETE /v1/connections/{connectionId}/dbt/environments/{environmentId}` | [`DbtEnvironments::delete`] |
+//!
+//! Every request emits one `tracing` event at debug level (operation, method, status,
+//! duration); the `Authorization` header is marked sensitive and never logged.
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod environments;
+mod error;
+mod generated;
+mod model;
+mod profile;
+mod transport;
+
+pub use client::Client;
+pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Token, TokenKind};
+pub use environments::{
+    CreateEnvironment, DbtEnvironments, DeleteEnvironment, ListEnvironments, UpdateEnvironment,
+};
+pub use error::{BoxError, Error, Result, TransportKind};
+pub use model::{
+    DbtEnvironment, Deleted, IntoPatch, NewVariable, Page, Patch, SortDirection, Variable,
+    VariableChange, VariableUpdate,
+};
+pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_TOKEN};
+pub use uuid::Uuid;

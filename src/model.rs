@@ -1,0 +1,498 @@
+//! Models the generator cannot express: the tri-state patch value of the update body, request
+//! variables whose secret values must never be printed, and response types that tolerate the
+//! shapes Omni actually sends.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+/// A change to one nullable field of an update: leave it alone, clear it, or set it.
+///
+/// On the wire `Unchanged` leaves the key out of the JSON body, `Clear` sends `null`, and
+/// `Set(v)` sends the value.
+///
+/// ```
+/// use omni_dbt::Patch;
+///
+/// let p: Patch<String> = Patch::Set("TRANSFORMER".into());
+/// assert!(!p.is_unchanged());
+/// assert_eq!(Patch::<String>::default(), Patch::Unchanged);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Patch<T> {
+    /// The field is absent from the body; Omni keeps the current value.
+    #[default]
+    Unchanged,
+    /// The field is sent as JSON `null`; Omni clears the value.
+    Clear,
+    /// The field is sent with this value.
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    /// Whether the field is left out of the body.
+    pub fn is_unchanged(&self) -> bool {
+        matches!(self, Patch::Unchanged)
+    }
+}
+
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            // Bodies skip `Unchanged` fields; should one be serialised anyway, `null` is the
+            // only JSON it could be, and it is never reached through the public builders.
+            Patch::Unchanged | Patch::Clear => serializer.serialize_none(),
+            Patch::Set(value) => value.serialize(serializer),
+        }
+    }
+}
+
+/// Conversion into a [`Patch`], so that builder methods take a value, `None`, or a `Patch`.
+///
+/// `Some(v)` and a bare value set the field, `None` clears it:
+///
+/// ```
+/// use omni_dbt::{IntoPatch, Patch};
+///
+/// assert_eq!("x".into_patch(), Patch::Set("x".to_string()));
+/// assert_eq!(IntoPatch::<String>::into_patch(None::<String>), Patch::<String>::Clear);
+/// ```
+pub trait IntoPatch<T> {
+    /// Converts `self` into a patch of a `T` field.
+    fn into_patch(self) -> Patch<T>;
+}
+
+impl<T> IntoPatch<T> for Patch<T> {
+    fn into_patch(self) -> Patch<T> {
+        self
+    }
+}
+
+impl<T> IntoPatch<T> for Option<T> {
+    fn into_patch(self) -> Patch<T> {
+        self.map_or(Patch::Clear, Patch::Set)
+    }
+}
+
+impl IntoPatch<String> for &str {
+    fn into_patch(self) -> Patch<String> {
+        Patch::Set(self.to_owned())
+    }
+}
+
+impl IntoPatch<String> for String {
+    fn into_patch(self) -> Patch<String> {
+        Patch::Set(self)
+    }
+}
+
+impl IntoPatch<String> for &String {
+    fn into_patch(self) -> Patch<String> {
+        Patch::Set(self.clone())
+    }
+}
+
+impl IntoPatch<Uuid> for Uuid {
+    fn into_patch(self) -> Patch<Uuid> {
+        Patch::Set(self)
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// A variable to create: a name, a value, and whether the value is secret.
+///
+/// A secret's value is write-only at Omni and never appears in `Debug` or `Display` output.
+///
+/// ```
+/// use omni_dbt::NewVariable;
+///
+/// let v = NewVariable::secret("DBT_PASSWORD", "hunter2");
+/// assert_eq!(v.to_string(), "DBT_PASSWORD=<redacted> (secret)");
+/// assert!(!format!("{v:?}").contains("hunter2"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewVariable {
+    name: String,
+    value: String,
+    is_secret: bool,
+}
+
+impl NewVariable {
+    /// A variable whose value Omni returns when read.
+    pub fn plain(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            is_secret: false,
+        }
+    }
+
+    /// A secret variable: Omni stores the value and returns `null` for it.
+    pub fn secret(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            is_secret: true,
+        }
+    }
+
+    /// The variable's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value (shown by neither `Debug` nor `Display` when secret).
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// Whether the value is secret.
+    pub fn is_secret(&self) -> bool {
+        self.is_secret
+    }
+
+    fn shown_value(&self) -> &str {
+        if self.is_secret {
+            REDACTED
+        } else {
+            &self.value
+        }
+    }
+}
+
+impl fmt::Debug for NewVariable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewVariable")
+            .field("name", &self.name)
+            .field("value", &self.shown_value())
+            .field("is_secret", &self.is_secret)
+            .finish()
+    }
+}
+
+impl fmt::Display for NewVariable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.name, self.shown_value())?;
+        if self.is_secret {
+            f.write_str(" (secret)")?;
+        }
+        Ok(())
+    }
+}
+
+/// A change to an existing variable, identified by its id. Its name cannot change.
+///
+/// ```
+/// use omni_dbt::{Uuid, VariableUpdate};
+///
+/// let id = Uuid::parse_str("8d2e3f4a-5b6c-4d7e-9f8a-0b1c2d3e4f5a").unwrap();
+/// let keep = VariableUpdate::keep_secret(id);
+/// assert_eq!(keep.id(), id);
+/// assert!(!format!("{:?}", VariableUpdate::secret(id, "s3cr3t")).contains("s3cr3t"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariableUpdate {
+    id: Uuid,
+    is_secret: bool,
+    // `None` is sent as `null`: keep the stored (secret) value.
+    value: Option<String>,
+}
+
+impl VariableUpdate {
+    /// Give an existing variable a new, non-secret value.
+    pub fn plain(id: Uuid, value: impl Into<String>) -> Self {
+        Self {
+            id,
+            is_secret: false,
+            value: Some(value.into()),
+        }
+    }
+
+    /// Give an existing variable a new secret value.
+    pub fn secret(id: Uuid, value: impl Into<String>) -> Self {
+        Self {
+            id,
+            is_secret: true,
+            value: Some(value.into()),
+        }
+    }
+
+    /// Keep a secret variable's stored value (sent as `"value": null`).
+    pub fn keep_secret(id: Uuid) -> Self {
+        Self {
+            id,
+            is_secret: true,
+            value: None,
+        }
+    }
+
+    /// The id of the variable this changes.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Whether the variable is (or becomes) secret.
+    pub fn is_secret(&self) -> bool {
+        self.is_secret
+    }
+}
+
+impl fmt::Debug for VariableUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = match &self.value {
+            None => "<keep>",
+            Some(_) if self.is_secret => REDACTED,
+            Some(value) => value,
+        };
+        f.debug_struct("VariableUpdate")
+            .field("id", &self.id)
+            .field("value", &value)
+            .field("is_secret", &self.is_secret)
+            .finish()
+    }
+}
+
+impl fmt::Display for VariableUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            None => write!(f, "{} keeps its value", self.id),
+            Some(_) if self.is_secret => write!(f, "{}={REDACTED} (secret)", self.id),
+            Some(value) => write!(f, "{}={value}", self.id),
+        }
+    }
+}
+
+/// One item of an update's `variables`: a new variable or a change to an existing one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum VariableChange {
+    /// Create a variable (sent without `id`).
+    New(NewVariable),
+    /// Change an existing variable (sent with its `id`).
+    Existing(VariableUpdate),
+}
+
+impl From<NewVariable> for VariableChange {
+    fn from(v: NewVariable) -> Self {
+        VariableChange::New(v)
+    }
+}
+
+impl From<VariableUpdate> for VariableChange {
+    fn from(v: VariableUpdate) -> Self {
+        VariableChange::Existing(v)
+    }
+}
+
+/// The body of `PUT .../dbt/environments/{environmentId}`; replaces the generated type so that
+/// each nullable field can be absent, `null`, or a value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_schema: Option<String>,
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub owner_id: Patch<Uuid>,
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub target_database: Patch<String>,
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub target_name: Patch<String>,
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub target_role: Patch<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<VariableChange>,
+}
+
+impl UpdateBody {
+    pub fn is_empty(&self) -> bool {
+        *self == UpdateBody::default()
+    }
+}
+
+/// A dbt environment as Omni returns it.
+///
+/// Decoding tolerates what Omni sends: `variables` as an array, as a single object (as in
+/// Omni's documented example), absent or `null`; unknown fields are ignored.
+///
+/// ```
+/// let env: omni_dbt::DbtEnvironment = serde_json::from_str(r#"{
+///     "id": "0d6c1f7e-8b7a-4f7e-9d0e-3c8e2a1b4f55", "name": "pr-42",
+///     "targetSchema": "dbt_pr_42", "isDefaultEnvironment": false,
+///     "variables": {"id": "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "name": "A", "value": "1", "isSecret": false}
+/// }"#).unwrap();
+/// assert_eq!(env.variables.len(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DbtEnvironment {
+    /// The environment's id.
+    pub id: Uuid,
+    /// The environment's name.
+    pub name: String,
+    /// Whether this is the connection's default environment.
+    #[serde(default)]
+    pub is_default_environment: bool,
+    /// The owning user, or `None` for an organization-wide environment.
+    #[serde(default)]
+    pub owner_id: Option<Uuid>,
+    /// Target database override.
+    #[serde(default)]
+    pub target_database: Option<String>,
+    /// dbt target name override.
+    #[serde(default)]
+    pub target_name: Option<String>,
+    /// Target role override.
+    #[serde(default)]
+    pub target_role: Option<String>,
+    /// The schema dbt builds into.
+    pub target_schema: String,
+    /// The environment's variables.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub variables: Vec<Variable>,
+}
+
+impl DbtEnvironment {
+    /// The variable with this name, if any.
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Variable>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<Variable>),
+        One(Variable),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::Many(all)) => all,
+        Some(OneOrMany::One(one)) => vec![one],
+    })
+}
+
+/// A variable of a dbt environment. A secret's `value` is always `None`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "WireVariable")]
+#[non_exhaustive]
+pub struct Variable {
+    /// The variable's id, used to change it later.
+    pub id: Uuid,
+    /// The variable's name.
+    pub name: String,
+    /// The value; `None` for a secret.
+    pub value: Option<String>,
+    /// Whether the value is secret (write-only).
+    pub is_secret: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireVariable {
+    id: Uuid,
+    name: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    is_secret: bool,
+}
+
+impl From<WireVariable> for Variable {
+    fn from(w: WireVariable) -> Self {
+        // Should a server ever echo a secret, it still goes no further than this.
+        let value = if w.is_secret { None } else { w.value };
+        Variable {
+            id: w.id,
+            name: w.name,
+            value,
+            is_secret: w.is_secret,
+        }
+    }
+}
+
+/// The list response, in either of the shapes Omni is documented to send.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Listing {
+    /// A bare array (Omni's documentation).
+    Bare(Vec<DbtEnvironment>),
+    /// The `{records, pageInfo}` envelope (Omni's published spec).
+    Paged {
+        records: Vec<DbtEnvironment>,
+        #[serde(rename = "pageInfo", default)]
+        page_info: Option<WirePageInfo>,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WirePageInfo {
+    #[serde(default)]
+    pub has_next_page: Option<bool>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    #[serde(default)]
+    pub total_records: Option<u64>,
+}
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Page {
+    /// The environments on this page.
+    pub environments: Vec<DbtEnvironment>,
+    /// The cursor of the next page, or `None` on the last (or only) page.
+    pub next_cursor: Option<String>,
+    /// The total across all pages, when Omni says.
+    pub total_records: Option<u64>,
+}
+
+impl From<Listing> for Page {
+    fn from(listing: Listing) -> Self {
+        match listing {
+            Listing::Bare(environments) => Page {
+                environments,
+                next_cursor: None,
+                total_records: None,
+            },
+            Listing::Paged { records, page_info } => {
+                let info = page_info.unwrap_or_default();
+                // A cursor without `hasNextPage: true` is not followed only when Omni says so.
+                let next_cursor = match info.has_next_page {
+                    Some(false) => None,
+                    _ => info.next_cursor.filter(|c| !c.is_empty()),
+                };
+                Page {
+                    environments: records,
+                    next_cursor,
+                    total_records: info.total_records,
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of a delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Deleted {
+    /// Omni's message, when it sends one.
+    pub message: Option<String>,
+}
+
+/// Sort order of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortDirection {
+    /// A to Z.
+    Ascending,
+    /// Z to A.
+    Descending,
+}

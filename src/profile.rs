@@ -1,0 +1,140 @@
+//! Reading the settings Omni's own CLI uses: `OMNI_API_TOKEN`, `OMNI_BASE_URL`, and its profile
+//! file (`OMNI_CONFIG_PATH`, else `~/.config/omni-cli/config.json`).
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Environment variable holding the API token.
+pub const ENV_TOKEN: &str = "OMNI_API_TOKEN";
+/// Environment variable holding the base URL.
+pub const ENV_BASE_URL: &str = "OMNI_BASE_URL";
+/// Environment variable overriding the profile file's path.
+pub const ENV_CONFIG_PATH: &str = "OMNI_CONFIG_PATH";
+
+/// Reads a variable; unset, empty and non-UTF-8 values count as absent (the last is an error).
+pub(crate) fn env_var(name: &str) -> Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::config(name, "the value is not valid UTF-8"))
+        }
+    }
+}
+
+/// Where the profile file is: an explicit path, else `OMNI_CONFIG_PATH`, else the CLI's default.
+pub(crate) fn config_path(explicit: Option<&Path>) -> Result<Option<PathBuf>> {
+    if let Some(p) = explicit {
+        return Ok(Some(p.to_path_buf()));
+    }
+    if let Some(p) = env_var(ENV_CONFIG_PATH)? {
+        return Ok(Some(PathBuf::from(p)));
+    }
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
+    Ok(home.map(|h| {
+        PathBuf::from(h)
+            .join(".config")
+            .join("omni-cli")
+            .join("config.json")
+    }))
+}
+
+/// The settings one profile contributes.
+pub(crate) struct Profile {
+    /// `profile "NAME" in PATH`, for error messages.
+    pub origin: String,
+    pub api_endpoint: Option<String>,
+    pub token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigFile {
+    #[serde(default)]
+    default_profile: Option<String>,
+    #[serde(default)]
+    profiles: BTreeMap<String, RawProfile>,
+}
+
+// No `Debug`: it holds secrets.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawProfile {
+    #[serde(default)]
+    api_endpoint: Option<String>,
+    #[serde(default)]
+    auth_method: Option<String>,
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+}
+
+/// Loads `name` (or the file's default profile) from `path`.
+///
+/// A missing file is `Ok(None)` unless a profile was asked for by name.
+pub(crate) fn load(path: &Path, name: Option<&str>) -> Result<Option<Profile>> {
+    let file_origin = format!("profile file {}", path.display());
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && name.is_none() => return Ok(None),
+        Err(e) => return Err(Error::config(file_origin, format!("cannot read it: {e}"))),
+    };
+    let file: ConfigFile = serde_json::from_str(&text).map_err(|e| {
+        Error::config(
+            &file_origin,
+            format!("not a valid Omni CLI config (JSON): {e}"),
+        )
+    })?;
+
+    let chosen = match name {
+        Some(n) => n.to_owned(),
+        None => match file.default_profile.clone() {
+            Some(d) => d,
+            None if file.profiles.contains_key("default") => "default".to_owned(),
+            None => return Ok(None),
+        },
+    };
+    let origin = format!("profile \"{chosen}\" in {}", path.display());
+    let Some(raw) = file.profiles.get(&chosen) else {
+        let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+        let rule = if name.is_some() {
+            "was asked for"
+        } else {
+            "is the defaultProfile"
+        };
+        return Err(Error::config(
+            origin,
+            format!(
+                "the profile {rule} but is not defined (defined: {})",
+                known.join(", ")
+            ),
+        ));
+    };
+
+    let token = match raw.auth_method.as_deref() {
+        Some("api-key") => raw.api_key.clone(),
+        Some("oauth") => raw.access_token.clone(),
+        None => raw.api_key.clone().or_else(|| raw.access_token.clone()),
+        Some(other) => {
+            return Err(Error::config(
+                origin,
+                format!("authMethod \"{other}\" is not one of \"api-key\", \"oauth\""),
+            ));
+        }
+    }
+    .filter(|t| !t.trim().is_empty());
+
+    Ok(Some(Profile {
+        origin,
+        api_endpoint: raw.api_endpoint.clone(),
+        token,
+    }))
+}
