@@ -87,11 +87,16 @@ pub(crate) fn load(path: &Path, name: Option<&str>) -> Result<Option<Profile>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && name.is_none() => return Ok(None),
         Err(e) => return Err(Error::config(file_origin, format!("cannot read it: {e}"))),
     };
+    // serde's message can quote a value, and values here can be secrets: position only.
     let file: ConfigFile = serde_json::from_str(&text).map_err(|e| {
-        Error::config(
-            &file_origin,
-            format!("not a valid Omni CLI config (JSON): {e}"),
-        )
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "unexpected structure",
+            _ => "invalid JSON",
+        };
+        let (line, column) = (e.line(), e.column());
+        let message =
+            format!("not a valid Omni CLI config: {what} at line {line}, column {column}");
+        Error::config(&file_origin, message)
     })?;
 
     let chosen = match name {

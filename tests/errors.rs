@@ -1,0 +1,260 @@
+//! Every documented error status, and every way a response or the transport can fail, maps to
+//! the `Error` variant a caller can act on.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use omni_dbt::{Client, Error, Token, TransportKind};
+use serde_json::json;
+use wiremock::{MockServer, ResponseTemplate};
+
+async fn update_answered_with(response: ResponseTemplate) -> Error {
+    let server = MockServer::start().await;
+    answer(&server, "PUT", item_path(), response).await;
+    let err = org_client(&server)
+        .dbt_environments(id(CONN))
+        .update(id(ENV))
+        .name("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(request_count(&server).await, 1);
+    err
+}
+
+fn omni_error(status: u16, detail: &str) -> ResponseTemplate {
+    json_response(status, json!({"detail": detail, "status": status}))
+}
+
+#[tokio::test]
+async fn documented_statuses_map_to_their_variants_with_omnis_detail() {
+    let err = update_answered_with(omni_error(400, "targetSchema: too short")).await;
+    assert!(
+        matches!(&err, Error::BadRequest { detail: Some(d) } if d == "targetSchema: too short")
+    );
+    assert_eq!(
+        err.to_string(),
+        "bad request (400): targetSchema: too short"
+    );
+
+    let err = update_answered_with(omni_error(401, "Authentication required")).await;
+    assert!(
+        matches!(&err, Error::Unauthorized { detail: Some(d) } if d == "Authentication required")
+    );
+
+    let err = update_answered_with(omni_error(403, "Permission denied")).await;
+    assert!(matches!(&err, Error::Forbidden { .. }));
+    assert!(err.to_string().contains("Connection Admin"), "{err}");
+    assert_eq!(err.detail(), Some("Permission denied"));
+
+    let err = update_answered_with(omni_error(404, "dbt environment not found")).await;
+    assert!(
+        matches!(&err, Error::NotFound { detail: Some(d) } if d == "dbt environment not found")
+    );
+    assert_eq!(err.status(), Some(404));
+}
+
+#[tokio::test]
+async fn rate_limits_carry_retry_after_in_both_forms() {
+    let err = update_answered_with(
+        omni_error(429, "Too many requests").insert_header("Retry-After", "7"),
+    )
+    .await;
+    assert!(
+        matches!(&err, Error::RateLimited { retry_after: Some(d), .. } if *d == Duration::from_secs(7))
+    );
+    assert!(err.is_retryable());
+
+    let when = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+    let err = update_answered_with(
+        omni_error(429, "slow down").insert_header("Retry-After", when.as_str()),
+    )
+    .await;
+    let wait = err.retry_after().expect("an HTTP-date Retry-After is read");
+    assert!(
+        wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+        "{wait:?}"
+    );
+
+    let err = update_answered_with(omni_error(429, "no header")).await;
+    assert!(matches!(
+        &err,
+        Error::RateLimited {
+            retry_after: None,
+            detail: Some(_)
+        }
+    ));
+}
+
+#[tokio::test]
+async fn server_errors_keep_status_and_detail() {
+    let err = update_answered_with(omni_error(500, "boom")).await;
+    assert!(matches!(&err, Error::Server { status: 500, detail: Some(d) } if d == "boom"));
+    assert!(!err.is_retryable());
+
+    let err = update_answered_with(
+        ResponseTemplate::new(503).set_body_string("<html>unavailable</html>"),
+    )
+    .await;
+    assert!(
+        matches!(&err, Error::Server { status: 503, detail: Some(d) } if d.contains("unavailable"))
+    );
+    assert!(err.is_retryable());
+
+    let err = update_answered_with(ResponseTemplate::new(502)).await;
+    assert!(matches!(
+        &err,
+        Error::Server {
+            status: 502,
+            detail: None
+        }
+    ));
+}
+
+#[tokio::test]
+async fn documented_error_statuses_without_omnis_body_still_map_by_status() {
+    let err = update_answered_with(ResponseTemplate::new(401)).await;
+    assert!(
+        matches!(&err, Error::Unauthorized { detail: None }),
+        "{err:?}"
+    );
+
+    let err = update_answered_with(ResponseTemplate::new(404).set_body_string("not found")).await;
+    assert!(
+        matches!(&err, Error::NotFound { detail: Some(d) } if d == "not found"),
+        "{err:?}"
+    );
+
+    let err = update_answered_with(json_response(400, json!({"detail": "only detail"}))).await;
+    assert!(
+        matches!(&err, Error::BadRequest { detail: Some(d) } if d == "only detail"),
+        "{err:?}"
+    );
+
+    let err =
+        update_answered_with(ResponseTemplate::new(429).insert_header("Retry-After", "3")).await;
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)), "{err:?}");
+}
+
+#[tokio::test]
+async fn undocumented_statuses_are_unexpected() {
+    let err = update_answered_with(omni_error(409, "conflict")).await;
+    assert!(
+        matches!(&err, Error::UnexpectedResponse { status: 409, detail: Some(d) } if d == "conflict")
+    );
+
+    // Redirects are not followed: the token must not travel to another host.
+    let err = update_answered_with(
+        ResponseTemplate::new(302).insert_header("Location", "https://evil.example/"),
+    )
+    .await;
+    assert!(
+        matches!(&err, Error::UnexpectedResponse { status: 302, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_undecodable_success_body_reports_status_and_a_bounded_snippet() {
+    let err =
+        update_answered_with(ResponseTemplate::new(200).set_body_string("not json at all")).await;
+    match &err {
+        Error::Undecodable {
+            status, snippet, ..
+        } => {
+            assert_eq!(*status, 200);
+            assert_eq!(snippet, "not json at all");
+        }
+        other => panic!("expected Undecodable, got {other:?}"),
+    }
+
+    let huge = format!("{{\"id\": 5, \"pad\": \"{}\"}}", "x".repeat(100_000));
+    let err = update_answered_with(ResponseTemplate::new(200).set_body_string(huge)).await;
+    match &err {
+        Error::Undecodable { snippet, .. } => {
+            assert!(
+                snippet.len() < 300,
+                "snippet is bounded: {} bytes",
+                snippet.len()
+            );
+            assert!(snippet.ends_with("bytes)"), "{snippet}");
+        }
+        other => panic!("expected Undecodable, got {other:?}"),
+    }
+
+    let wrong_shape = json_response(
+        200,
+        json!({"id": "not-a-uuid", "name": "x", "targetSchema": "s"}),
+    );
+    assert!(matches!(
+        update_answered_with(wrong_shape).await,
+        Error::Undecodable { status: 200, .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_a_timeout() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "PUT",
+        item_path(),
+        json_response(200, environment_json()).set_delay(Duration::from_secs(5)),
+    )
+    .await;
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(ORG_KEY))
+        .with_base_url(server.uri())
+        .with_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .dbt_environments(id(CONN))
+        .update(id(ENV))
+        .name("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(
+        err,
+        Error::Transport {
+            kind: TransportKind::Timeout,
+            ..
+        }
+    ));
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(ORG_KEY))
+        .with_base_url(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    let err = client
+        .dbt_environments(id(CONN))
+        .delete(id(ENV))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_retryable() && !err.is_timeout());
+}
