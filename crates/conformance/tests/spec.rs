@@ -1,0 +1,143 @@
+//! The translation and the checks, on the vendored spec and on small fixture documents.
+
+use omni_dbt_conformance::{Spec, check_examples, to_json_schema};
+use serde_json::json;
+
+const UPDATE: &str = "connectionsDbtEnvironmentsUpdate";
+
+#[test]
+fn every_example_in_the_vendored_spec_is_valid() {
+    let doc: serde_json::Value = serde_json::from_str(omni_dbt_conformance::BUNDLED_SPEC).unwrap();
+    let (checked, bad) = check_examples(&doc).unwrap();
+    assert!(checked >= 20, "only {checked} examples found");
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn a_wrong_example_is_reported_with_its_pointer() {
+    let doc = json!({
+        "openapi": "3.0.3", "paths": {},
+        "components": {"schemas": {
+            "Env": {"type": "object", "required": ["variables"],
+                    "properties": {"variables": {"type": "array", "items": {"type": "object"}}},
+                    "example": {"variables": {"id": "x"}}}
+        }}
+    });
+    let (checked, bad) = check_examples(&doc).unwrap();
+    assert_eq!(checked, 1);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].pointer, "/components/schemas/Env/example");
+    assert!(
+        bad[0].problems.to_string().contains("/variables"),
+        "{}",
+        bad[0].problems
+    );
+}
+
+#[test]
+fn nullable_and_exclusive_bounds_translate_to_json_schema() {
+    assert_eq!(
+        to_json_schema(&json!({"type": "string", "nullable": true})),
+        json!({"type": ["string", "null"]})
+    );
+    assert_eq!(
+        to_json_schema(&json!({"type": "string", "enum": ["a"], "nullable": true})),
+        json!({"type": ["string", "null"], "enum": ["a", null]})
+    );
+    assert_eq!(
+        to_json_schema(&json!({"$ref": "#/components/schemas/X", "nullable": true})),
+        json!({"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]})
+    );
+    assert_eq!(
+        to_json_schema(
+            &json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true, "example": 1})
+        ),
+        json!({"type": "integer", "exclusiveMinimum": 0})
+    );
+}
+
+#[test]
+fn update_bodies_are_checked_field_by_field() {
+    let spec = Spec::bundled();
+    let ok = [
+        json!({}),
+        json!({"name": "n", "ownerId": null, "targetDatabase": null, "targetName": "x"}),
+        json!({"variables": [
+            {"id": "8d2e3f4a-5b6c-4d7e-9f8a-0b1c2d3e4f5a", "isSecret": true, "value": null},
+            {"name": "A", "value": "1", "isSecret": false}
+        ]}),
+    ];
+    for body in ok {
+        spec.check_request(UPDATE, &body)
+            .unwrap_or_else(|v| panic!("{body}: {v}"));
+    }
+    let bad = [
+        (json!({"name": ""}), "/name"),
+        (json!({"targetSchema": null}), "/targetSchema"),
+        (json!({"ownerId": "not-a-uuid"}), "/ownerId"),
+        (
+            json!({"variables": [{"id": "8d2e3f4a-5b6c-4d7e-9f8a-0b1c2d3e4f5a", "isSecret": true, "name": "rename"}]}),
+            "/variables/0",
+        ),
+        (
+            json!({"variables": [{"name": "", "value": "1", "isSecret": false}]}),
+            "/variables/0",
+        ),
+    ];
+    for (body, pointer) in bad {
+        let violations = spec
+            .check_request(UPDATE, &body)
+            .expect_err(&body.to_string());
+        assert!(
+            violations.to_string().contains(pointer),
+            "{body}: {violations}"
+        );
+    }
+}
+
+#[test]
+fn responses_are_checked_by_status() {
+    let spec = Spec::bundled();
+    let error = json!({"detail": "nope", "status": 404});
+    spec.check_response(UPDATE, 404, Some(&error)).unwrap();
+    assert!(
+        spec.check_response(UPDATE, 404, Some(&json!({"detail": 1})))
+            .is_err()
+    );
+    assert!(spec.check_response(UPDATE, 418, Some(&error)).is_err());
+    let list = "connectionsDbtEnvironmentsList";
+    spec.check_response(list, 200, Some(&json!([]))).unwrap();
+    spec.check_response(
+        list,
+        200,
+        Some(&json!({"records": [], "pageInfo": {"hasNextPage": false, "nextCursor": null, "pageSize": 20, "totalRecords": 0}})),
+    )
+    .unwrap();
+    assert!(
+        spec.check_response(list, 200, Some(&json!({"records": []})))
+            .is_err()
+    );
+}
+
+#[test]
+fn operations_are_found_by_method_and_path() {
+    let spec = Spec::bundled();
+    let c = "5b2f8e0c-2a4e-4c47-9a55-0f4a8d6e1b21";
+    assert_eq!(
+        spec.operation_for("PUT", &format!("/v1/connections/{c}/dbt/environments/{c}")),
+        Some(UPDATE)
+    );
+    assert_eq!(
+        spec.operation_for("get", &format!("/v1/connections/{c}/dbt/environments/")),
+        Some("connectionsDbtEnvironmentsList")
+    );
+    assert_eq!(
+        spec.operation_for(
+            "PATCH",
+            &format!("/v1/connections/{c}/dbt/environments/{c}")
+        ),
+        None
+    );
+    assert_eq!(spec.operation_for("GET", "/v1/connections"), None);
+    assert_eq!(spec.operation_ids().count(), 4);
+}
