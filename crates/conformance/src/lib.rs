@@ -13,7 +13,11 @@
 //! assert!(spec.check_request("connectionsDbtEnvironmentsUpdate", &bad).is_err());
 //! ```
 
-use std::{collections::BTreeMap, fmt, sync::OnceLock};
+use std::{
+    collections::BTreeMap,
+    fmt,
+    sync::{Arc, OnceLock},
+};
 
 use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value, json};
@@ -60,13 +64,14 @@ const METHODS: [&str; 8] = [
 
 impl Spec {
     /// The vendored spec, parsed once.
-    pub fn bundled() -> &'static Spec {
-        static SPEC: OnceLock<Spec> = OnceLock::new();
+    pub fn bundled() -> Arc<Spec> {
+        static SPEC: OnceLock<Arc<Spec>> = OnceLock::new();
         SPEC.get_or_init(|| {
             let doc: Value =
                 serde_json::from_str(BUNDLED_SPEC).expect("openapi/omni-dbt.json is JSON");
-            Spec::from_document(&doc).expect("openapi/omni-dbt.json has valid schemas")
+            Arc::new(Spec::from_document(&doc).expect("openapi/omni-dbt.json has valid schemas"))
         })
+        .clone()
     }
 
     /// Builds validators for every operation of `doc`.

@@ -1,0 +1,444 @@
+//! A stateful fake of Omni's dbt-environment API, for tests that must not touch a real
+//! instance and for the quickstart.
+//!
+//! It keeps environments in memory and enforces Omni's documented rules (auth, Connection
+//! Admin permission, every body rule with Omni's `{detail, status}` errors), emulates the rate
+//! limit, injects faults per operation, records every request in a journal, and checks every
+//! exchange against the vendored spec.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use omni_dbt_fake::FakeOmni;
+//!
+//! let fake = FakeOmni::builder().start().await?;
+//! assert!(fake.base_url().starts_with("http://127.0.0.1:"));
+//! assert!(fake.base_url().ends_with("/api"));
+//! assert_eq!(fake.journal().len(), 0);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod server;
+mod state;
+
+use std::{collections::HashMap, fmt, io, net::SocketAddr, sync::Arc, time::Duration};
+
+use serde_json::Value;
+use tokio::{net::TcpListener, sync::watch};
+use uuid::Uuid;
+
+pub use omni_dbt_conformance::Spec;
+pub use state::ListShape;
+
+use server::{RateLimit, Settings, Shared, lock};
+use state::{Principal, Store};
+
+/// One of the four operations, for fault injection and journal entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// `GET .../dbt/environments`
+    List,
+    /// `POST .../dbt/environments`
+    Create,
+    /// `PUT .../dbt/environments/{environmentId}`
+    Update,
+    /// `DELETE .../dbt/environments/{environmentId}`
+    Delete,
+}
+
+impl Operation {
+    /// The operationId in the spec.
+    pub fn operation_id(self) -> &'static str {
+        match self {
+            Operation::List => "connectionsDbtEnvironmentsList",
+            Operation::Create => "connectionsDbtEnvironmentsCreate",
+            Operation::Update => "connectionsDbtEnvironmentsUpdate",
+            Operation::Delete => "connectionsDbtEnvironmentsDelete",
+        }
+    }
+}
+
+/// A fault to inject into the answers to one operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Delay every answer by this much (until replaced).
+    Latency(Duration),
+    /// The next `times` answers are this status with Omni's error body and no effect.
+    Status {
+        /// The HTTP status, e.g. 503 or 429.
+        status: u16,
+        /// How many answers.
+        times: u32,
+        /// `Retry-After` seconds to send with it.
+        retry_after: Option<u64>,
+    },
+    /// The next `times` requests are read, then the connection is closed with no effect.
+    DropConnection {
+        /// How many requests.
+        times: u32,
+    },
+    /// The next `times` requests take effect, then the connection is closed without an answer.
+    DropAfterProcessing {
+        /// How many requests.
+        times: u32,
+    },
+    /// The next `times` requests take effect and their answer is cut off halfway.
+    TruncatedBody {
+        /// How many requests.
+        times: u32,
+    },
+    /// The next `times` requests take effect and their answer is an HTML page.
+    NonJsonBody {
+        /// How many requests.
+        times: u32,
+    },
+}
+
+impl Fault {
+    /// The next `times` answers are `status`.
+    pub fn status(status: u16, times: u32) -> Self {
+        Fault::Status {
+            status,
+            times,
+            retry_after: None,
+        }
+    }
+
+    /// The next `times` answers are 429, with `Retry-After` when given.
+    pub fn rate_limited(times: u32, retry_after: Option<u64>) -> Self {
+        Fault::Status {
+            status: 429,
+            times,
+            retry_after,
+        }
+    }
+
+    fn times(&self) -> u32 {
+        match self {
+            Fault::Latency(_) => 0,
+            Fault::Status { times, .. }
+            | Fault::DropConnection { times }
+            | Fault::DropAfterProcessing { times }
+            | Fault::TruncatedBody { times }
+            | Fault::NonJsonBody { times } => *times,
+        }
+    }
+}
+
+/// One request the fake received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JournalEntry {
+    /// `GET`, `PUT`, ...
+    pub method: String,
+    /// The path, e.g. `/api/v1/connections/.../dbt/environments`.
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// Every header in the order received; `authorization` reads `Bearer <redacted>`.
+    pub headers: Vec<(String, String)>,
+    /// The body as text (empty when there was none).
+    pub body: String,
+    /// The operation, when the path and method are one of the four.
+    pub operation: Option<Operation>,
+    /// Which seeded token sent it: `organization-api-key`, `pat-admin` or `pat-without-admin`.
+    pub principal: Option<&'static str>,
+    /// The status answered; `None` when the connection was dropped without an answer.
+    pub status: Option<u16>,
+}
+
+impl JournalEntry {
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+
+    /// The first value of a header (names are lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The seeded tokens. `Debug` redacts them; they are test credentials, but habits matter.
+#[derive(Clone)]
+pub struct Tokens {
+    /// An Organization API key (Connection Admin on every connection).
+    pub organization_api_key: String,
+    /// A Personal Access Token whose user has Connection Admin.
+    pub pat_admin: String,
+    /// A Personal Access Token whose user lacks Connection Admin.
+    pub pat_without_admin: String,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tokens { <redacted> }")
+    }
+}
+
+/// Configures and starts a [`FakeOmni`].
+#[derive(Clone, Debug)]
+pub struct FakeOmniBuilder {
+    list_shape: ListShape,
+    rate_limit: Option<RateLimit>,
+    conformance: Option<Arc<Spec>>,
+    faults: Vec<(Operation, Fault)>,
+    addr: SocketAddr,
+}
+
+impl Default for FakeOmniBuilder {
+    fn default() -> Self {
+        FakeOmniBuilder {
+            list_shape: ListShape::BareArray,
+            rate_limit: Some(RateLimit {
+                per_minute: 60,
+                burst: 60,
+            }),
+            conformance: Some(Spec::bundled()),
+            faults: Vec::new(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+impl FakeOmniBuilder {
+    /// How the list answers (default: the documented bare array).
+    pub fn list_shape(mut self, shape: ListShape) -> Self {
+        self.list_shape = shape;
+        self
+    }
+
+    /// Requests per minute per token (default 60, Omni's documented limit); the burst is one
+    /// minute's worth unless set with [`rate_limit_burst`](Self::rate_limit_burst).
+    pub fn rate_limit_per_minute(mut self, per_minute: u32) -> Self {
+        self.rate_limit = Some(RateLimit {
+            per_minute: per_minute.max(1),
+            burst: per_minute.max(1),
+        });
+        self
+    }
+
+    /// How many requests a token may send at once before the per-minute rate applies.
+    pub fn rate_limit_burst(mut self, burst: u32) -> Self {
+        if let Some(limit) = &mut self.rate_limit {
+            limit.burst = burst.max(1);
+        }
+        self
+    }
+
+    /// No rate limit at all.
+    pub fn without_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self
+    }
+
+    /// Check every exchange against the spec (default on); see [`FakeOmni::violations`].
+    pub fn check_conformance(mut self, on: bool) -> Self {
+        self.conformance = on.then(Spec::bundled);
+        self
+    }
+
+    /// Check every exchange against this spec instead of the vendored one (e.g. a newer
+    /// upstream version, to see what would break).
+    pub fn conformance_spec(mut self, spec: Spec) -> Self {
+        self.conformance = Some(Arc::new(spec));
+        self
+    }
+
+    /// Inject a fault from the start.
+    pub fn fault(mut self, operation: Operation, fault: Fault) -> Self {
+        self.faults.push((operation, fault));
+        self
+    }
+
+    /// Listen here instead of an ephemeral port on 127.0.0.1. Only loopback makes sense.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Binds, seeds the state and starts serving on the current Tokio runtime.
+    pub async fn start(self) -> io::Result<FakeOmni> {
+        let listener = TcpListener::bind(self.addr).await?;
+        let addr = listener.local_addr()?;
+
+        let connection_id = Uuid::new_v4();
+        let connection_without_dbt = Uuid::new_v4();
+        let mut store = Store::default();
+        store.add_connection(connection_id, true);
+        store.add_connection(connection_without_dbt, false);
+        let default_environment = store.add_default_environment(connection_id);
+
+        let tokens = Tokens {
+            organization_api_key: format!("omni_osk_fake_{}", Uuid::new_v4().simple()),
+            pat_admin: format!("omni_pat_fake_{}", Uuid::new_v4().simple()),
+            pat_without_admin: format!("omni_pat_fake_{}", Uuid::new_v4().simple()),
+        };
+        let admin_user = Uuid::new_v4();
+        let other_user = Uuid::new_v4();
+        let principals = HashMap::from([
+            (
+                tokens.organization_api_key.clone(),
+                Principal {
+                    label: "organization-api-key",
+                    organization_key: true,
+                    user_id: None,
+                    connection_admin: true,
+                },
+            ),
+            (
+                tokens.pat_admin.clone(),
+                Principal {
+                    label: "pat-admin",
+                    organization_key: false,
+                    user_id: Some(admin_user),
+                    connection_admin: true,
+                },
+            ),
+            (
+                tokens.pat_without_admin.clone(),
+                Principal {
+                    label: "pat-without-admin",
+                    organization_key: false,
+                    user_id: Some(other_user),
+                    connection_admin: false,
+                },
+            ),
+        ]);
+
+        let settings = Settings {
+            list_shape: self.list_shape,
+            rate_limit: self.rate_limit,
+            conformance: self.conformance,
+        };
+        let shared = Arc::new(Shared::new(settings, principals, store));
+        for (operation, fault) in self.faults {
+            shared.inject(operation, fault);
+        }
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(server::serve(listener, shared.clone(), stopped));
+
+        Ok(FakeOmni {
+            base_url: format!("http://{addr}/api"),
+            addr,
+            connection_id,
+            connection_without_dbt,
+            default_environment,
+            admin_user,
+            tokens,
+            shared,
+            stop,
+        })
+    }
+}
+
+/// A running fake. It stops serving when dropped.
+pub struct FakeOmni {
+    base_url: String,
+    addr: SocketAddr,
+    connection_id: Uuid,
+    connection_without_dbt: Uuid,
+    default_environment: Uuid,
+    admin_user: Uuid,
+    tokens: Tokens,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+}
+
+impl fmt::Debug for FakeOmni {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeOmni")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeOmni {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl FakeOmni {
+    /// A builder with Omni's defaults: bare-array lists, 60 requests per minute, conformance on.
+    pub fn builder() -> FakeOmniBuilder {
+        FakeOmniBuilder::default()
+    }
+
+    /// The API base URL, e.g. `http://127.0.0.1:40123/api`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The socket address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A connection that supports dbt, seeded with a default environment.
+    pub fn connection_id(&self) -> Uuid {
+        self.connection_id
+    }
+
+    /// A connection that does not support dbt (every operation answers 403).
+    pub fn connection_without_dbt(&self) -> Uuid {
+        self.connection_without_dbt
+    }
+
+    /// The seeded default environment of [`connection_id`](Self::connection_id).
+    pub fn default_environment(&self) -> Uuid {
+        self.default_environment
+    }
+
+    /// The user behind [`Tokens::pat_admin`]; owns what that token creates.
+    pub fn admin_user(&self) -> Uuid {
+        self.admin_user
+    }
+
+    /// The seeded tokens.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        lock(&self.shared.journal).clone()
+    }
+
+    /// Forgets the journal.
+    pub fn clear_journal(&self) {
+        lock(&self.shared.journal).clear();
+    }
+
+    /// Exchanges that did not conform to the spec: an accepted request body, or any answer.
+    pub fn violations(&self) -> Vec<String> {
+        lock(&self.shared.violations).clone()
+    }
+
+    /// Injects a fault into the answers to `operation`.
+    pub fn inject(&self, operation: Operation, fault: Fault) {
+        self.shared.inject(operation, fault);
+    }
+
+    /// Removes every fault, latency included.
+    pub fn clear_faults(&self) {
+        let mut faults = lock(&self.shared.faults);
+        faults.latency.clear();
+        faults.queued.clear();
+    }
+
+    /// The environments of a connection, as the API would answer them.
+    pub fn environments(&self, connection: Uuid) -> Vec<Value> {
+        lock(&self.shared.store).environments(connection)
+    }
+
+    /// The stored value of a variable, including a secret's (which the API never returns).
+    pub fn stored_value(&self, connection: Uuid, environment: Uuid, name: &str) -> Option<String> {
+        lock(&self.shared.store).stored_value(connection, environment, name)
+    }
+}
