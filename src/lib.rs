@@ -57,3 +57,8 @@ pub use model::{
 };
 pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_TOKEN};
 pub use uuid::Uuid;
+
+/// The README's examples, compiled as doctests so that they cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

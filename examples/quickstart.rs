@@ -1,0 +1,134 @@
+//! The quickstart: `cargo run --example quickstart`.
+//!
+//! With no `OMNI_*` variables it starts the built-in fake Omni in-process and walks an
+//! environment through create, update, list and delete. With `OMNI_CONNECTION_ID`,
+//! `OMNI_ENVIRONMENT_ID` and `OMNI_TARGET_SCHEMA` set (plus `OMNI_API_TOKEN`/`OMNI_BASE_URL` or
+//! an Omni CLI profile) it performs only the update, against that instance.
+
+use std::{error::Error, process::ExitCode};
+
+use omni_dbt::{Client, DbtEnvironment, Token, Uuid};
+use omni_dbt_fake::FakeOmni;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    let connection = std::env::var("OMNI_CONNECTION_ID").ok();
+    let environment = std::env::var("OMNI_ENVIRONMENT_ID").ok();
+    match (connection, environment) {
+        (Some(c), Some(e)) => update_real_instance(&c, &e).await,
+        (None, None) => tour_of_the_fake().await,
+        _ => Err(
+            "set both OMNI_CONNECTION_ID and OMNI_ENVIRONMENT_ID to update a real environment, \
+                  or neither to run against the built-in fake"
+                .into(),
+        ),
+    }
+}
+
+async fn update_real_instance(connection: &str, environment: &str) -> Result<(), Box<dyn Error>> {
+    let connection = Uuid::parse_str(connection).map_err(|e| format!("OMNI_CONNECTION_ID: {e}"))?;
+    let environment =
+        Uuid::parse_str(environment).map_err(|e| format!("OMNI_ENVIRONMENT_ID: {e}"))?;
+    let schema = std::env::var("OMNI_TARGET_SCHEMA").map_err(
+        |_| "OMNI_TARGET_SCHEMA: set it to the target schema the environment should get",
+    )?;
+    let client = Client::from_env()?;
+    println!(
+        "omni-dbt quickstart: updating {environment} at {}",
+        client.base_url()
+    );
+    let env = client
+        .dbt_environments(connection)
+        .update(environment)
+        .target_schema(schema)
+        .send()
+        .await?;
+    println!("updated   {}", describe(&env));
+    Ok(())
+}
+
+async fn tour_of_the_fake() -> Result<(), Box<dyn Error>> {
+    let fake = FakeOmni::builder().start().await?;
+    println!(
+        "omni-dbt quickstart: OMNI_CONNECTION_ID and OMNI_ENVIRONMENT_ID are not set, so using the built-in fake Omni at {}",
+        fake.base_url()
+    );
+
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .build()?;
+    let environments = client.dbt_environments(fake.connection_id());
+
+    let created = environments
+        .create("pr-42", "dbt_pr_42")
+        .target_database("analytics")
+        .target_role("TRANSFORMER")
+        .add_variable("DBT_TARGET", "ci")
+        .send()
+        .await?;
+    println!("1. created  {}", describe(&created));
+
+    let updated = environments
+        .update(created.id)
+        .target_schema("dbt_pr_42_v2")
+        .clear_target_role()
+        .add_variable("DBT_THREADS", "8")
+        .add_secret_variable("DBT_PASSWORD", "correct-horse-battery-staple")
+        .send()
+        .await?;
+    println!("2. updated  {}", describe(&updated));
+
+    let all = environments.list().all().await?;
+    let names: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
+    println!(
+        "3. listed   {} environments: {}",
+        all.len(),
+        names.join(", ")
+    );
+
+    environments.delete(created.id).send().await?;
+    println!("4. deleted  {}", created.name);
+
+    let exchanges = fake.journal().len();
+    let violations = fake.violations();
+    if !violations.is_empty() {
+        return Err(format!("exchanges that broke openapi/omni-dbt.json: {violations:#?}").into());
+    }
+    println!("all {exchanges} exchanges conformed to openapi/omni-dbt.json");
+    Ok(())
+}
+
+fn describe(env: &DbtEnvironment) -> String {
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+    let variables: Vec<String> = env
+        .variables
+        .iter()
+        .map(|v| match (&v.value, v.is_secret) {
+            (_, true) => format!("{}=<secret>", v.name),
+            (Some(value), false) => format!("{}={value}", v.name),
+            (None, false) => v.name.clone(),
+        })
+        .collect();
+    format!(
+        "{} ({})\n           schema={} database={} role={} variables: {}",
+        env.name,
+        env.id,
+        env.target_schema,
+        or_none(&env.target_database),
+        or_none(&env.target_role),
+        variables.join(", ")
+    )
+}

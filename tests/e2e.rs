@@ -1,0 +1,324 @@
+//! End to end against the stateful fake, with every exchange checked against the spec.
+
+use std::{collections::HashSet, time::Duration};
+
+use futures_util::{StreamExt, TryStreamExt};
+use omni_dbt::{Client, Error, Token};
+use omni_dbt_fake::{FakeOmni, FakeOmniBuilder, ListShape};
+
+async fn start(builder: FakeOmniBuilder) -> (FakeOmni, Client) {
+    let fake = builder.start().await.unwrap();
+    let client = client_for(
+        &fake,
+        Token::organization_api_key(&fake.tokens().organization_api_key),
+    );
+    (fake, client)
+}
+
+fn client_for(fake: &FakeOmni, token: Token) -> Client {
+    Client::builder()
+        .with_token(token)
+        .with_base_url(fake.base_url())
+        .build()
+        .unwrap()
+}
+
+fn assert_conformed(fake: &FakeOmni) {
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn lifecycle_create_update_list_delete() {
+    let (fake, client) = start(FakeOmni::builder()).await;
+    let envs = client.dbt_environments(fake.connection_id());
+
+    let created = envs
+        .create("pr-7", "dbt_pr_7")
+        .target_database("db")
+        .target_name("ci")
+        .target_role("R")
+        .add_variable("PLAIN", "p")
+        .add_secret_variable("SECRET", "hunter2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.variable("SECRET").unwrap().value, None);
+    let secret_id = created.variable("SECRET").unwrap().id;
+    let plain_id = created.variable("PLAIN").unwrap().id;
+
+    let updated = envs
+        .update(created.id)
+        .target_schema("dbt_pr_7_b")
+        .clear_target_role()
+        .target_name(None)
+        .set_variable(plain_id, "p2")
+        .keep_secret_variable(secret_id)
+        .add_secret_variable("TOKEN", "t0k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.target_schema, "dbt_pr_7_b");
+    assert_eq!(
+        updated.target_database.as_deref(),
+        Some("db"),
+        "absent fields are unchanged"
+    );
+    assert_eq!(
+        (updated.target_name.clone(), updated.target_role.clone()),
+        (None, None)
+    );
+    assert_eq!(
+        updated.variable("PLAIN").unwrap().value.as_deref(),
+        Some("p2")
+    );
+    assert_eq!(
+        fake.stored_value(fake.connection_id(), created.id, "SECRET")
+            .as_deref(),
+        Some("hunter2")
+    );
+    assert_eq!(
+        fake.stored_value(fake.connection_id(), created.id, "TOKEN")
+            .as_deref(),
+        Some("t0k")
+    );
+
+    let all = envs.list().all().await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["Default", "pr-7"]
+    );
+
+    envs.delete(created.id).send().await.unwrap();
+    let err = envs.delete(created.id).send().await.unwrap_err();
+    assert!(
+        matches!(err, Error::NotFound { detail: Some(ref d) } if d == "dbt environment not found"),
+        "{err:?}"
+    );
+
+    let journal = fake.journal();
+    assert_eq!(journal.len(), 5, "create, update, list, delete, delete");
+    let put = &journal[1];
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.header("authorization"), Some("Bearer <redacted>"));
+    assert_eq!(
+        put.header("user-agent"),
+        Some(concat!("omni-dbt/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(put.principal, Some("organization-api-key"));
+    assert_eq!(
+        put.json().unwrap(),
+        serde_json::json!({
+            "targetSchema": "dbt_pr_7_b", "targetName": null, "targetRole": null,
+            "variables": [
+                {"id": plain_id, "isSecret": false, "value": "p2"},
+                {"id": secret_id, "isSecret": true, "value": null},
+                {"name": "TOKEN", "value": "t0k", "isSecret": true}
+            ]
+        })
+    );
+    assert_conformed(&fake);
+}
+
+#[tokio::test]
+async fn paging_through_the_envelope_follows_every_cursor() {
+    let (fake, client) = start(
+        FakeOmni::builder()
+            .without_rate_limit()
+            .list_shape(ListShape::Envelope),
+    )
+    .await;
+    let envs = client.dbt_environments(fake.connection_id());
+    for i in 0..23 {
+        envs.create(format!("env-{i:02}"), "s")
+            .send()
+            .await
+            .unwrap();
+    }
+    fake.clear_journal();
+    let names: Vec<String> = envs
+        .list()
+        .page_size(5)
+        .stream()
+        .map_ok(|e| e.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 24);
+    assert_eq!(
+        names.iter().collect::<HashSet<_>>().len(),
+        24,
+        "no duplicates across pages"
+    );
+    assert_eq!(fake.journal().len(), 5, "24 records in pages of 5");
+
+    let first = envs
+        .list()
+        .page_size(100)
+        .sort_by_name(omni_dbt::SortDirection::Descending)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.environments[0].name, "env-22");
+    assert_eq!(first.next_cursor, None);
+    assert_eq!(first.total_records, Some(24));
+    assert_conformed(&fake);
+}
+
+#[tokio::test]
+async fn permissions_and_auth_map_to_errors() {
+    let (fake, org) = start(FakeOmni::builder()).await;
+    let no_admin = client_for(
+        &fake,
+        Token::personal_access_token(&fake.tokens().pat_without_admin),
+    );
+    let err = no_admin
+        .dbt_environments(fake.connection_id())
+        .list()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+
+    let err = org
+        .dbt_environments(fake.connection_without_dbt())
+        .list()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.detail(), Some("This connection does not support dbt"));
+
+    let stranger = client_for(&fake, Token::unknown("omni_osk_not_a_real_key"));
+    let err = stranger
+        .dbt_environments(fake.connection_id())
+        .list()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+
+    // A PAT's environment is its user's; ownerId with a PAT never leaves the client.
+    let pat = client_for(
+        &fake,
+        Token::personal_access_token(&fake.tokens().pat_admin),
+    );
+    let mine = pat
+        .dbt_environments(fake.connection_id())
+        .create("mine", "s")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.owner_id, Some(fake.admin_user()));
+    let before = fake.journal().len();
+    let err = pat
+        .dbt_environments(fake.connection_id())
+        .update(mine.id)
+        .clear_owner_id()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "ownerId"));
+    assert_eq!(fake.journal().len(), before);
+
+    // With a token of unknown kind the rule is Omni's to enforce.
+    let unknown_pat = client_for(&fake, Token::unknown(&fake.tokens().pat_admin));
+    let err = unknown_pat
+        .dbt_environments(fake.connection_id())
+        .update(mine.id)
+        .owner_id(fake.admin_user())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::BadRequest { detail: Some(ref d) } if d == "ownerId can only be set with an Organization API key"),
+        "{err:?}"
+    );
+    assert_conformed(&fake);
+}
+
+#[tokio::test]
+async fn the_rate_limit_surfaces_as_rate_limited_with_retry_after() {
+    let (fake, client) = start(
+        FakeOmni::builder()
+            .rate_limit_per_minute(60)
+            .rate_limit_burst(2),
+    )
+    .await;
+    let envs = client.dbt_environments(fake.connection_id());
+    envs.list().send().await.unwrap();
+    envs.list().send().await.unwrap();
+    let err = envs.list().send().await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    assert_conformed(&fake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_updates_each_keep_their_variable() {
+    let (fake, client) = start(FakeOmni::builder().without_rate_limit()).await;
+    let envs = client.dbt_environments(fake.connection_id());
+    let target = envs.create("busy", "s").send().await.unwrap();
+    let results: Vec<_> = futures_util::stream::iter(0..200)
+        .map(|i| {
+            let update = envs
+                .update(target.id)
+                .add_variable(format!("VAR_{i:03}"), i.to_string());
+            tokio::spawn(update.send())
+        })
+        .buffer_unordered(200)
+        .collect()
+        .await;
+    for result in results {
+        result.unwrap().unwrap();
+    }
+    let all = envs.list().all().await.unwrap();
+    let busy = all.iter().find(|e| e.id == target.id).unwrap();
+    assert_eq!(busy.variables.len(), 200);
+    assert_eq!(
+        busy.variables
+            .iter()
+            .map(|v| &v.name)
+            .collect::<HashSet<_>>()
+            .len(),
+        200
+    );
+    assert_conformed(&fake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_and_deletes_leave_a_consistent_list() {
+    let (fake, client) = start(FakeOmni::builder().without_rate_limit()).await;
+    let envs = client.dbt_environments(fake.connection_id());
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let envs = envs.clone();
+            tokio::spawn(async move {
+                let env = envs.create(format!("tmp-{i}"), "s").send().await?;
+                if i % 2 == 0 {
+                    envs.delete(env.id).send().await?;
+                }
+                Ok::<_, Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let names: Vec<String> = envs
+        .list()
+        .all()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    let mut expected: Vec<String> = (0..50)
+        .filter(|i| i % 2 == 1)
+        .map(|i| format!("tmp-{i}"))
+        .collect();
+    expected.push("Default".into());
+    let mut sorted = names.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected);
+    assert_conformed(&fake);
+}
