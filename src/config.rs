@@ -347,7 +347,8 @@ impl ClientBuilder {
             .timeout(self.timeout)
             // A redirect would carry the request somewhere the host policy did not approve.
             .redirect(reqwest::redirect::Policy::none())
-            .https_only(base_url.scheme() == "https");
+            .https_only(base_url.scheme() == "https")
+            .tls_backend_preconfigured(crate::tls::client_config()?);
         if is_loopback(&base_url) {
             // A proxy must not see (or break) traffic meant for a local test server.
             http = http.no_proxy();

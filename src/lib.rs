@@ -43,6 +43,7 @@ mod error;
 mod generated;
 mod model;
 mod profile;
+mod tls;
 mod transport;
 
 pub use client::Client;
