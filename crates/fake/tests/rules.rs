@@ -13,6 +13,9 @@ struct Harness {
 
 impl Harness {
     async fn start(builder: omni_dbt_fake::FakeOmniBuilder) -> Self {
+        // In a workspace build reqwest has TLS without a provider (the client crate brings its
+        // own); these plain-http tests still need one installed to build a reqwest client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Harness {
             fake: builder.start().await.unwrap(),
             http: reqwest::Client::new(),
