@@ -48,6 +48,7 @@ async fn updates_per_second(conformance: bool) -> f64 {
             &fake.tokens().organization_api_key,
         ))
         .with_base_url(fake.base_url())
+        .without_rate_limit()
         .build()
         .unwrap();
     let envs = client.dbt_environments(fake.connection_id());

@@ -9,7 +9,9 @@ use crate::{
     environments::DbtEnvironments,
     error::Result,
     generated,
-    transport::CallContext,
+    pacing::Pacer,
+    retry::RetryPolicy,
+    transport::{CallContext, CallOptions},
 };
 
 /// A client for Omni's dbt-environment API. Cheap to clone; clones share connections.
@@ -37,6 +39,22 @@ pub(crate) struct Shared {
     /// Carries the `Authorization` header (marked sensitive) as a default header.
     pub http: reqwest::Client,
     pub token_kind: TokenKind,
+    pub retry: RetryPolicy,
+    /// `None` when pacing is off.
+    pub pacer: Option<Arc<Pacer>>,
+    pub max_response_bytes: usize,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .field("token_kind", &self.token_kind)
+            .field("retry", &self.retry)
+            .field("pacer", &self.pacer)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -71,8 +89,8 @@ impl Client {
     }
 
     /// A generated client for one call, with a fresh context that records what came back.
-    pub(crate) fn call(&self) -> (generated::Client, CallContext) {
-        let context = CallContext::default();
+    pub(crate) fn call(&self, options: CallOptions) -> (generated::Client, CallContext) {
+        let context = CallContext::new(self.shared.clone(), options);
         let client = generated::Client::new_with_client(
             &self.shared.base_url,
             self.shared.http.clone(),
@@ -88,6 +106,8 @@ impl fmt::Debug for Client {
             .field("base_url", &self.shared.base_url)
             .field("token_kind", &self.shared.token_kind)
             .field("token", &"<redacted>")
+            .field("retry", &self.shared.retry)
+            .field("rate_limit", &self.shared.pacer.as_ref().map(|p| p.limit()))
             .finish()
     }
 }

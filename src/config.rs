@@ -11,7 +11,9 @@ use reqwest::{
 use crate::{
     client::{Client, Shared},
     error::{Error, Result},
+    pacing::{Pacer, RateLimit},
     profile::{self, ENV_BASE_URL, ENV_TOKEN},
+    retry::RetryPolicy,
 };
 
 /// What kind of token authenticates the client. It decides which fields an update may send:
@@ -162,7 +164,13 @@ pub struct ClientBuilder {
     timeout: Duration,
     allow_any_host: bool,
     allow_plain_http: bool,
+    retry: RetryPolicy,
+    rate_limit: Option<RateLimit>,
+    max_response_bytes: usize,
 }
+
+/// Default cap on a response body: far above any dbt-environment answer, far below trouble.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
 
 impl Default for ClientBuilder {
     fn default() -> Self {
@@ -176,6 +184,9 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             allow_any_host: false,
             allow_plain_http: false,
+            retry: RetryPolicy::default(),
+            rate_limit: Some(RateLimit::default()),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -192,6 +203,9 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("allow_any_host", &self.allow_any_host)
             .field("allow_plain_http", &self.allow_plain_http)
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -259,6 +273,37 @@ impl ClientBuilder {
     /// Time allowed for a whole request (default 30 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How failed requests are retried (default: [`RetryPolicy::default`]).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Never retry.
+    pub fn without_retries(self) -> Self {
+        self.with_retry_policy(RetryPolicy::disabled())
+    }
+
+    /// Pace requests at this rate (default: 60 per minute, Omni's default limit). Every client
+    /// with the same token and limit shares one schedule.
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Do not pace requests (Omni's 429s are still retried per the retry policy).
+    pub fn without_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self
+    }
+
+    /// The largest response body read (default 4 MiB); a larger one is
+    /// [`Error::ResponseTooLarge`].
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
         self
     }
 
@@ -364,6 +409,11 @@ impl ClientBuilder {
             base_url: base_url.as_str().trim_end_matches('/').to_owned(),
             http,
             token_kind: token.kind(),
+            retry: self.retry,
+            pacer: self
+                .rate_limit
+                .map(|limit| Pacer::shared(token.secret.trim(), limit)),
+            max_response_bytes: self.max_response_bytes,
         })))
     }
 }

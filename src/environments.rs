@@ -15,7 +15,7 @@ use crate::{
         DbtEnvironment, Deleted, IntoPatch, NewVariable, Page, Patch, SortDirection, UpdateBody,
         VariableChange, VariableUpdate,
     },
-    transport::map_error,
+    transport::{CallOptions, finish},
 };
 
 /// The dbt environments of one connection: `GET`, `POST`, `PUT` and `DELETE` on
@@ -46,6 +46,7 @@ impl DbtEnvironments {
     pub fn list(&self) -> ListEnvironments {
         ListEnvironments {
             client: self.client.clone(),
+            options: CallOptions::default(),
             connection_id: self.connection_id,
             cursor: None,
             page_size: None,
@@ -62,6 +63,7 @@ impl DbtEnvironments {
     ) -> CreateEnvironment {
         CreateEnvironment {
             client: self.client.clone(),
+            options: CallOptions::default(),
             connection_id: self.connection_id,
             name: name.into(),
             target_schema: target_schema.into(),
@@ -78,6 +80,7 @@ impl DbtEnvironments {
     pub fn update(&self, environment_id: Uuid) -> UpdateEnvironment {
         UpdateEnvironment {
             client: self.client.clone(),
+            options: CallOptions::default(),
             connection_id: self.connection_id,
             environment_id,
             body: UpdateBody::default(),
@@ -88,6 +91,7 @@ impl DbtEnvironments {
     pub fn delete(&self, environment_id: Uuid) -> DeleteEnvironment {
         DeleteEnvironment {
             client: self.client.clone(),
+            options: CallOptions::default(),
             connection_id: self.connection_id,
             environment_id,
         }
@@ -100,6 +104,7 @@ impl DbtEnvironments {
 #[must_use = "nothing is sent until `send`, `stream` or `all`"]
 pub struct ListEnvironments {
     client: Client,
+    options: CallOptions,
     connection_id: Uuid,
     cursor: Option<String>,
     page_size: Option<u32>,
@@ -107,6 +112,12 @@ pub struct ListEnvironments {
 }
 
 impl ListEnvironments {
+    /// Overrides the client's total timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
     /// Records per page, 1 to 100 (Omni's default is 20).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
@@ -140,7 +151,7 @@ impl ListEnvironments {
     /// Fetches one page.
     pub async fn send(self) -> Result<Page> {
         let page_size = self.validate()?;
-        let (api, context) = self.client.call();
+        let (api, context) = self.client.call(self.options);
         let (direction, field) = match self.sort {
             None => (None, None),
             Some(d) => (
@@ -164,10 +175,7 @@ impl ListEnvironments {
                 field,
             )
             .await;
-        match result {
-            Ok(value) => Ok(Page::from(value.into_inner())),
-            Err(e) => Err(map_error(e, &context).await),
-        }
+        Ok(Page::from(finish(result, &context).await?.into_inner()))
     }
 
     /// Every environment on every page, following `nextCursor`, fetched as the stream is read.
@@ -210,6 +218,7 @@ impl ListEnvironments {
 #[must_use = "nothing is sent until `send`"]
 pub struct CreateEnvironment {
     client: Client,
+    options: CallOptions,
     connection_id: Uuid,
     name: String,
     target_schema: String,
@@ -221,6 +230,12 @@ pub struct CreateEnvironment {
 }
 
 impl CreateEnvironment {
+    /// Overrides the client's total timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
     /// The owning user. Only valid with an Organization API key.
     pub fn owner_id(mut self, owner_id: Uuid) -> Self {
         self.owner_id = Some(owner_id);
@@ -307,14 +322,11 @@ impl CreateEnvironment {
     /// Validates and sends the create; returns the new environment.
     pub async fn send(self) -> Result<DbtEnvironment> {
         let body = self.body()?;
-        let (api, context) = self.client.call();
-        match api
+        let (api, context) = self.client.call(self.options);
+        let result = api
             .connections_dbt_environments_create(&self.connection_id, &body)
-            .await
-        {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(map_error(e, &context).await),
-        }
+            .await;
+        Ok(finish(result, &context).await?.into_inner())
     }
 }
 
@@ -340,12 +352,19 @@ impl CreateEnvironment {
 #[must_use = "nothing is sent until `send`"]
 pub struct UpdateEnvironment {
     client: Client,
+    options: CallOptions,
     connection_id: Uuid,
     environment_id: Uuid,
     body: UpdateBody,
 }
 
 impl UpdateEnvironment {
+    /// Overrides the client's total timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
     /// New name (must not be empty).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.body.name = Some(name.into());
@@ -458,7 +477,7 @@ impl UpdateEnvironment {
     /// Validates and sends the update; returns the environment as Omni now has it.
     pub async fn send(self) -> Result<DbtEnvironment> {
         self.validate()?;
-        let (api, context) = self.client.call();
+        let (api, context) = self.client.call(self.options);
         let result = api
             .connections_dbt_environments_update(
                 &self.connection_id,
@@ -466,10 +485,7 @@ impl UpdateEnvironment {
                 &self.body,
             )
             .await;
-        match result {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(map_error(e, &context).await),
-        }
+        Ok(finish(result, &context).await?.into_inner())
     }
 }
 
@@ -478,38 +494,41 @@ impl UpdateEnvironment {
 #[must_use = "nothing is sent until `send`"]
 pub struct DeleteEnvironment {
     client: Client,
+    options: CallOptions,
     connection_id: Uuid,
     environment_id: Uuid,
 }
 
 impl DeleteEnvironment {
+    /// Overrides the client's total timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
     /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<Deleted> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
-        let (api, context) = self.client.call();
-        match api
+        let (api, context) = self.client.call(self.options);
+        let result = api
             .connections_dbt_environments_delete(&self.connection_id, &self.environment_id)
-            .await
-        {
-            Ok(value) => {
-                let status = value.status().as_u16();
-                let body = value.into_inner();
-                if body.success {
-                    Ok(Deleted {
-                        message: body.message,
-                    })
-                } else {
-                    let detail = body
-                        .message
-                        .unwrap_or_else(|| "Omni answered success: false".to_owned());
-                    Err(Error::UnexpectedResponse {
-                        status,
-                        detail: Some(detail),
-                    })
-                }
-            }
-            Err(e) => Err(map_error(e, &context).await),
+            .await;
+        let value = finish(result, &context).await?;
+        let status = value.status().as_u16();
+        let body = value.into_inner();
+        if body.success {
+            Ok(Deleted {
+                message: body.message,
+            })
+        } else {
+            let detail = body
+                .message
+                .unwrap_or_else(|| "Omni answered success: false".to_owned());
+            Err(Error::UnexpectedResponse {
+                status,
+                detail: Some(detail),
+            })
         }
     }
 }

@@ -11,7 +11,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// ```
 /// use omni_dbt::Error;
 ///
-/// let err = Error::RateLimited { retry_after: Some(std::time::Duration::from_secs(3)), detail: None };
+/// let err = Error::RateLimited { retry_after: Some(std::time::Duration::from_secs(3)), detail: None, attempts: 1 };
 /// assert!(err.is_retryable());
 /// assert_eq!(err.status(), Some(429));
 /// ```
@@ -71,21 +71,25 @@ pub enum Error {
     },
 
     /// 429: over Omni's rate limit (60 requests per minute per key by default). Wait and retry.
-    #[error("rate limited (429){}{}", retry_after_text(.retry_after), suffix(.detail))]
+    #[error("rate limited (429){}{}{}", retry_after_text(.retry_after), attempts_text(*.attempts), suffix(.detail))]
     RateLimited {
         /// How long Omni asked to wait (`Retry-After`), when it said.
         retry_after: Option<Duration>,
         /// Omni's message.
         detail: Option<String>,
+        /// Attempts made, retries included.
+        attempts: u32,
     },
 
     /// 5xx: Omni failed. Usually worth retrying later.
-    #[error("server error ({status}){}", suffix(.detail))]
+    #[error("server error ({status}){}{}", attempts_text(*.attempts), suffix(.detail))]
     Server {
         /// The HTTP status.
         status: u16,
         /// Omni's message, or the start of the body.
         detail: Option<String>,
+        /// Attempts made, retries included.
+        attempts: u32,
     },
 
     /// A status the API does not document for this operation, or an answer that breaks the
@@ -99,13 +103,39 @@ pub enum Error {
     },
 
     /// The request did not complete: connection, TLS or timeout.
-    #[error("transport error ({kind}): {source}")]
+    #[error("transport error ({kind}){}: {source}", attempts_text(*.attempts))]
     Transport {
+        /// What kind of failure.
+        kind: TransportKind,
+        /// Attempts made, retries included.
+        attempts: u32,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A create whose connection failed after the request may have reached Omni: the
+    /// environment may or may not exist now. It was not retried, so that it cannot be created
+    /// twice; list the environments to find out.
+    #[error(
+        "outcome unknown ({kind}): the request may have reached Omni; it was not retried: {source}"
+    )]
+    OutcomeUnknown {
         /// What kind of failure.
         kind: TransportKind,
         /// The underlying error.
         #[source]
         source: BoxError,
+    },
+
+    /// The response body was larger than the client's cap
+    /// ([`ClientBuilder::with_max_response_bytes`](crate::ClientBuilder::with_max_response_bytes)).
+    #[error("response too large ({status}): the body exceeds the {limit}-byte cap")]
+    ResponseTooLarge {
+        /// The HTTP status.
+        status: u16,
+        /// The cap in bytes.
+        limit: usize,
     },
 
     /// A response whose body could not be decoded. Probably a bug here or at Omni; report it.
@@ -150,6 +180,14 @@ fn suffix(detail: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+fn attempts_text(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
+}
+
 fn retry_after_text(retry_after: &Option<Duration>) -> String {
     retry_after
         .map(|d| format!(", retry after {}s", d.as_secs_f64()))
@@ -181,8 +219,12 @@ impl Error {
             Error::RateLimited { .. } => Some(429),
             Error::Server { status, .. }
             | Error::UnexpectedResponse { status, .. }
-            | Error::Undecodable { status, .. } => Some(*status),
-            Error::InvalidInput { .. } | Error::Config { .. } | Error::Transport { .. } => None,
+            | Error::Undecodable { status, .. }
+            | Error::ResponseTooLarge { status, .. } => Some(*status),
+            Error::InvalidInput { .. }
+            | Error::Config { .. }
+            | Error::Transport { .. }
+            | Error::OutcomeUnknown { .. } => None,
         }
     }
 
@@ -207,19 +249,30 @@ impl Error {
             Error::Transport {
                 kind: TransportKind::Timeout,
                 ..
+            } | Error::OutcomeUnknown {
+                kind: TransportKind::Timeout,
+                ..
             }
         )
     }
 
     /// Whether the same request may succeed later: 429, 502/503/504 and transport failures.
-    ///
-    /// This says nothing about whether it is *safe* to repeat: a create whose connection
-    /// failed after sending may already have happened.
+    /// ([`Error::OutcomeUnknown`] is not: repeating it could create a second environment.)
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { .. } | Error::Transport { .. } => true,
             Error::Server { status, .. } => matches!(status, 502..=504),
             _ => false,
+        }
+    }
+
+    /// How many attempts were made (1 unless the client retried).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::RateLimited { attempts, .. }
+            | Error::Server { attempts, .. }
+            | Error::Transport { attempts, .. } => *attempts,
+            _ => 1,
         }
     }
 

@@ -36,18 +36,25 @@
 //! duration); the `Authorization` header is marked sensitive and never logged.
 #![warn(missing_docs)]
 
+mod bulk;
 mod client;
 mod config;
 mod environments;
 mod error;
 mod generated;
 mod model;
+mod pacing;
 mod profile;
+mod retry;
 mod tls;
 mod transport;
 
+pub use bulk::{Bulk, Progress, SendRequest};
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Token, TokenKind};
+pub use config::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Token,
+    TokenKind,
+};
 pub use environments::{
     CreateEnvironment, DbtEnvironments, DeleteEnvironment, ListEnvironments, UpdateEnvironment,
 };
@@ -56,7 +63,9 @@ pub use model::{
     DbtEnvironment, Deleted, IntoPatch, NewVariable, Page, Patch, SortDirection, Variable,
     VariableChange, VariableUpdate,
 };
+pub use pacing::RateLimit;
 pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_TOKEN};
+pub use retry::RetryPolicy;
 pub use uuid::Uuid;
 
 /// The README's examples, compiled as doctests so that they cannot rot.

@@ -237,17 +237,29 @@ async fn permissions_and_auth_map_to_errors() {
 
 #[tokio::test]
 async fn the_rate_limit_surfaces_as_rate_limited_with_retry_after() {
-    let (fake, client) = start(
-        FakeOmni::builder()
-            .rate_limit_per_minute(60)
-            .rate_limit_burst(2),
-    )
-    .await;
+    let fake = FakeOmni::builder()
+        .rate_limit_per_minute(60)
+        .rate_limit_burst(2)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .without_rate_limit()
+        .without_retries()
+        .build()
+        .unwrap();
     let envs = client.dbt_environments(fake.connection_id());
     envs.list().send().await.unwrap();
     envs.list().send().await.unwrap();
     let err = envs.list().send().await.unwrap_err();
-    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::RateLimited { attempts: 1, .. }),
+        "{err:?}"
+    );
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
     assert_conformed(&fake);
 }

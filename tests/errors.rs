@@ -83,7 +83,8 @@ async fn rate_limits_carry_retry_after_in_both_forms() {
         &err,
         Error::RateLimited {
             retry_after: None,
-            detail: Some(_)
+            detail: Some(_),
+            attempts: 1
         }
     ));
 }
@@ -91,7 +92,9 @@ async fn rate_limits_carry_retry_after_in_both_forms() {
 #[tokio::test]
 async fn server_errors_keep_status_and_detail() {
     let err = update_answered_with(omni_error(500, "boom")).await;
-    assert!(matches!(&err, Error::Server { status: 500, detail: Some(d) } if d == "boom"));
+    assert!(
+        matches!(&err, Error::Server { status: 500, detail: Some(d), attempts: 1 } if d == "boom")
+    );
     assert!(!err.is_retryable());
 
     let err = update_answered_with(
@@ -99,7 +102,7 @@ async fn server_errors_keep_status_and_detail() {
     )
     .await;
     assert!(
-        matches!(&err, Error::Server { status: 503, detail: Some(d) } if d.contains("unavailable"))
+        matches!(&err, Error::Server { status: 503, detail: Some(d), attempts: 1 } if d.contains("unavailable"))
     );
     assert!(err.is_retryable());
 
@@ -108,7 +111,8 @@ async fn server_errors_keep_status_and_detail() {
         &err,
         Error::Server {
             status: 502,
-            detail: None
+            detail: None,
+            attempts: 1
         }
     ));
 }

@@ -33,10 +33,14 @@ pub fn pat_client(server: &MockServer) -> Client {
     client(server, Token::personal_access_token(PAT))
 }
 
+/// A client for the mock: no pacing and no retries, so that each test sees exactly the
+/// requests and the single answer it sets up (retries and pacing are tested against the fake).
 pub fn client(server: &MockServer, token: Token) -> Client {
     Client::builder()
         .with_token(token)
         .with_base_url(server.uri())
+        .without_rate_limit()
+        .without_retries()
         .build()
         .unwrap()
 }

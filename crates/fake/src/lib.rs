@@ -189,6 +189,7 @@ pub struct FakeOmniBuilder {
     conformance: Option<Arc<Spec>>,
     faults: Vec<(Operation, Fault)>,
     addr: SocketAddr,
+    tokens: Option<Tokens>,
 }
 
 impl Default for FakeOmniBuilder {
@@ -202,6 +203,7 @@ impl Default for FakeOmniBuilder {
             conformance: Some(Spec::bundled()),
             faults: Vec::new(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tokens: None,
         }
     }
 }
@@ -262,6 +264,12 @@ impl FakeOmniBuilder {
         self
     }
 
+    /// Use these tokens instead of random ones (e.g. to know them before the fake starts).
+    pub fn tokens(mut self, tokens: Tokens) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
     /// Binds, seeds the state and starts serving on the current Tokio runtime.
     pub async fn start(self) -> io::Result<FakeOmni> {
         let listener = TcpListener::bind(self.addr).await?;
@@ -274,11 +282,11 @@ impl FakeOmniBuilder {
         store.add_connection(connection_without_dbt, false);
         let default_environment = store.add_default_environment(connection_id);
 
-        let tokens = Tokens {
+        let tokens = self.tokens.unwrap_or_else(|| Tokens {
             organization_api_key: format!("omni_osk_fake_{}", Uuid::new_v4().simple()),
             pat_admin: format!("omni_pat_fake_{}", Uuid::new_v4().simple()),
             pat_without_admin: format!("omni_pat_fake_{}", Uuid::new_v4().simple()),
-        };
+        });
         let admin_user = Uuid::new_v4();
         let other_user = Uuid::new_v4();
         let principals = HashMap::from([

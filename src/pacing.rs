@@ -1,0 +1,188 @@
+//! Client-side pacing at Omni's rate limit: one schedule per API token, shared by every clone
+//! of a client, every task using it, and every client built with the same token and limit.
+
+use std::{
+    collections::HashMap,
+    hash::{BuildHasher, RandomState},
+    sync::{Arc, Mutex, OnceLock, PoisonError, Weak},
+    time::Duration,
+};
+
+use tokio::time::Instant;
+
+/// How many requests per minute the client lets itself send.
+///
+/// Omni allows 60 requests per minute per API key by default (an instance can be raised to
+/// 500). The client spaces requests evenly at that rate after an initial burst, so a bulk job
+/// of N requests takes about N / rate and meets no 429 in steady state.
+///
+/// ```
+/// use omni_dbt::RateLimit;
+///
+/// let raised = RateLimit::per_minute(500);
+/// assert_eq!(raised.burst(), 5);
+/// assert_eq!(RateLimit::per_minute(60).with_burst(1).burst(), 1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    per_minute: u32,
+    burst: u32,
+}
+
+impl Default for RateLimit {
+    /// Omni's documented default: 60 per minute.
+    fn default() -> Self {
+        RateLimit::per_minute(60)
+    }
+}
+
+impl RateLimit {
+    /// `n` requests per minute, with a burst of half a second's worth or 5, whichever is more
+    /// (never more than `n`). The burst is kept small on purpose: a server's allowance starts
+    /// when the first request *arrives*, so a client burst as large as the server's leaves no
+    /// room for network jitter; a smaller one does.
+    pub fn per_minute(n: u32) -> Self {
+        let n = n.max(1);
+        RateLimit {
+            per_minute: n,
+            burst: (n / 120).max(5).min(n),
+        }
+    }
+
+    /// How many requests may go at once before the even spacing applies (at least 1).
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
+    }
+
+    /// Requests per minute.
+    pub fn requests_per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
+    /// The burst.
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(60) / self.per_minute
+    }
+}
+
+/// Live pacers by (keyed hash of the token, limit).
+type Registry = HashMap<(u64, RateLimit), Weak<Pacer>>;
+
+/// A GCRA schedule: each request reserves the next free slot, so waiting requests are served
+/// in order without polling.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    limit: RateLimit,
+    /// The "theoretical arrival time" of the next request.
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(limit: RateLimit) -> Self {
+        Pacer {
+            limit,
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The pacer for this token and limit, shared with every other client that has them.
+    pub(crate) fn shared(token: &str, limit: RateLimit) -> Arc<Pacer> {
+        static REGISTRY: OnceLock<(RandomState, Mutex<Registry>)> = OnceLock::new();
+        let (hasher, pacers) = REGISTRY.get_or_init(Default::default);
+        // Keyed by a keyed hash of the token: the registry never holds the token itself.
+        let key = (hasher.hash_one(token), limit);
+        let mut pacers = pacers.lock().unwrap_or_else(PoisonError::into_inner);
+        pacers.retain(|_, weak| weak.strong_count() > 0);
+        if let Some(existing) = pacers.get(&key).and_then(Weak::upgrade) {
+            return existing;
+        }
+        let pacer = Arc::new(Pacer::new(limit));
+        pacers.insert(key, Arc::downgrade(&pacer));
+        pacer
+    }
+
+    pub(crate) fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
+    /// Waits for this request's slot.
+    pub(crate) async fn acquire(&self) {
+        let at = self.reserve(Instant::now());
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// Reserves the next slot at or after `now` and returns when it starts.
+    fn reserve(&self, now: Instant) -> Instant {
+        let interval = self.limit.interval();
+        let tolerance = interval * (self.limit.burst - 1);
+        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+        let arrival = (*next).max(now);
+        let start = arrival.checked_sub(tolerance).map_or(now, |t| t.max(now));
+        *next = arrival + interval;
+        start
+    }
+
+    /// After a 429: no request of this token starts before `wait` has passed, and the burst
+    /// allowance is used up.
+    pub(crate) fn back_off(&self, wait: Duration) {
+        let interval = self.limit.interval();
+        let tolerance = interval * (self.limit.burst - 1);
+        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+        *next = (*next).max(Instant::now() + wait + tolerance);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_allow_the_burst_then_space_evenly() {
+        let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(3));
+        let t0 = Instant::now();
+        let starts: Vec<Duration> = (0..6).map(|_| pacer.reserve(t0) - t0).collect();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(starts, [ms(0), ms(0), ms(0), ms(100), ms(200), ms(300)]);
+    }
+
+    #[test]
+    fn idle_time_refills_the_burst_but_never_beyond() {
+        let pacer = Pacer::new(RateLimit::per_minute(60).with_burst(2));
+        let t0 = Instant::now();
+        pacer.reserve(t0);
+        pacer.reserve(t0);
+        let later = t0 + Duration::from_secs(100);
+        let starts: Vec<Duration> = (0..3).map(|_| pacer.reserve(later) - later).collect();
+        assert_eq!(
+            starts,
+            [Duration::ZERO, Duration::ZERO, Duration::from_secs(1)]
+        );
+    }
+
+    #[test]
+    fn a_429_pushes_every_slot_past_the_wait() {
+        let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(5));
+        pacer.back_off(Duration::from_secs(2));
+        let now = Instant::now();
+        let start = pacer.reserve(now);
+        assert!(
+            start >= now + Duration::from_millis(1990),
+            "{:?}",
+            start - now
+        );
+    }
+
+    #[test]
+    fn the_same_token_and_limit_share_one_pacer() {
+        let a = Pacer::shared("token-a", RateLimit::default());
+        let b = Pacer::shared("token-a", RateLimit::default());
+        let c = Pacer::shared("token-c", RateLimit::default());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+}

@@ -1,0 +1,144 @@
+//! When and how long to wait before trying a request again.
+
+use std::time::Duration;
+
+/// Which failures are retried, how often, and how long to wait in between.
+///
+/// GET, PUT and DELETE are idempotent and are retried on 429, 502, 503, 504, connection
+/// failures and timeouts. POST (create) is retried only when the connection could not be made,
+/// so no environment is ever created twice. `Retry-After` is honoured (capped); otherwise the
+/// wait is exponential backoff with full jitter.
+///
+/// ```
+/// use std::time::Duration;
+/// use omni_dbt::RetryPolicy;
+///
+/// let policy = RetryPolicy::default().with_max_attempts(6).with_total_budget(Duration::from_secs(120));
+/// assert_eq!(policy.max_attempts(), 6);
+/// assert_eq!(RetryPolicy::disabled().max_attempts(), 1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    max_retry_after: Duration,
+    total_budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 4 attempts, backoff from 250 ms up to 8 s, `Retry-After` honoured up to 60 s, and at
+    /// most 90 s from the first attempt to the start of the last.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            total_budget: Duration::from_secs(90),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub fn disabled() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Attempts in all, the first included (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff before the first retry; it doubles with every further retry.
+    pub fn with_base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The largest backoff (before jitter).
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one ends the retries.
+    pub fn with_max_retry_after(mut self, limit: Duration) -> Self {
+        self.max_retry_after = limit;
+        self
+    }
+
+    /// No retry starts later than this after the first attempt.
+    pub fn with_total_budget(mut self, budget: Duration) -> Self {
+        self.total_budget = budget;
+        self
+    }
+
+    /// Attempts in all.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    pub(crate) fn total_budget(&self) -> Duration {
+        self.total_budget
+    }
+
+    /// The wait before retry number `retry` (1 for the first retry), or `None` when a
+    /// `Retry-After` beyond the cap ends the retries.
+    pub(crate) fn wait(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        match retry_after {
+            Some(asked) if asked > self.max_retry_after => None,
+            Some(asked) => Some(asked),
+            None => {
+                let exponent = retry.saturating_sub(1).min(31);
+                let ceiling = self
+                    .base_delay
+                    .saturating_mul(1 << exponent)
+                    .min(self.max_delay);
+                // Full jitter: anywhere in [0, ceiling], so that clients spread out.
+                Some(ceiling.mul_f64(fastrand::f64()))
+            }
+        }
+    }
+}
+
+/// Statuses worth another try for an idempotent request.
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let policy = RetryPolicy::default();
+        for retry in 1..=10 {
+            let ceiling =
+                Duration::from_millis(250 * (1 << (retry - 1))).min(Duration::from_secs(8));
+            for _ in 0..50 {
+                let wait = policy.wait(retry, None).unwrap();
+                assert!(wait <= ceiling, "retry {retry}: {wait:?} > {ceiling:?}");
+            }
+        }
+        let spread: std::collections::HashSet<Duration> =
+            (0..20).map(|_| policy.wait(3, None).unwrap()).collect();
+        assert!(spread.len() > 1, "jitter varies the wait");
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let policy = RetryPolicy::default().with_max_retry_after(Duration::from_secs(5));
+        assert_eq!(
+            policy.wait(1, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(policy.wait(1, Some(Duration::from_secs(6))), None);
+    }
+}

@@ -1,0 +1,580 @@
+//! Retries, pacing, bounded resources and bulk runs, against the fake's fault injection.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use omni_dbt::{Bulk, Client, Error, RateLimit, RetryPolicy, Token, TransportKind};
+use omni_dbt_fake::{FakeOmni, FakeOmniBuilder, Fault, Operation, Tokens};
+
+/// Fast retries so that the tests take milliseconds, not seconds.
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_base_delay(Duration::from_millis(10))
+        .with_max_delay(Duration::from_millis(40))
+}
+
+fn client(fake: &FakeOmni, policy: RetryPolicy) -> Client {
+    Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .without_rate_limit()
+        .with_retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+async fn fake() -> FakeOmni {
+    FakeOmniBuilder::default()
+        .without_rate_limit()
+        .start()
+        .await
+        .unwrap()
+}
+
+fn count(fake: &FakeOmni, op: Operation) -> usize {
+    fake.journal()
+        .iter()
+        .filter(|e| e.operation == Some(op))
+        .count()
+}
+
+#[tokio::test]
+async fn a_burst_of_5xx_is_retried_until_success() {
+    let fake = fake().await;
+    fake.inject(Operation::Update, Fault::status(503, 2));
+    fake.inject(Operation::Update, Fault::status(502, 1));
+    let env = client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .update(fake.default_environment())
+        .target_schema("after_retries")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(env.target_schema, "after_retries");
+    assert_eq!(count(&fake, Operation::Update), 4);
+}
+
+#[tokio::test]
+async fn retries_stop_at_max_attempts_and_the_error_counts_them() {
+    let fake = fake().await;
+    fake.inject(Operation::Update, Fault::status(503, 10));
+    let err = client(&fake, quick_retries().with_max_attempts(3))
+        .dbt_environments(fake.connection_id())
+        .update(fake.default_environment())
+        .target_schema("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Server {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.attempts(), 3);
+    assert!(err.to_string().contains("after 3 attempts"), "{err}");
+    assert_eq!(count(&fake, Operation::Update), 3);
+
+    // 500 is not a transient status: no retry.
+    let fake = self::fake().await;
+    fake.inject(Operation::Delete, Fault::status(500, 5));
+    let err = client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .delete(fake.default_environment())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Server {
+                status: 500,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(count(&fake, Operation::Delete), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_capped() {
+    let fake = fake().await;
+    fake.inject(Operation::List, Fault::rate_limited(1, Some(1)));
+    let started = Instant::now();
+    client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .list()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(990),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(count(&fake, Operation::List), 2);
+
+    // Without Retry-After: backoff.
+    fake.inject(Operation::List, Fault::rate_limited(2, None));
+    client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .list()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count(&fake, Operation::List), 5);
+
+    // A Retry-After beyond the cap ends the retries at once.
+    fake.inject(Operation::List, Fault::rate_limited(1, Some(120)));
+    let err = client(
+        &fake,
+        quick_retries().with_max_retry_after(Duration::from_secs(30)),
+    )
+    .dbt_environments(fake.connection_id())
+    .list()
+    .send()
+    .await
+    .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(err.attempts(), 1);
+}
+
+#[tokio::test]
+async fn the_total_budget_ends_retries() {
+    let fake = fake().await;
+    fake.inject(Operation::List, Fault::rate_limited(5, Some(1)));
+    let started = Instant::now();
+    let err = client(
+        &fake,
+        quick_retries()
+            .with_max_attempts(10)
+            .with_total_budget(Duration::from_millis(1500)),
+    )
+    .dbt_environments(fake.connection_id())
+    .list()
+    .send()
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { attempts: 2, .. }),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(1900));
+}
+
+#[tokio::test]
+async fn dropped_connections_and_truncated_bodies_are_retried_for_idempotent_requests() {
+    let fake = fake().await;
+    fake.inject(Operation::Update, Fault::DropConnection { times: 1 });
+    fake.inject(Operation::Update, Fault::TruncatedBody { times: 1 });
+    fake.inject(Operation::Update, Fault::DropAfterProcessing { times: 1 });
+    let env = client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .update(fake.default_environment())
+        .target_schema("survived")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(env.target_schema, "survived");
+    assert_eq!(count(&fake, Operation::Update), 4);
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_not_retried_and_is_outcome_unknown() {
+    for fault in [
+        Fault::DropAfterProcessing { times: 1 },
+        Fault::TruncatedBody { times: 1 },
+        Fault::DropConnection { times: 1 },
+    ] {
+        let fake = fake().await;
+        let before = fake.environments(fake.connection_id()).len();
+        fake.inject(Operation::Create, fault.clone());
+        let err = client(&fake, quick_retries())
+            .dbt_environments(fake.connection_id())
+            .create("once", "s")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::OutcomeUnknown { .. }),
+            "{fault:?}: {err:?}"
+        );
+        assert!(!err.is_retryable());
+        assert_eq!(count(&fake, Operation::Create), 1, "{fault:?}: not retried");
+        let created = fake.environments(fake.connection_id()).len() - before;
+        let expected = usize::from(!matches!(fault, Fault::DropConnection { .. }));
+        assert_eq!(created, expected, "{fault:?}: created at most once");
+    }
+}
+
+#[tokio::test]
+async fn a_create_is_retried_when_the_connection_could_not_be_made() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tokens = Tokens {
+        organization_api_key: "omni_osk_fixed_for_this_test".into(),
+        pat_admin: "omni_pat_a".into(),
+        pat_without_admin: "omni_pat_b".into(),
+    };
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(&tokens.organization_api_key))
+        .with_base_url(format!("http://127.0.0.1:{port}"))
+        .without_rate_limit()
+        .with_retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(20)
+                .with_base_delay(Duration::from_millis(100))
+                .with_max_delay(Duration::from_millis(100)),
+        )
+        .build()
+        .unwrap();
+    // Omni comes up only after the first attempts have been refused.
+    let server = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        FakeOmni::builder()
+            .without_rate_limit()
+            .tokens(tokens)
+            .bind(([127, 0, 0, 1], port).into())
+            .start()
+            .await
+            .unwrap()
+    });
+    // The connection id is only known once the fake runs; a nil-free placeholder first.
+    let fake_handle = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    fake_handle.await;
+    let started = Instant::now();
+    let refused = client
+        .dbt_environments(uuid_for_test())
+        .create("late", "s")
+        .send();
+    let (result, fake) = tokio::join!(refused, server);
+    let fake = fake.unwrap();
+    // The placeholder connection does not exist, so the fake answers 404 — which proves the
+    // create was retried past the refused connections and then reached the server once.
+    assert!(matches!(result, Err(Error::NotFound { .. })), "{result:?}");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(count(&fake, Operation::Create), 1);
+}
+
+fn uuid_for_test() -> omni_dbt::Uuid {
+    omni_dbt::Uuid::from_u128(0x5b2f8e0c_2a4e_4c47_9a55_0f4a8d6e1b21)
+}
+
+#[tokio::test]
+async fn a_non_json_answer_is_undecodable_and_not_retried() {
+    let fake = fake().await;
+    fake.inject(Operation::Update, Fault::NonJsonBody { times: 1 });
+    let err = client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .update(fake.default_environment())
+        .name("x")
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Undecodable {
+            status: 200,
+            snippet,
+            ..
+        } => assert!(snippet.starts_with("<html>"), "{snippet}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&fake, Operation::Update), 1);
+}
+
+#[tokio::test]
+async fn slow_answers_time_out_per_attempt() {
+    let fake = fake().await;
+    fake.inject(Operation::Update, Fault::Latency(Duration::from_secs(3)));
+    fake.inject(Operation::Create, Fault::Latency(Duration::from_secs(3)));
+    let client = client(&fake, quick_retries().with_max_attempts(2));
+    let envs = client.dbt_environments(fake.connection_id());
+
+    let started = Instant::now();
+    let err = envs
+        .update(fake.default_environment())
+        .name("x")
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportKind::Timeout,
+                attempts: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let err = envs
+        .create("slow", "s")
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutcomeUnknown {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_timeout());
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_without_reading_them_all() {
+    let fake = fake().await;
+    let envs = client(&fake, quick_retries()).dbt_environments(fake.connection_id());
+    for i in 0..20 {
+        envs.create(format!("env-{i}"), "s")
+            .add_variable("PADDING", "x".repeat(500))
+            .send()
+            .await
+            .unwrap();
+    }
+    let small = Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .without_rate_limit()
+        .with_max_response_bytes(4096)
+        .build()
+        .unwrap();
+    let err = small
+        .dbt_environments(fake.connection_id())
+        .list()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                status: 200,
+                limit: 4096
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        small
+            .dbt_environments(fake.connection_id())
+            .update(fake.default_environment())
+            .name("n")
+            .send()
+            .await
+            .unwrap()
+            .name,
+        "n"
+    );
+}
+
+#[tokio::test]
+async fn pacing_keeps_a_batch_under_the_servers_limit() {
+    // The server allows a burst of 10; the client keeps to its default burst of 5.
+    let fake = FakeOmni::builder()
+        .rate_limit_per_minute(600)
+        .rate_limit_burst(10)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .with_rate_limit(RateLimit::per_minute(600))
+        .without_retries()
+        .build()
+        .unwrap();
+    let envs = client.dbt_environments(fake.connection_id());
+    let started = Instant::now();
+    let results = Bulk::new((0..25).map(|i| {
+        envs.update(fake.default_environment())
+            .target_schema(format!("s{i}"))
+    }))
+    .concurrency(8)
+    .run()
+    .await;
+    let elapsed = started.elapsed();
+    let errors: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    let statuses: Vec<Option<u16>> = fake.journal().iter().map(|e| e.status).collect();
+    assert!(
+        errors.is_empty(),
+        "no 429 reached the caller: {errors:?} {statuses:?}"
+    );
+    let statuses: Vec<Option<u16>> = fake.journal().iter().map(|e| e.status).collect();
+    assert!(statuses.iter().all(|s| *s == Some(200)), "{statuses:?}");
+    // 5 at once, then one every 100 ms.
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn after_a_429_queued_requests_wait_out_retry_after() {
+    let fake = fake().await;
+    fake.inject(Operation::List, Fault::rate_limited(1, Some(1)));
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .with_rate_limit(RateLimit::per_minute(6000))
+        .with_retry_policy(quick_retries())
+        .build()
+        .unwrap();
+    let envs = client.dbt_environments(fake.connection_id());
+    let started = Instant::now();
+    let first = tokio::spawn(envs.list().send());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // This one never sees a 429, but it queues behind the one that did.
+    envs.update(fake.default_environment())
+        .name("queued")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    first.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn clones_and_separate_clients_with_one_token_share_the_pace() {
+    let fake = fake().await;
+    let build = || {
+        Client::builder()
+            .with_token(Token::organization_api_key(
+                &fake.tokens().organization_api_key,
+            ))
+            .with_base_url(fake.base_url())
+            .with_rate_limit(RateLimit::per_minute(1200).with_burst(1))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (build(), build());
+    let started = Instant::now();
+    let a_env = a.dbt_environments(fake.connection_id());
+    let b_env = b.clone().dbt_environments(fake.connection_id());
+    let (x, y, z, w) = tokio::join!(
+        a_env.list().send(),
+        b_env.list().send(),
+        a_env.list().send(),
+        b_env.list().send()
+    );
+    for r in [x, y, z, w] {
+        r.unwrap();
+    }
+    // Four requests through one schedule at 50 ms spacing: at least 150 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(145),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn bulk_returns_one_result_per_item_in_order_and_reports_progress() {
+    let fake = fake().await;
+    let envs = client(&fake, quick_retries()).dbt_environments(fake.connection_id());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let progress = seen.clone();
+    let requests = (0..6).map(|i| {
+        // Every third one is invalid: it fails alone, before sending.
+        let name = if i % 3 == 2 {
+            String::new()
+        } else {
+            format!("bulk-{i}")
+        };
+        envs.create(name, "s")
+    });
+    let results = Bulk::new(requests)
+        .concurrency(3)
+        .on_progress(move |p| progress.lock().unwrap().push((p.done, p.failed, p.total)))
+        .run()
+        .await;
+    let names: Vec<Option<String>> = results
+        .iter()
+        .map(|r| r.as_ref().ok().map(|e| e.name.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            Some("bulk-0".into()),
+            Some("bulk-1".into()),
+            None,
+            Some("bulk-3".into()),
+            Some("bulk-4".into()),
+            None
+        ]
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 6);
+    assert_eq!(seen.last(), Some(&(6, 2, 6)));
+    assert!(seen.windows(2).all(|w| w[0].0 + 1 == w[1].0));
+}
+
+#[tokio::test]
+async fn a_cancelled_batch_stops_promptly_and_leaves_nothing_running() {
+    let fake = fake().await;
+    fake.inject(
+        Operation::Update,
+        Fault::Latency(Duration::from_millis(200)),
+    );
+    let envs = client(&fake, quick_retries()).dbt_environments(fake.connection_id());
+    let batch = Bulk::new((0..100).map(|i| {
+        envs.update(fake.default_environment())
+            .target_schema(format!("s{i}"))
+    }))
+    .concurrency(4)
+    .run();
+    let started = Instant::now();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), batch)
+            .await
+            .is_err()
+    );
+    assert!(started.elapsed() < Duration::from_millis(700));
+    let sent = count(&fake, Operation::Update);
+    assert!((4..=12).contains(&sent), "{sent} sent before the cancel");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        count(&fake, Operation::Update),
+        sent,
+        "nothing sent after the cancel"
+    );
+}
