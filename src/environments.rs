@@ -596,3 +596,224 @@ fn validate_variables(changes: &[VariableChange]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use omni_dbt_conformance::Spec;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::config::Token;
+
+    /// What a caller asks an update to do, independent of the builder and of JSON.
+    #[derive(Clone, Debug, PartialEq)]
+    struct Intent {
+        name: Option<String>,
+        target_schema: Option<String>,
+        owner_id: Patch<Uuid>,
+        target_database: Patch<String>,
+        target_name: Patch<String>,
+        target_role: Patch<String>,
+        variables: Vec<VariableIntent>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    enum VariableIntent {
+        New {
+            name: String,
+            value: String,
+            secret: bool,
+        },
+        Set {
+            id: Uuid,
+            value: String,
+            secret: bool,
+        },
+        Keep {
+            id: Uuid,
+        },
+    }
+
+    fn patch<T: Clone + std::fmt::Debug>(
+        value: impl Strategy<Value = T>,
+    ) -> impl Strategy<Value = Patch<T>> {
+        prop_oneof![
+            Just(Patch::Unchanged),
+            Just(Patch::Clear),
+            value.prop_map(Patch::Set)
+        ]
+    }
+
+    fn variable(i: usize) -> impl Strategy<Value = VariableIntent> {
+        // Names and ids carry the index, so that every generated update is valid.
+        let id = any::<u64>().prop_map(move |n| Uuid::from_u64_pair(i as u64 + 1, n));
+        prop_oneof![
+            ("[A-Za-z_][A-Za-z0-9_]{0,10}", "\\PC{0,12}", any::<bool>()).prop_map(
+                move |(n, value, secret)| VariableIntent::New {
+                    name: format!("{n}_{i}"),
+                    value,
+                    secret
+                }
+            ),
+            (id.clone(), "\\PC{0,12}", any::<bool>())
+                .prop_map(|(id, value, secret)| VariableIntent::Set { id, value, secret }),
+            id.prop_map(|id| VariableIntent::Keep { id }),
+        ]
+    }
+
+    fn intent() -> impl Strategy<Value = Intent> {
+        let text = "\\PC{1,16}";
+        (
+            proptest::option::of(text),
+            proptest::option::of(text),
+            patch(any::<u128>().prop_map(|n| Uuid::from_u128(n | 1))),
+            patch("\\PC{0,16}"),
+            patch("\\PC{0,16}"),
+            patch("\\PC{0,16}"),
+            (0..6usize).prop_flat_map(|n| (0..n).map(variable).collect::<Vec<_>>()),
+        )
+            .prop_map(
+                |(
+                    name,
+                    target_schema,
+                    owner_id,
+                    target_database,
+                    target_name,
+                    target_role,
+                    variables,
+                )| Intent {
+                    name,
+                    target_schema,
+                    owner_id,
+                    target_database,
+                    target_name,
+                    target_role,
+                    variables,
+                },
+            )
+            .prop_filter("an update changes something", |i| {
+                i.name.is_some()
+                    || i.target_schema.is_some()
+                    || !i.owner_id.is_unchanged()
+                    || !i.target_database.is_unchanged()
+                    || !i.target_name.is_unchanged()
+                    || !i.target_role.is_unchanged()
+                    || !i.variables.is_empty()
+            })
+    }
+
+    fn build(intent: &Intent) -> UpdateEnvironment {
+        let client = Client::builder()
+            .with_token(Token::organization_api_key("omni_osk_proptest"))
+            .with_instance("proptest")
+            .build()
+            .unwrap();
+        let mut update = client
+            .dbt_environments(Uuid::from_u128(1))
+            .update(Uuid::from_u128(2));
+        if let Some(name) = &intent.name {
+            update = update.name(name);
+        }
+        if let Some(schema) = &intent.target_schema {
+            update = update.target_schema(schema);
+        }
+        update = update
+            .owner_id(intent.owner_id.clone())
+            .target_database(intent.target_database.clone())
+            .target_name(intent.target_name.clone())
+            .target_role(intent.target_role.clone());
+        for v in &intent.variables {
+            update = match v.clone() {
+                VariableIntent::New {
+                    name,
+                    value,
+                    secret: false,
+                } => update.add_variable(name, value),
+                VariableIntent::New {
+                    name,
+                    value,
+                    secret: true,
+                } => update.add_secret_variable(name, value),
+                VariableIntent::Set {
+                    id,
+                    value,
+                    secret: false,
+                } => update.set_variable(id, value),
+                VariableIntent::Set {
+                    id,
+                    value,
+                    secret: true,
+                } => update.set_secret_variable(id, value),
+                VariableIntent::Keep { id } => update.keep_secret_variable(id),
+            };
+        }
+        update
+    }
+
+    /// Reads the intent back out of the JSON on the wire.
+    fn decode(body: &Value) -> Intent {
+        let map = body.as_object().unwrap();
+        let text = |key: &str| map.get(key).map(|v| v.as_str().unwrap().to_owned());
+        let patch_text = |key: &str| match map.get(key) {
+            None => Patch::Unchanged,
+            Some(Value::Null) => Patch::Clear,
+            Some(v) => Patch::Set(v.as_str().unwrap().to_owned()),
+        };
+        let owner_id = match map.get("ownerId") {
+            None => Patch::Unchanged,
+            Some(Value::Null) => Patch::Clear,
+            Some(v) => Patch::Set(v.as_str().unwrap().parse().unwrap()),
+        };
+        let variables = map
+            .get("variables")
+            .map(|v| v.as_array().unwrap().clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let secret = item["isSecret"].as_bool().unwrap();
+                match item.get("id") {
+                    None => VariableIntent::New {
+                        name: item["name"].as_str().unwrap().to_owned(),
+                        value: item["value"].as_str().unwrap().to_owned(),
+                        secret,
+                    },
+                    Some(id) => {
+                        let id = id.as_str().unwrap().parse().unwrap();
+                        match &item["value"] {
+                            Value::Null => VariableIntent::Keep { id },
+                            v => VariableIntent::Set {
+                                id,
+                                value: v.as_str().unwrap().to_owned(),
+                                secret,
+                            },
+                        }
+                    }
+                }
+            })
+            .collect();
+        Intent {
+            name: text("name"),
+            target_schema: text("targetSchema"),
+            owner_id,
+            target_database: patch_text("targetDatabase"),
+            target_name: patch_text("targetName"),
+            target_role: patch_text("targetRole"),
+            variables,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn every_valid_update_conforms_and_round_trips(intent in intent()) {
+            let update = build(&intent);
+            prop_assert!(update.validate().is_ok(), "{:?}", update.validate());
+            let body = serde_json::to_value(&update.body).unwrap();
+            let conforms = Spec::bundled().check_request("connectionsDbtEnvironmentsUpdate", &body);
+            prop_assert!(conforms.is_ok(), "{body}: {:?}", conforms);
+            prop_assert_eq!(decode(&body), intent);
+        }
+    }
+}

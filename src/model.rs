@@ -496,3 +496,80 @@ pub enum SortDirection {
     /// Z to A.
     Descending,
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::*;
+    use crate::generated::types::{ApiError, DbtEnvironmentDeleteResponse};
+
+    /// Arbitrary JSON, biased towards the keys these types read so that decoding goes deep.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+            Just(Value::String("0d6c1f7e-8b7a-4f7e-9d0e-3c8e2a1b4f55".into())),
+        ];
+        let key = prop_oneof![
+            Just("id"),
+            Just("name"),
+            Just("value"),
+            Just("isSecret"),
+            Just("variables"),
+            Just("targetSchema"),
+            Just("records"),
+            Just("pageInfo"),
+            Just("nextCursor"),
+            Just("hasNextPage"),
+            Just("success"),
+            Just("detail"),
+            Just("other"),
+        ];
+        leaf.prop_recursive(4, 64, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..8).prop_map(|kv| Value::Object(
+                    kv.into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect::<Map<_, _>>()
+                )),
+            ]
+        })
+    }
+
+    fn decode_everything(bytes: &[u8]) {
+        let _ = serde_json::from_slice::<DbtEnvironment>(bytes);
+        let _ = serde_json::from_slice::<Variable>(bytes);
+        if let Ok(listing) = serde_json::from_slice::<Listing>(bytes) {
+            let _ = Page::from(listing);
+        }
+        let _ = serde_json::from_slice::<ApiError>(bytes);
+        let _ = serde_json::from_slice::<DbtEnvironmentDeleteResponse>(bytes);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            decode_everything(&bytes);
+        }
+
+        #[test]
+        fn decoding_arbitrary_json_never_panics(value in json()) {
+            decode_everything(&serde_json::to_vec(&value).unwrap());
+        }
+
+        #[test]
+        fn a_decoded_secret_never_keeps_its_value(name in "\\PC{1,8}", value in "\\PC{0,8}", secret in any::<bool>()) {
+            let wire = serde_json::json!({"id": Uuid::from_u128(7), "name": name, "value": value, "isSecret": secret});
+            let v: Variable = serde_json::from_value(wire).unwrap();
+            prop_assert_eq!(v.value.is_none(), secret);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Overhead, pacing and build-time figures, measured side by side in one run.
+//!
+//! `cargo bench --bench resilience` ends with one summary line:
+//! `omni-dbt-bench overhead_ratio=<x> pacing_efficiency=<x> failures=<n> unpaced_429s=<n>`.
+//! Pass `-- --skip-clean-build` to leave out the (slow) clean-build timing.
+
+use std::{
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use omni_dbt::{Bulk, Client, RateLimit, Token};
+use omni_dbt_fake::FakeOmni;
+use serde_json::json;
+
+const OVERHEAD_CALLS: usize = 3000;
+const BLOCK: usize = 100;
+const PACED_UPDATES: usize = 120;
+const LIMIT_PER_MINUTE: u32 = 600;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // The raw reqwest client below needs a crypto provider (the typed client brings its own).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let overhead = overhead_ratio().await;
+    let paced = pacing_run(true).await;
+    let unpaced = pacing_run(false).await;
+    let efficiency = paced.rate_per_minute / f64::from(LIMIT_PER_MINUTE);
+    println!(
+        "pacing on:  {PACED_UPDATES} updates in {:.2} s = {:.0}/min ({:.1}% of {LIMIT_PER_MINUTE}/min), {} failed, {} answered 429",
+        paced.elapsed.as_secs_f64(),
+        paced.rate_per_minute,
+        efficiency * 100.0,
+        paced.failures,
+        paced.answered_429
+    );
+    println!(
+        "pacing off: {PACED_UPDATES} updates in {:.2} s = {:.0}/min, {} failed, {} answered 429 (retried)",
+        unpaced.elapsed.as_secs_f64(),
+        unpaced.rate_per_minute,
+        unpaced.failures,
+        unpaced.answered_429
+    );
+
+    let generation_micros: u64 = include_str!(concat!(env!("OUT_DIR"), "/generation-micros.txt"))
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    println!(
+        "build script: generation (parse spec, progenitor, prettyplease) took {:.1} ms",
+        generation_micros as f64 / 1e3
+    );
+    if !std::env::args().any(|a| a == "--skip-clean-build") {
+        clean_build_time();
+    }
+
+    println!(
+        "omni-dbt-bench overhead_ratio={overhead:.3} pacing_efficiency={efficiency:.3} failures={} unpaced_429s={}",
+        paced.failures, unpaced.answered_429
+    );
+}
+
+/// Median per-call latency of the typed client over that of raw reqwest + serde_json, for the
+/// same PUT with the same body to the same loopback server, in interleaved blocks.
+async fn overhead_ratio() -> f64 {
+    let fake = FakeOmni::builder()
+        .without_rate_limit()
+        .check_conformance(false)
+        .start()
+        .await
+        .unwrap();
+    let token = fake.tokens().organization_api_key.clone();
+    let typed = Client::builder()
+        .with_token(Token::organization_api_key(&token))
+        .with_base_url(fake.base_url())
+        .without_rate_limit()
+        .build()
+        .unwrap();
+    let envs = typed.dbt_environments(fake.connection_id());
+    let raw = reqwest::Client::new();
+    let url = format!(
+        "{}/v1/connections/{}/dbt/environments/{}",
+        fake.base_url(),
+        fake.connection_id(),
+        fake.default_environment()
+    );
+    let body = json!({"targetSchema": "dbt_bench", "targetRole": null});
+
+    let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
+    for block in 0..(OVERHEAD_CALLS / BLOCK) + 1 {
+        for _ in 0..BLOCK {
+            let t = Instant::now();
+            envs.update(fake.default_environment())
+                .target_schema("dbt_bench")
+                .target_role(None)
+                .send()
+                .await
+                .unwrap();
+            let typed_call = t.elapsed();
+
+            let t = Instant::now();
+            let response = raw
+                .put(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&body).unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+            let _: serde_json::Value =
+                serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+            let raw_call = t.elapsed();
+            // The first block warms both connection pools and is not counted.
+            if block > 0 {
+                typed_times.push(typed_call);
+                raw_times.push(raw_call);
+            }
+        }
+    }
+    let (typed_median, raw_median) = (median(&mut typed_times), median(&mut raw_times));
+    let ratio = typed_median.as_secs_f64() / raw_median.as_secs_f64();
+    println!(
+        "overhead: {OVERHEAD_CALLS} PUTs each; median typed {:.1} µs, raw reqwest+serde_json {:.1} µs, ratio {ratio:.3}",
+        typed_median.as_secs_f64() * 1e6,
+        raw_median.as_secs_f64() * 1e6
+    );
+    ratio
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+struct PacingRun {
+    elapsed: Duration,
+    rate_per_minute: f64,
+    failures: usize,
+    answered_429: usize,
+}
+
+/// 120 updates at concurrency 8 through a fake limited to 600/min (burst: one second's worth).
+async fn pacing_run(paced: bool) -> PacingRun {
+    let fake = FakeOmni::builder()
+        .rate_limit_per_minute(LIMIT_PER_MINUTE)
+        .rate_limit_burst(LIMIT_PER_MINUTE / 60)
+        .check_conformance(false)
+        .start()
+        .await
+        .unwrap();
+    let builder = Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url());
+    let client = if paced {
+        builder.with_rate_limit(RateLimit::per_minute(LIMIT_PER_MINUTE))
+    } else {
+        builder.without_rate_limit()
+    }
+    .build()
+    .unwrap();
+    let envs = client.dbt_environments(fake.connection_id());
+    let target = fake.default_environment();
+    let started = Instant::now();
+    let results =
+        Bulk::new((0..PACED_UPDATES).map(|i| envs.update(target).target_schema(format!("s{i}"))))
+            .concurrency(8)
+            .run()
+            .await;
+    let elapsed = started.elapsed();
+    PacingRun {
+        elapsed,
+        rate_per_minute: PACED_UPDATES as f64 / elapsed.as_secs_f64() * 60.0,
+        failures: results.iter().filter(|r| r.is_err()).count(),
+        answered_429: fake
+            .journal()
+            .iter()
+            .filter(|e| e.status == Some(429))
+            .count(),
+    }
+}
+
+/// A clean debug build of the library in a fresh target directory.
+fn clean_build_time() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = std::env::temp_dir().join(format!("omni-dbt-clean-build-{}", std::process::id()));
+    let started = Instant::now();
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "omni-dbt",
+            "--lib",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status();
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_dir_all(&target);
+    match status {
+        Ok(s) if s.success() => {
+            println!(
+                "clean build: `cargo build -p omni-dbt --lib` in a fresh target dir took {:.1} s",
+                elapsed.as_secs_f64()
+            )
+        }
+        other => println!("clean build: could not run cargo ({other:?})"),
+    }
+}
