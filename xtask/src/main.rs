@@ -1,31 +1,461 @@
-//! Spec tooling for omni-dbt, run as `cargo xtask <command>`.
-//!
-//! The commands are specified in the spec-tooling issue; until they land this binary only
-//! explains itself, so that `cargo xtask` is already wired and discoverable.
+//! Spec tooling for omni-dbt, run as `cargo xtask <command>`:
+//! pull Omni's published spec and convert it, diff two versions with a classified report,
+//! check the vendored spec offline, and write the generated client out for reading.
 
-use std::process::ExitCode;
+mod diff;
+mod overlay;
+mod select;
+mod source;
+mod translate;
 
-const USAGE: &str = "\
-usage: cargo xtask <command>
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::SystemTime,
+};
 
-commands (planned, see the spec-tooling issue):
-  spec pull --from <FILE|URL>    pull Omni's published spec, convert 3.1 -> 3.0.3, apply corrections
-  spec diff <OLD> <NEW>          classify the changes between two specs for this client
-  spec check --against <FILE|URL> pull in memory and diff against the vendored spec
-  check                          offline consistency checks of openapi/
-  codegen [--out DIR]            write the generated client to a readable file
-";
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::{diff::Level, overlay::Overlay, select::Selection};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Spec tooling for omni-dbt")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// The directory with omni-dbt.json, operations.json, corrections.overlay.json, provenance.json.
+    #[arg(long, global = true)]
+    spec_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with Omni's published spec.
+    Spec {
+        #[command(subcommand)]
+        command: SpecCommand,
+    },
+    /// Offline checks of the vendored spec (what CI runs).
+    Check,
+    /// Write the client build.rs generates to a readable file.
+    Codegen {
+        /// Output directory (default: target/codegen).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SpecCommand {
+    /// Pull upstream (JSON or YAML, 3.0 or 3.1), keep the covered operations, convert to 3.0.3,
+    /// apply the corrections, and write the vendored spec and its provenance.
+    Pull {
+        /// A file or an https URL.
+        #[arg(long)]
+        from: String,
+    },
+    /// Classify the changes between two documents for the covered operations.
+    Diff {
+        old: String,
+        new: String,
+        #[command(flatten)]
+        report: Report,
+    },
+    /// Time `spec check` on a generated upstream document of the given size.
+    Bench {
+        /// Size in megabytes.
+        #[arg(long, default_value_t = 2.0)]
+        size_mb: f64,
+    },
+    /// Pull in memory and diff the result against the vendored spec.
+    Check {
+        /// A file or an https URL.
+        #[arg(long)]
+        against: String,
+        #[command(flatten)]
+        report: Report,
+    },
+}
+
+#[derive(clap::Args, Clone, Copy)]
+struct Report {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Which changes make the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    fail_on: FailOn,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Any,
+    Breaking,
+}
+
+const SPEC: &str = "omni-dbt.json";
+const SELECTION: &str = "operations.json";
+const CORRECTIONS: &str = "corrections.overlay.json";
+const PROVENANCE: &str = "provenance.json";
+/// The selected, converted upstream before corrections, written by `pull` so that `check` can
+/// replay the corrections offline.
+const UPSTREAM: &str = "upstream.json";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("help" | "-h" | "--help") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("xtask: `{other}` is not implemented yet\n\n{USAGE}");
-            ExitCode::from(2)
+    let cli = Cli::parse();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let spec_dir = cli.spec_dir.clone().unwrap_or_else(|| root.join("openapi"));
+    let result = match cli.command {
+        Command::Spec {
+            command: SpecCommand::Pull { from },
+        } => pull(&spec_dir, &from).map(|()| ExitCode::SUCCESS),
+        Command::Spec {
+            command: SpecCommand::Diff { old, new, report },
+        } => diff_sources(&spec_dir, &old, &new, report),
+        Command::Spec {
+            command: SpecCommand::Check { against, report },
+        } => spec_check(&spec_dir, &against, report),
+        Command::Spec {
+            command: SpecCommand::Bench { size_mb },
+        } => bench(&spec_dir, size_mb),
+        Command::Check => check(&spec_dir),
+        Command::Codegen { out } => codegen(
+            &spec_dir,
+            &out.unwrap_or_else(|| root.join("target").join("codegen")),
+        ),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    })
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn selection(spec_dir: &Path) -> Result<Selection, String> {
+    Selection::parse(&read_json(&spec_dir.join(SELECTION))?)
+}
+
+fn corrections(spec_dir: &Path) -> Result<Overlay, String> {
+    Overlay::parse(&read_json(&spec_dir.join(CORRECTIONS))?)
+        .map_err(|e| format!("{CORRECTIONS}: {e}"))
+}
+
+/// Parses, selects and converts a document; no corrections.
+fn normalize(bytes: &[u8], name: &str, selection: &Selection) -> Result<Value, String> {
+    let doc = source::parse(bytes, name)?;
+    if doc.get("swagger").is_some() {
+        return Err(format!(
+            "{name}: Swagger 2.0 is not supported; convert it to OpenAPI 3 first"
+        ));
+    }
+    if doc.get("openapi").and_then(Value::as_str).is_none() {
+        return Err(format!(
+            "{name}: not an OpenAPI document (no `openapi` version)"
+        ));
+    }
+    let mut selected = select::select(&doc, selection).map_err(|e| format!("{name}: {e}"))?;
+    translate::to_openapi_30(&mut selected).map_err(|e| format!("{name}: {e}"))?;
+    Ok(selected)
+}
+
+/// The whole pull pipeline, in memory: (upstream before corrections, vendored spec).
+fn pull_in_memory(spec_dir: &Path, bytes: &[u8], name: &str) -> Result<(Value, Value), String> {
+    let upstream = normalize(bytes, name, &selection(spec_dir)?)?;
+    let mut spec = upstream.clone();
+    corrections(spec_dir)?
+        .apply(&mut spec)
+        .map_err(|e| format!("{CORRECTIONS}: {e}"))?;
+    Ok((upstream, spec))
+}
+
+fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
+    let bytes = source::read(from)?;
+    let (upstream, spec) = pull_in_memory(spec_dir, &bytes, from)?;
+    let spec_text = source::canonical(&spec);
+    let upstream_sha = source::sha256(&bytes);
+    let spec_sha = source::sha256(spec_text.as_bytes());
+    // A re-pull of the same input changes no byte, the date in the provenance included.
+    let previous = read_json(&spec_dir.join(PROVENANCE)).ok();
+    let unchanged = previous.as_ref().is_some_and(|p| {
+        p["upstreamSha256"] == json!(upstream_sha)
+            && p["specSha256"] == json!(spec_sha)
+            && p["source"] == json!(from)
+    });
+    let provenance = match (unchanged, previous) {
+        (true, Some(previous)) => previous,
+        _ => json!({
+            "source": from,
+            "upstreamSha256": upstream_sha,
+            "pulledOn": today(),
+            "specSha256": spec_sha,
+        }),
+    };
+    fs::write(spec_dir.join(UPSTREAM), source::canonical(&upstream)).map_err(|e| e.to_string())?;
+    fs::write(spec_dir.join(SPEC), &spec_text).map_err(|e| e.to_string())?;
+    fs::write(spec_dir.join(PROVENANCE), source::canonical(&provenance))
+        .map_err(|e| e.to_string())?;
+    let operations = select::operations(&spec["paths"]).count();
+    println!(
+        "pulled {from}: {operations} operations -> {}",
+        spec_dir.join(SPEC).display()
+    );
+    println!(
+        "next: review `git diff {}`, then `cargo build` and `cargo test --workspace`",
+        spec_dir.display()
+    );
+    Ok(())
+}
+
+fn diff_sources(spec_dir: &Path, old: &str, new: &str, report: Report) -> Result<ExitCode, String> {
+    let selection = selection(spec_dir)?;
+    let old_doc = normalize(&source::read(old)?, old, &selection)?;
+    let new_doc = normalize(&source::read(new)?, new, &selection)?;
+    Ok(print_report(&diff::diff(&old_doc, &new_doc), report))
+}
+
+fn spec_check(spec_dir: &Path, against: &str, report: Report) -> Result<ExitCode, String> {
+    let bytes = source::read(against)?;
+    Ok(print_report(
+        &check_bytes(spec_dir, &bytes, against)?,
+        report,
+    ))
+}
+
+/// `spec check` after the bytes are read: pull in memory, diff against the vendored spec.
+fn check_bytes(spec_dir: &Path, bytes: &[u8], name: &str) -> Result<Vec<diff::Change>, String> {
+    let vendored = read_json(&spec_dir.join(SPEC))?;
+    let (_, pulled) = pull_in_memory(spec_dir, bytes, name)?;
+    Ok(diff::diff(&vendored, &pulled))
+}
+
+/// An Omni-shaped upstream document padded with unrelated paths to `size_mb`, then timed
+/// through `spec check` (reading the file excluded, everything else included).
+fn bench(spec_dir: &Path, size_mb: f64) -> Result<ExitCode, String> {
+    let fixture = include_str!("../tests/fixtures/upstream-3.1.json");
+    let mut doc: Value = serde_json::from_str(fixture).map_err(|e| e.to_string())?;
+    let target = (size_mb * 1_000_000.0) as usize;
+    let mut i = 0;
+    while serde_json::to_vec(&doc).map_err(|e| e.to_string())?.len() < target {
+        for _ in 0..50 {
+            let name = format!("Padding{i}");
+            let properties: serde_json::Map<String, Value> = (0..20)
+                .map(|p| {
+                    let schema =
+                        json!({"type": ["string", "null"], "description": "padding ".repeat(4)});
+                    (format!("field{p}"), schema)
+                })
+                .collect();
+            doc["components"]["schemas"][&name] =
+                json!({"type": "object", "properties": properties});
+            let schema = json!({"$ref": format!("#/components/schemas/{name}")});
+            doc["paths"][format!("/api/v1/padding/{i}")] = json!({"get": {
+                "operationId": format!("padding{i}"),
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+            }});
+            i += 1;
         }
     }
+    let bytes = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
+    let runs = 5;
+    let mut times = Vec::new();
+    let mut changes = 0;
+    for _ in 0..runs {
+        let started = std::time::Instant::now();
+        changes = check_bytes(spec_dir, &bytes, "generated")?.len();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "spec check of a {:.2} MB upstream document ({} paths): median {:.1} ms, max {:.1} ms over {runs} runs ({changes} changes)",
+        bytes.len() as f64 / 1e6,
+        doc["paths"].as_object().map_or(0, |p| p.len()),
+        times[runs / 2].as_secs_f64() * 1e3,
+        times[runs - 1].as_secs_f64() * 1e3
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(changes: &[diff::Change], report: Report) -> ExitCode {
+    let breaking = changes
+        .iter()
+        .filter(|c| c.level == Level::Breaking)
+        .count();
+    match report.format {
+        Format::Json => {
+            let items: Vec<Value> = changes
+                .iter()
+                .map(|c| {
+                    json!({
+                        "operation": c.operation,
+                        "level": if c.level == Level::Breaking { "breaking" } else { "non-breaking" },
+                        "message": c.message,
+                    })
+                })
+                .collect();
+            let out = json!({"changes": items, "breaking": breaking, "nonBreaking": changes.len() - breaking});
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        Format::Human if changes.is_empty() => println!("no differences in the covered operations"),
+        Format::Human => {
+            for change in changes {
+                println!("{change}");
+            }
+            println!(
+                "{} change(s): {breaking} breaking, {} non-breaking",
+                changes.len(),
+                changes.len() - breaking
+            );
+        }
+    }
+    let counted = match report.fail_on {
+        FailOn::Any => changes.len(),
+        FailOn::Breaking => breaking,
+    };
+    if counted == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn check(spec_dir: &Path) -> Result<ExitCode, String> {
+    let mut failures = 0;
+    let mut report = |name: &str, result: Result<String, String>| match result {
+        Ok(detail) => println!("ok    {name}: {detail}"),
+        Err(detail) => {
+            failures += 1;
+            println!("FAIL  {name}: {detail}");
+        }
+    };
+    let spec_path = spec_dir.join(SPEC);
+    let spec_bytes = fs::read(&spec_path).map_err(|e| format!("{}: {e}", spec_path.display()))?;
+    let spec_text = String::from_utf8_lossy(&spec_bytes).into_owned();
+    let spec: Result<Value, String> = serde_json::from_str(&spec_text).map_err(|e| e.to_string());
+
+    report(
+        "parses as OpenAPI 3.0",
+        omni_dbt_codegen::parse(&spec_text)
+            .map(|s| format!("openapi {}, {} paths", s.openapi, s.paths.paths.len())),
+    );
+    report(
+        "examples validate against their schemas",
+        spec.clone().and_then(|doc| {
+            let (checked, bad) = omni_dbt_conformance::check_examples(&doc)?;
+            if bad.is_empty() {
+                Ok(format!("{checked} examples"))
+            } else {
+                Err(bad
+                    .iter()
+                    .map(|b| format!("{}: {}", b.pointer, b.problems))
+                    .collect::<Vec<_>>()
+                    .join("; "))
+            }
+        }),
+    );
+    report(
+        "progenitor generates the client",
+        omni_dbt_codegen::generate(&spec_text)
+            .map(|code| format!("{} lines", code.lines().count())),
+    );
+    report(
+        "provenance matches the vendored spec",
+        read_json(&spec_dir.join(PROVENANCE)).and_then(|p| {
+            let recorded = p["specSha256"].as_str().unwrap_or_default().to_owned();
+            let actual = source::sha256(&spec_bytes);
+            if recorded == actual {
+                Ok(format!("sha256 {}…, source {}", &actual[..12], p["source"]))
+            } else {
+                Err(format!(
+                    "{SPEC} has sha256 {actual} but {PROVENANCE} records {recorded}: the spec was changed by hand; \
+                     pull it again, or record the edit in {PROVENANCE}"
+                ))
+            }
+        }),
+    );
+    report(
+        "selected operations are in the spec",
+        selection(spec_dir).and_then(|sel| {
+            let doc = spec.clone()?;
+            let missing: Vec<String> = sel
+                .operations
+                .iter()
+                .filter(|(m, p)| {
+                    doc.pointer(&format!("/paths/{}/{m}", translate::escape(p)))
+                        .is_none()
+                })
+                .map(|(m, p)| format!("{} {p}", m.to_uppercase()))
+                .collect();
+            if missing.is_empty() {
+                Ok(format!("{} operations", sel.operations.len()))
+            } else {
+                Err(format!("missing: {}", missing.join(", ")))
+            }
+        }),
+    );
+    report(
+        "corrections apply",
+        corrections(spec_dir).and_then(|overlay| match read_json(&spec_dir.join(UPSTREAM)) {
+            Err(_) => Ok(format!(
+                "{} corrections parse; no {UPSTREAM} (the spec is not pulled), so they are replayed by `spec pull`/`spec check`",
+                overlay.len()
+            )),
+            Ok(mut upstream) => {
+                overlay.apply(&mut upstream)?;
+                if source::canonical(&upstream) == spec_text {
+                    Ok(format!("{} corrections replayed on {UPSTREAM} give {SPEC} exactly", overlay.len()))
+                } else {
+                    Err(format!("{UPSTREAM} with the corrections applied differs from {SPEC}; pull again"))
+                }
+            }
+        }),
+    );
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn codegen(spec_dir: &Path, out: &Path) -> Result<ExitCode, String> {
+    let text = fs::read_to_string(spec_dir.join(SPEC)).map_err(|e| e.to_string())?;
+    let code = omni_dbt_codegen::generate(&text)?;
+    fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let file = out.join("omni_dbt_api.rs");
+    fs::write(&file, code).map_err(|e| format!("{}: {e}", file.display()))?;
+    println!("wrote {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Today's date (UTC) as YYYY-MM-DD.
+fn today() -> String {
+    let days = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0) as i64;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }

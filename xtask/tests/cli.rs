@@ -1,0 +1,825 @@
+//! `cargo xtask` end to end, on fixture documents we wrote (Omni-shaped, not Omni's).
+
+use std::{
+    io::{Read, Write},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use serde_json::{Value, json};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}/{name}")
+}
+
+fn repo_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+}
+
+/// A spec directory with the repository's selection and corrections.
+fn spec_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["operations.json", "corrections.overlay.json"] {
+        std::fs::copy(repo_file(&format!("openapi/{file}")), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
+fn xtask(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--spec-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn read(dir: &Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn pull_converts_selects_corrects_and_is_idempotent() {
+    let dir = spec_dir();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", &fixture("upstream-3.1.json")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let spec = read(dir.path(), "omni-dbt.json");
+
+    assert_eq!(spec["openapi"], "3.0.3");
+    assert!(spec["info"].get("summary").is_none() && spec.get("webhooks").is_none());
+    let paths: Vec<&String> = spec["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/connections/{connectionId}/dbt/environments",
+            "/v1/connections/{connectionId}/dbt/environments/{environmentId}"
+        ]
+    );
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    assert!(
+        !schemas.contains_key("DocumentItem") && !schemas.contains_key("ApiError400"),
+        "unrelated schemas dropped"
+    );
+    assert!(
+        spec["components"]["securitySchemes"]
+            .get("unusedKey")
+            .is_none()
+    );
+    assert_eq!(spec["tags"], json!([{"name": "Connections"}]));
+
+    // 3.1 -> 3.0.
+    let item = &schemas["DbtEnvironmentItem"]["properties"];
+    assert_eq!(
+        item["targetRole"],
+        json!({"type": "string", "nullable": true})
+    );
+    assert_eq!(
+        item["ownerId"],
+        json!({"type": "string", "format": "uuid", "nullable": true})
+    );
+    assert_eq!(
+        item["targetSchema"],
+        json!({"type": "string", "example": "dbt_pr_42"})
+    );
+    assert_eq!(
+        schemas["PageInfo"]["properties"]["nextCursor"],
+        json!({"type": "string", "nullable": true})
+    );
+    assert_eq!(
+        schemas["PageInfo"]["properties"]["pageSize"],
+        json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true})
+    );
+    let list = &spec["paths"]["/v1/connections/{connectionId}/dbt/environments"]["get"];
+    assert_eq!(
+        list["parameters"][4]["schema"],
+        json!({"type": "string", "enum": ["name"]})
+    );
+    let created = &spec["paths"]["/v1/connections/{connectionId}/dbt/environments"]["post"];
+    assert_eq!(
+        created["responses"]["201"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/DbtEnvironmentItem"}),
+        "the allOf wrapper with a title became the plain $ref"
+    );
+
+    // Corrections.
+    assert!(
+        schemas["DbtEnvironmentUpdateBody"]
+            .get("required")
+            .is_none()
+    );
+    assert_eq!(
+        schemas["DbtEnvironmentUpdateBody"]["properties"]["ownerId"]["format"],
+        "uuid"
+    );
+    assert_eq!(
+        schemas["DbtEnvironmentDeleteResponse"]["required"],
+        json!(["success"])
+    );
+    assert_eq!(
+        spec["servers"][0]["url"],
+        "https://{instance}.omniapp.co/api"
+    );
+    assert_eq!(
+        list["responses"]["404"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/ApiError"})
+    );
+
+    // Provenance records the upstream bytes' hash.
+    let provenance = read(dir.path(), "provenance.json");
+    let bytes = std::fs::read(fixture("upstream-3.1.json")).unwrap();
+    assert_eq!(provenance["upstreamSha256"], json!(sha256_hex(&bytes)));
+
+    // Idempotent: the same input changes no byte of any file; YAML gives the same spec.
+    let before: Vec<Vec<u8>> = files(dir.path());
+    assert!(
+        xtask(
+            dir.path(),
+            &["spec", "pull", "--from", &fixture("upstream-3.1.json")]
+        )
+        .status
+        .success()
+    );
+    assert_eq!(files(dir.path()), before);
+    let yaml = spec_dir();
+    assert!(
+        xtask(
+            yaml.path(),
+            &["spec", "pull", "--from", &fixture("upstream-3.1.yaml")]
+        )
+        .status
+        .success()
+    );
+    assert_eq!(
+        std::fs::read(yaml.path().join("omni-dbt.json")).unwrap(),
+        before[2]
+    );
+
+    // And the pulled spec passes the offline check (corrections replayed exactly).
+    let out = xtask(dir.path(), &["check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("8 corrections replayed on upstream.json give omni-dbt.json exactly")
+    );
+}
+
+fn files(dir: &Path) -> Vec<Vec<u8>> {
+    [
+        "corrections.overlay.json",
+        "operations.json",
+        "omni-dbt.json",
+        "provenance.json",
+        "upstream.json",
+    ]
+    .iter()
+    .map(|f| std::fs::read(dir.join(f)).unwrap())
+    .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    // Computed with the system's sha256sum so the test does not trust the code under test.
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_stale_correction_is_an_error() {
+    let dir = spec_dir();
+    let mut overlay = read(dir.path(), "corrections.overlay.json");
+    overlay["actions"].as_array_mut().unwrap().push(json!({
+        "target": "$.components.schemas.NoSuchSchema.properties.x", "description": "fixed upstream long ago", "remove": true
+    }));
+    std::fs::write(
+        dir.path().join("corrections.overlay.json"),
+        overlay.to_string(),
+    )
+    .unwrap();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", &fixture("upstream-3.1.json")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("stale correction: overlay action 8 (target $.components.schemas.NoSuchSchema.properties.x, \"fixed upstream long ago\") matches nothing"), "{}", text(&out));
+    assert!(
+        !dir.path().join("omni-dbt.json").exists(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn untranslatable_constructs_and_swagger_are_clear_errors() {
+    let dir = spec_dir();
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("upstream-3.1.json")).unwrap())
+            .unwrap();
+    doc["components"]["schemas"]["DbtEnvironmentItem"]["properties"]["variables"]["prefixItems"] =
+        json!([{"type": "string"}]);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("/components/schemas/DbtEnvironmentItem/properties/variables/prefixItems: `prefixItems` has no OpenAPI 3.0 equivalent"),
+        "{}",
+        text(&out)
+    );
+
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", &fixture("swagger-2.0.json")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("Swagger 2.0 is not supported"),
+        "{}",
+        text(&out)
+    );
+
+    // The unrelated path with `if`/`then` is dropped before translation, so it never errors.
+    assert!(
+        xtask(
+            dir.path(),
+            &["spec", "pull", "--from", &fixture("upstream-3.1.json")]
+        )
+        .status
+        .success()
+    );
+}
+
+#[test]
+fn pulls_from_a_url_on_loopback_and_refuses_plain_http_elsewhere() {
+    let body = std::fs::read(fixture("upstream-3.1.json")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request).unwrap();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        socket.write_all(head.as_bytes()).unwrap();
+        socket.write_all(&body).unwrap();
+        String::from_utf8_lossy(&request)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let dir = spec_dir();
+    let url = format!("http://127.0.0.1:{port}/openapi.json");
+    let out = xtask(dir.path(), &["spec", "pull", "--from", &url]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(server.join().unwrap(), "GET /openapi.json HTTP/1.1");
+    assert_eq!(read(dir.path(), "provenance.json")["source"], json!(url));
+
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "pull",
+            "--from",
+            "http://example.invalid/openapi.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("refusing plain http"), "{}", text(&out));
+}
+
+/// Writes `old` and `new` and runs `spec diff --format json`.
+fn diff(old: &Value, new: &Value, extra: &[&str]) -> (Option<i32>, Value) {
+    let dir = spec_dir();
+    let (o, n) = (dir.path().join("old.json"), dir.path().join("new.json"));
+    std::fs::write(&o, old.to_string()).unwrap();
+    std::fs::write(&n, new.to_string()).unwrap();
+    let mut args = vec![
+        "spec",
+        "diff",
+        o.to_str().unwrap(),
+        n.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend(extra);
+    let out = xtask(dir.path(), &args);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    (out.status.code(), report)
+}
+
+fn vendored() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_file("openapi/omni-dbt.json")).unwrap())
+        .unwrap()
+}
+
+const LIST: &str = "/paths/~1v1~1connections~1{connectionId}~1dbt~1environments/get";
+const CREATE: &str = "/paths/~1v1~1connections~1{connectionId}~1dbt~1environments/post";
+const UPDATE: &str =
+    "/paths/~1v1~1connections~1{connectionId}~1dbt~1environments~1{environmentId}/put";
+const ITEM: &str = "/components/schemas/DbtEnvironmentItem";
+const UPDATE_BODY: &str = "/components/schemas/DbtEnvironmentUpdateBody";
+
+fn at<'a>(doc: &'a mut Value, pointer: &str) -> &'a mut Value {
+    doc.pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("no {pointer}"))
+}
+
+/// Applies `change` to a copy of the vendored spec, diffs, and expects exactly `expected`.
+fn expect(
+    change: impl FnOnce(&mut Value),
+    old_change: impl FnOnce(&mut Value),
+    expected: &[(&str, &str, &str)],
+) {
+    let mut old = vendored();
+    old_change(&mut old);
+    let mut new = old.clone();
+    change(&mut new);
+    let (_, report) = diff(&old, &new, &[]);
+    let got: Vec<(String, String, String)> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["operation"].as_str().unwrap().into(),
+                c["level"].as_str().unwrap().into(),
+                c["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(o, l, m)| (o.to_string(), l.to_string(), m.to_string()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+const L: &str = "GET /v1/connections/{connectionId}/dbt/environments";
+const C: &str = "POST /v1/connections/{connectionId}/dbt/environments";
+const U: &str = "PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}";
+const D: &str = "DELETE /v1/connections/{connectionId}/dbt/environments/{environmentId}";
+const B: &str = "breaking";
+const N: &str = "non-breaking";
+fn none(_: &mut Value) {}
+
+#[test]
+fn operations_and_parameters() {
+    expect(
+        |d| {
+            at(
+                d,
+                "/paths/~1v1~1connections~1{connectionId}~1dbt~1environments~1{environmentId}",
+            )
+            .as_object_mut()
+            .unwrap()
+            .remove("delete");
+        },
+        none,
+        &[(D, B, "operation removed")],
+    );
+    let item = "/paths/~1v1~1connections~1{connectionId}~1dbt~1environments~1{environmentId}";
+    let delete = vendored().pointer(item).unwrap()["delete"].clone();
+    expect(
+        move |d| {
+            at(d, item)["delete"] = delete;
+        },
+        |d| {
+            at(d, item).as_object_mut().unwrap().remove("delete");
+        },
+        &[(D, N, "operation added")],
+    );
+    expect(
+        |d| {
+            at(d, &format!("{LIST}/parameters")).as_array_mut().unwrap().push(json!({"name": "owner", "in": "query", "required": true, "schema": {"type": "string"}}))
+        },
+        none,
+        &[(L, B, "required query parameter 'owner' added")],
+    );
+    expect(
+        |d| {
+            at(d, &format!("{LIST}/parameters"))
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "owner", "in": "query", "schema": {"type": "string"}}))
+        },
+        none,
+        &[(L, N, "optional query parameter 'owner' added")],
+    );
+    expect(
+        |d| at(d, &format!("{LIST}/parameters/2"))["required"] = json!(true),
+        none,
+        &[(L, B, "query parameter 'pageSize' became required")],
+    );
+    expect(
+        |d| at(d, &format!("{LIST}/parameters/2/schema"))["type"] = json!("string"),
+        none,
+        &[(
+            L,
+            B,
+            "query parameter 'pageSize' type changed from integer to string",
+        )],
+    );
+    expect(
+        |d| at(d, &format!("{LIST}/parameters/0/schema"))["format"] = json!("int64"),
+        none,
+        &[(
+            L,
+            B,
+            "path parameter 'connectionId' format changed from uuid to int64",
+        )],
+    );
+    expect(
+        |d| {
+            at(d, &format!("{LIST}/parameters/3/schema/enum"))
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        },
+        none,
+        &[(
+            L,
+            B,
+            "request enum value \"desc\" removed from query parameter 'sortDirection'",
+        )],
+    );
+    expect(
+        |d| {
+            at(d, &format!("{LIST}/parameters/3/schema/enum"))
+                .as_array_mut()
+                .unwrap()
+                .push(json!("random"))
+        },
+        none,
+        &[(
+            L,
+            N,
+            "request enum value \"random\" added to query parameter 'sortDirection'",
+        )],
+    );
+    expect(
+        |d| at(d, UPDATE)["security"] = json!([{"otherAuth": []}]),
+        none,
+        &[(U, B, "security requirements changed")],
+    );
+}
+
+#[test]
+fn request_bodies() {
+    expect(
+        |d| at(d, UPDATE_BODY)["required"] = json!(["name"]),
+        none,
+        &[(U, B, "request body property 'name' became required")],
+    );
+    expect(
+        |d| {
+            at(d, &format!("{UPDATE_BODY}/properties"))["isDeferralEnabled"] =
+                json!({"type": "boolean"});
+        },
+        none,
+        &[(
+            U,
+            N,
+            "optional request body property 'isDeferralEnabled' added",
+        )],
+    );
+    expect(
+        |d| {
+            at(d, &format!("{UPDATE_BODY}/properties"))["mode"] = json!({"type": "string"});
+            at(d, UPDATE_BODY)["required"] = json!(["mode"]);
+        },
+        none,
+        &[(U, B, "new required request body property 'mode'")],
+    );
+    expect(
+        |d| at(d, &format!("{UPDATE_BODY}/properties/targetSchema"))["type"] = json!("integer"),
+        none,
+        &[(
+            U,
+            B,
+            "request body property 'targetSchema' type changed from string to integer",
+        )],
+    );
+    expect(
+        |d| at(d, &format!("{UPDATE_BODY}/properties/ownerId"))["format"] = json!("email"),
+        none,
+        &[(
+            U,
+            B,
+            "request body property 'ownerId' format changed from uuid to email",
+        )],
+    );
+    expect(
+        |d| at(d, &format!("{UPDATE_BODY}/properties/name"))["maxLength"] = json!(50),
+        |d| at(d, &format!("{UPDATE_BODY}/properties/name"))["maxLength"] = json!(100),
+        &[(
+            U,
+            B,
+            "request body property 'name' maxLength decreased from 100 to 50",
+        )],
+    );
+    expect(
+        |d| at(d, &format!("{CREATE}/requestBody"))["required"] = json!(true),
+        |d| at(d, &format!("{CREATE}/requestBody"))["required"] = json!(false),
+        &[(C, B, "request body became required")],
+    );
+    expect(
+        |d| {
+            let content = at(d, &format!("{UPDATE}/requestBody/content"))
+                .as_object_mut()
+                .unwrap();
+            let json = content.remove("application/json").unwrap();
+            content.insert("application/merge-patch+json".into(), json);
+        },
+        none,
+        &[(U, B, "request media type application/json removed")],
+    );
+    // A nested property inside the variables' oneOf.
+    expect(
+        |d| {
+            at(
+                d,
+                "/components/schemas/DbtEnvironmentVariable/properties/name",
+            )["maxLength"] = json!(64)
+        },
+        none,
+        &[
+            (
+                C,
+                B,
+                "request body property 'variables[].name' maxLength 64 added",
+            ),
+            (
+                U,
+                B,
+                "request body property 'variables[].name' maxLength 64 added",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn responses() {
+    let item_props = format!("{ITEM}/properties");
+    expect(
+        |d| {
+            at(d, &format!("{ITEM}/required"))
+                .as_array_mut()
+                .unwrap()
+                .retain(|v| v != "targetSchema");
+        },
+        none,
+        &[
+            (
+                L,
+                B,
+                "required response property '[].targetSchema' became optional",
+            ),
+            (
+                L,
+                B,
+                "required response property 'records[].targetSchema' became optional",
+            ),
+            (
+                C,
+                B,
+                "required response property 'targetSchema' became optional",
+            ),
+            (
+                U,
+                B,
+                "required response property 'targetSchema' became optional",
+            ),
+        ],
+    );
+    expect(
+        |d| {
+            at(d, &item_props).as_object_mut().unwrap().remove("name");
+        },
+        none,
+        &[
+            (L, B, "required response property '[].name' removed"),
+            (L, B, "required response property 'records[].name' removed"),
+            (C, B, "required response property 'name' removed"),
+            (U, B, "required response property 'name' removed"),
+        ],
+    );
+    expect(
+        |d| at(d, &format!("{item_props}/targetSchema"))["nullable"] = json!(true),
+        none,
+        &[
+            (L, B, "response property '[].targetSchema' became nullable"),
+            (
+                L,
+                B,
+                "response property 'records[].targetSchema' became nullable",
+            ),
+            (C, B, "response property 'targetSchema' became nullable"),
+            (U, B, "response property 'targetSchema' became nullable"),
+        ],
+    );
+    expect(
+        |d| {
+            at(d, &format!("{item_props}/targetRole/enum"))
+                .as_array_mut()
+                .unwrap()
+                .push(json!("ADMIN"))
+        },
+        |d| at(d, &format!("{item_props}/targetRole"))["enum"] = json!(["TRANSFORMER", null]),
+        &[
+            (
+                L,
+                B,
+                "response enum value \"ADMIN\" added to response property '[].targetRole'",
+            ),
+            (
+                L,
+                B,
+                "response enum value \"ADMIN\" added to response property 'records[].targetRole'",
+            ),
+            (
+                C,
+                B,
+                "response enum value \"ADMIN\" added to response property 'targetRole'",
+            ),
+            (
+                U,
+                B,
+                "response enum value \"ADMIN\" added to response property 'targetRole'",
+            ),
+        ],
+    );
+    expect(
+        |d| at(d, &item_props)["isDeferralEnabled"] = json!({"type": "boolean"}),
+        none,
+        &[
+            (L, N, "response property '[].isDeferralEnabled' added"),
+            (
+                L,
+                N,
+                "response property 'records[].isDeferralEnabled' added",
+            ),
+            (C, N, "response property 'isDeferralEnabled' added"),
+            (U, N, "response property 'isDeferralEnabled' added"),
+        ],
+    );
+    expect(
+        |d| {
+            let responses = at(d, &format!("{UPDATE}/responses"))
+                .as_object_mut()
+                .unwrap();
+            let ok = responses.remove("200").unwrap();
+            responses.insert("202".into(), ok);
+        },
+        none,
+        &[
+            (U, B, "success status 200 removed"),
+            (U, N, "success status 202 added"),
+        ],
+    );
+    expect(
+        |d| {
+            let content = at(d, &format!("{UPDATE}/responses/200/content"))
+                .as_object_mut()
+                .unwrap();
+            let json = content.remove("application/json").unwrap();
+            content.insert("text/plain".into(), json);
+        },
+        none,
+        &[(U, B, "response 200 media type application/json removed")],
+    );
+}
+
+#[test]
+fn descriptions_examples_and_titles_are_ignored_and_exit_codes_follow_fail_on() {
+    let old = vendored();
+    let mut new = old.clone();
+    at(&mut new, UPDATE)["description"] = json!("Reworded.");
+    at(&mut new, ITEM)["example"] = json!({"id": "x"});
+    at(&mut new, ITEM)["title"] = json!("An environment");
+    at(&mut new, &format!("{UPDATE_BODY}/properties/name"))["description"] = json!("Renamed.");
+    let (code, report) = diff(&old, &new, &[]);
+    assert_eq!(
+        (code, report["changes"].as_array().unwrap().len()),
+        (Some(0), 0)
+    );
+
+    at(&mut new, &format!("{UPDATE_BODY}/properties"))["isDeferralEnabled"] =
+        json!({"type": "boolean"});
+    assert_eq!(diff(&old, &new, &[]).0, Some(1));
+    assert_eq!(diff(&old, &new, &["--fail-on", "breaking"]).0, Some(0));
+    at(&mut new, UPDATE_BODY)["required"] = json!(["isDeferralEnabled"]);
+    let (code, report) = diff(&old, &new, &["--fail-on", "breaking"]);
+    assert_eq!((code, report["breaking"].clone()), (Some(1), json!(1)));
+}
+
+#[test]
+fn human_output_names_the_operation_and_the_change() {
+    let dir = spec_dir();
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "diff",
+            &fixture("upstream-3.1.json"),
+            &fixture("upstream-3.1-v2.json"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}: non-breaking optional request body property 'isDeferralEnabled' added"), "{stdout}");
+    assert!(
+        stdout.ends_with("4 change(s): 0 breaking, 4 non-breaking\n"),
+        "{stdout}"
+    );
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "diff",
+            &fixture("upstream-3.1.json"),
+            &fixture("upstream-3.1.yaml"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "JSON and YAML of one document do not differ"
+    );
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "diff",
+            &fixture("upstream-3.1.json"),
+            "/no/such/file.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_catches_a_hand_edit_and_codegen_writes_the_client() {
+    let dir = spec_dir();
+    assert!(
+        xtask(
+            dir.path(),
+            &["spec", "pull", "--from", &fixture("upstream-3.1.json")]
+        )
+        .status
+        .success()
+    );
+    let out_dir = dir.path().join("generated");
+    let out = xtask(dir.path(), &["codegen", "--out", out_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let code = std::fs::read_to_string(out_dir.join("omni_dbt_api.rs")).unwrap();
+    assert!(code.contains("pub async fn connections_dbt_environments_update"));
+    assert!(
+        code.contains("crate::model::UpdateBody"),
+        "the replacement still applies to the pulled spec"
+    );
+
+    let spec_path = dir.path().join("omni-dbt.json");
+    let edited = std::fs::read_to_string(&spec_path)
+        .unwrap()
+        .replace("\"minLength\": 1", "\"minLength\": 2");
+    std::fs::write(&spec_path, edited).unwrap();
+    let out = xtask(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("FAIL  provenance matches the vendored spec"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("FAIL  corrections apply"),
+        "{}",
+        text(&out)
+    );
+}
