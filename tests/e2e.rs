@@ -15,10 +15,13 @@ async fn start(builder: FakeOmniBuilder) -> (FakeOmni, Client) {
     (fake, client)
 }
 
+/// Default retries, but no client-side pacing: these tests are about behaviour, not timing
+/// (pacing is tested in `resilience.rs`).
 fn client_for(fake: &FakeOmni, token: Token) -> Client {
     Client::builder()
         .with_token(token)
         .with_base_url(fake.base_url())
+        .without_rate_limit()
         .build()
         .unwrap()
 }
