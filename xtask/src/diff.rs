@@ -206,26 +206,7 @@ impl<'a> Differ<'a> {
                 if required(n) && !required(o) {
                     self.push(Level::Breaking, "request body became required".into());
                 }
-                for (media, old_media) in o
-                    .get("content")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
-                    match n.get("content").and_then(|c| c.get(media)) {
-                        None => self.push(
-                            Level::Breaking,
-                            format!("request media type {media} removed"),
-                        ),
-                        Some(new_media) => {
-                            if let (Some(os), Some(ns)) =
-                                (old_media.get("schema"), new_media.get("schema"))
-                            {
-                                self.schema(os, ns, Side::Request, "request body", "");
-                            }
-                        }
-                    }
-                }
+                self.content(o, n, Side::Request, "request");
             }
             (None, None) => {}
         }
@@ -250,36 +231,40 @@ impl<'a> Differ<'a> {
                 resolve(self.old, old_response),
                 resolve(self.new, new_response),
             );
-            for (media, old_media) in o
-                .get("content")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                match n.get("content").and_then(|c| c.get(media)) {
-                    None => self.push(
-                        Level::Breaking,
-                        format!("response {status} media type {media} removed"),
-                    ),
-                    Some(new_media) => {
-                        if let (Some(os), Some(ns)) =
-                            (old_media.get("schema"), new_media.get("schema"))
-                        {
-                            self.schema(
-                                os,
-                                ns,
-                                Side::Response,
-                                &format!("response {status} body"),
-                                "",
-                            );
-                        }
-                    }
-                }
-            }
+            self.content(o, n, Side::Response, &format!("response {status}"));
         }
         for (status, _) in &new_success {
             if !old_success.iter().any(|(s, _)| s == status) {
                 self.push(Level::NonBreaking, format!("success status {status} added"));
+            }
+        }
+    }
+
+    /// Compares the media types of a request body or a response (`place`: `request`,
+    /// `response 200`): a removed media type is breaking, a kept one has its schema compared.
+    fn content(&mut self, o: &Value, n: &Value, side: Side, place: &str) {
+        for (media, old_media) in o
+            .get("content")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            match n.get("content").and_then(|c| c.get(media)) {
+                None => self.push(
+                    Level::Breaking,
+                    format!("{place} media type {media} removed"),
+                ),
+                Some(new_media) => {
+                    if let (Some(os), Some(ns)) = (old_media.get("schema"), new_media.get("schema"))
+                    {
+                        let body = if side == Side::Request {
+                            "request body".to_owned()
+                        } else {
+                            format!("{place} body")
+                        };
+                        self.schema(os, ns, side, &body, "");
+                    }
+                }
             }
         }
     }

@@ -403,17 +403,7 @@ fn update_variable(
             "{at}.name: The name of an existing variable cannot be changed"
         )));
     }
-    let unknown: Vec<&str> = map
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !["id", "isSecret", "value"].contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(bad(format!(
-            "{at}: Unrecognized key(s) in object: '{}'",
-            unknown.join("', '")
-        )));
-    }
+    only_keys(map, &["id", "isSecret", "value"], at)?;
     if !touched.insert(id) {
         return Err(bad(format!("{at}.id: The variable is changed twice")));
     }
@@ -441,17 +431,7 @@ fn new_variable(item: &Value, at: &str) -> Result<Variable, Answer> {
     let map = item
         .as_object()
         .ok_or_else(|| bad(type_error(at, "object", item)))?;
-    let unknown: Vec<&str> = map
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !["name", "isSecret", "value"].contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(bad(format!(
-            "{at}: Unrecognized key(s) in object: '{}'",
-            unknown.join("', '")
-        )));
-    }
+    only_keys(map, &["name", "isSecret", "value"], at)?;
     let name = required_string(map, "name").map_err(|(s, v)| prefix(at, s, v))?;
     let value = match map.get("value") {
         Some(Value::String(s)) => s.clone(),
@@ -469,6 +449,23 @@ fn new_variable(item: &Value, at: &str) -> Result<Variable, Answer> {
         value,
         is_secret,
     })
+}
+
+/// Zod's strict objects: any key outside `allowed` is a 400 naming the keys.
+fn only_keys(map: &Map<String, Value>, allowed: &[&str], at: &str) -> Result<(), Answer> {
+    let unknown: Vec<&str> = map
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !allowed.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "{at}: Unrecognized key(s) in object: '{}'",
+            unknown.join("', '")
+        )))
+    }
 }
 
 /// Re-bases a field error (`name: ...`) under `at` (`variables[0].name: ...`).
