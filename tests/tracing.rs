@@ -1,0 +1,86 @@
+//! One `tracing` event per attempt, from the request hook: operation, method, attempt, status
+//! and the wait before a retry — and never the token.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use omni_dbt::{Client, RetryPolicy, Token};
+use omni_dbt_fake::{FakeOmni, Fault, Operation};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn every_attempt_is_one_event_without_the_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = FakeOmni::builder()
+        .without_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    fake.inject(Operation::Update, Fault::status(503, 1));
+    let token = fake.tokens().organization_api_key.clone();
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(&token))
+        .with_base_url(fake.base_url())
+        .without_rate_limit()
+        .with_retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(5)))
+        .build()
+        .unwrap();
+    client
+        .dbt_environments(fake.connection_id())
+        .update(fake.default_environment())
+        .name("traced")
+        .send()
+        .await
+        .unwrap();
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let events: Vec<&str> = log.lines().filter(|l| l.contains("omni request")).collect();
+    assert_eq!(events.len(), 2, "{log}");
+    assert!(
+        events[0].contains("operation=\"connections_dbt_environments_update\""),
+        "{}",
+        events[0]
+    );
+    assert!(
+        events[0].contains("method=PUT")
+            && events[0].contains("attempt=1")
+            && events[0].contains("status=503"),
+        "{}",
+        events[0]
+    );
+    assert!(
+        events[0].contains("retry_in_ms="),
+        "the first attempt says how long it waits: {}",
+        events[0]
+    );
+    assert!(
+        events[1].contains("attempt=2") && events[1].contains("status=200"),
+        "{}",
+        events[1]
+    );
+    assert!(!events[1].contains("retry_in_ms="), "{}", events[1]);
+    assert!(!log.contains(&token), "the token never reaches the log");
+}
