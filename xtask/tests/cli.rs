@@ -823,3 +823,69 @@ fn check_catches_a_hand_edit_and_codegen_writes_the_client() {
         text(&out)
     );
 }
+
+#[test]
+fn references_with_siblings_and_nullable_references_translate() {
+    let dir = spec_dir();
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("upstream-3.1.json")).unwrap())
+            .unwrap();
+    let props = doc
+        .pointer_mut("/components/schemas/DbtEnvironmentListResponse/properties")
+        .unwrap();
+    props["pageInfo"] =
+        json!({"$ref": "#/components/schemas/PageInfo", "description": "only annotates"});
+    props["previous"] = json!({"$ref": "#/components/schemas/PageInfo", "readOnly": true});
+    props["maybe"] =
+        json!({"anyOf": [{"$ref": "#/components/schemas/PageInfo"}, {"type": "null"}]});
+    let path = dir.path().join("refs.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", path.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let spec = read(dir.path(), "omni-dbt.json");
+    let props = &spec["components"]["schemas"]["DbtEnvironmentListResponse"]["properties"];
+    assert_eq!(
+        props["pageInfo"],
+        json!({"$ref": "#/components/schemas/PageInfo"})
+    );
+    assert_eq!(
+        props["previous"],
+        json!({"allOf": [{"$ref": "#/components/schemas/PageInfo"}], "readOnly": true})
+    );
+    assert_eq!(
+        props["maybe"],
+        json!({"allOf": [{"$ref": "#/components/schemas/PageInfo"}], "nullable": true})
+    );
+}
+
+#[test]
+fn an_openapi_30_document_passes_through_unchanged() {
+    let dir = spec_dir();
+    let empty =
+        json!({"overlay": "1.0.0", "info": {"title": "none", "version": "1"}, "actions": []});
+    std::fs::write(
+        dir.path().join("corrections.overlay.json"),
+        empty.to_string(),
+    )
+    .unwrap();
+    let vendored = repo_file("openapi/omni-dbt.json");
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", vendored.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        read(dir.path(), "omni-dbt.json"),
+        self::vendored(),
+        "same document, keys sorted"
+    );
+    let out = xtask(
+        dir.path(),
+        &["spec", "check", "--against", vendored.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("no differences in the covered operations"));
+}
