@@ -46,7 +46,7 @@ impl DbtEnvironments {
     pub fn list(&self) -> ListEnvironments {
         ListEnvironments {
             client: self.client.clone(),
-            options: CallOptions::default(),
+            options: CallOptions::repeatable(),
             connection_id: self.connection_id,
             cursor: None,
             page_size: None,
@@ -91,7 +91,7 @@ impl DbtEnvironments {
     pub fn delete(&self, environment_id: Uuid) -> DeleteEnvironment {
         DeleteEnvironment {
             client: self.client.clone(),
-            options: CallOptions::default(),
+            options: CallOptions::repeatable(),
             connection_id: self.connection_id,
             environment_id,
         }
@@ -475,9 +475,22 @@ impl UpdateEnvironment {
     }
 
     /// Validates and sends the update; returns the environment as Omni now has it.
+    ///
+    /// An update is retried like any idempotent request, except when it creates variables:
+    /// repeating that after Omni may have applied it would meet the new names as duplicates,
+    /// so it is retried only when it provably never reached Omni (like a create).
     pub async fn send(self) -> Result<DbtEnvironment> {
         self.validate()?;
-        let (api, context) = self.client.call(self.options);
+        let creates_variables = self
+            .body
+            .variables
+            .iter()
+            .any(|v| matches!(v, VariableChange::New(_)));
+        let options = CallOptions {
+            repeatable: !creates_variables,
+            ..self.options
+        };
+        let (api, context) = self.client.call(options);
         let result = api
             .connections_dbt_environments_update(
                 &self.connection_id,
@@ -506,7 +519,8 @@ impl DeleteEnvironment {
         self
     }
 
-    /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`].
+    /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`]. A 404
+    /// to a retry whose earlier attempt may have reached Omni counts as deleted.
     pub async fn send(self) -> Result<Deleted> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
@@ -514,7 +528,13 @@ impl DeleteEnvironment {
         let result = api
             .connections_dbt_environments_delete(&self.connection_id, &self.environment_id)
             .await;
-        let value = finish(result, &context).await?;
+        let value = match finish(result, &context).await {
+            // The answer to an earlier attempt was lost, and that attempt may have deleted it.
+            Err(Error::NotFound { .. }) if context.maybe_processed_earlier() => {
+                return Ok(Deleted { message: None });
+            }
+            other => other?,
+        };
         let status = value.status().as_u16();
         let body = value.into_inner();
         if body.success {

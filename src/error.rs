@@ -114,9 +114,9 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// A create whose connection failed after the request may have reached Omni: the
-    /// environment may or may not exist now. It was not retried, so that it cannot be created
-    /// twice; list the environments to find out.
+    /// A create (or an update that creates variables) whose connection failed after the
+    /// request may have reached Omni: it may or may not have taken effect. It was not retried,
+    /// so that nothing is created twice; list the environments to find out.
     #[error(
         "outcome unknown ({kind}): the request may have reached Omni; it was not retried: {source}"
     )]

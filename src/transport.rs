@@ -7,7 +7,7 @@ use std::{
 };
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
-use reqwest::{Method, StatusCode, header::HeaderMap};
+use reqwest::{StatusCode, header::HeaderMap};
 
 use crate::{
     client::Shared,
@@ -21,6 +21,19 @@ use crate::{
 pub(crate) struct CallOptions {
     /// Overrides the client's total timeout for each attempt of this request.
     pub timeout: Option<Duration>,
+    /// Whether sending the request twice has the effect of sending it once. `false` (the
+    /// default) means it is retried only when it provably never reached Omni.
+    pub repeatable: bool,
+}
+
+impl CallOptions {
+    /// Options for a request that may be repeated safely.
+    pub(crate) fn repeatable() -> Self {
+        CallOptions {
+            timeout: None,
+            repeatable: true,
+        }
+    }
 }
 
 /// Per-call state handed to the generated client as its "inner" value. The hook records here
@@ -40,9 +53,17 @@ struct Record {
     attempts: u32,
     idempotent: bool,
     too_large: bool,
+    /// An earlier attempt failed after it may have reached Omni (and was retried).
+    maybe_processed: bool,
 }
 
 impl CallContext {
+    /// Whether an earlier attempt of this call may have taken effect at Omni before the
+    /// attempt that produced the final answer.
+    pub(crate) fn maybe_processed_earlier(&self) -> bool {
+        self.record().maybe_processed
+    }
+
     pub(crate) fn new(shared: Arc<Shared>, options: CallOptions) -> Self {
         CallContext {
             shared,
@@ -83,8 +104,7 @@ impl ClientHooks<CallContext> for generated::Client {
             *request.timeout_mut() = Some(timeout);
         }
         let method = request.method().clone();
-        // Only a create can have an effect twice; everything else here is idempotent.
-        let idempotent = method != Method::POST;
+        let idempotent = context.options.repeatable;
         context.update(|r| r.idempotent = idempotent);
         let policy = shared.retry;
         let first_started = Instant::now();
@@ -157,7 +177,12 @@ impl ClientHooks<CallContext> for generated::Client {
                 "omni request"
             );
             match (wait, outcome) {
-                (Some((wait, copy)), _) => {
+                (Some((wait, copy)), outcome) => {
+                    if let Err(Failure::Transport(e)) = &outcome
+                        && !e.is_connect()
+                    {
+                        context.update(|r| r.maybe_processed = true);
+                    }
                     tokio::time::sleep(wait).await;
                     request = copy;
                 }

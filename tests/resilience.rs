@@ -578,3 +578,48 @@ async fn a_cancelled_batch_stops_promptly_and_leaves_nothing_running() {
         "nothing sent after the cancel"
     );
 }
+
+#[tokio::test]
+async fn an_update_that_creates_variables_is_not_repeated_after_a_lost_answer() {
+    let fake = fake().await;
+    fake.inject(Operation::Update, Fault::DropAfterProcessing { times: 1 });
+    let err = client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .update(fake.default_environment())
+        .add_variable("ONCE", "1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(count(&fake, Operation::Update), 1, "not retried");
+    let stored = fake.stored_value(fake.connection_id(), fake.default_environment(), "ONCE");
+    assert_eq!(stored.as_deref(), Some("1"), "it did take effect, once");
+}
+
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_reports_deleted_when_the_retry_finds_nothing() {
+    let fake = fake().await;
+    fake.inject(Operation::Delete, Fault::DropAfterProcessing { times: 1 });
+    let deleted = client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .delete(fake.default_environment())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.message, None);
+    let statuses: Vec<Option<u16>> = fake.journal().iter().map(|e| e.status).collect();
+    assert_eq!(
+        statuses,
+        [Some(200), Some(404)],
+        "processed but unanswered, then 404 on the retry"
+    );
+
+    // Without a lost answer, a 404 is still a 404.
+    let err = client(&fake, quick_retries())
+        .dbt_environments(fake.connection_id())
+        .delete(fake.default_environment())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
