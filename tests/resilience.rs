@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use omni_dbt::{Bulk, Client, Error, RateLimit, RetryPolicy, Token, TransportKind};
+use omni_dbt::{Bulk, Client, ClientBuilder, Error, RateLimit, RetryPolicy, Token, TransportKind};
 use omni_dbt_fake::{FakeOmni, FakeOmniBuilder, Fault, Operation, Tokens};
 
 /// Fast retries so that the tests take milliseconds, not seconds.
@@ -15,12 +15,17 @@ fn quick_retries() -> RetryPolicy {
         .with_max_delay(Duration::from_millis(40))
 }
 
-fn client(fake: &FakeOmni, policy: RetryPolicy) -> Client {
+/// A builder with the fake's organization key and address; each test adds its own settings.
+fn builder_for(fake: &FakeOmni) -> ClientBuilder {
     Client::builder()
         .with_token(Token::organization_api_key(
             &fake.tokens().organization_api_key,
         ))
         .with_base_url(fake.base_url())
+}
+
+fn client(fake: &FakeOmni, policy: RetryPolicy) -> Client {
+    builder_for(fake)
         .without_rate_limit()
         .with_retry_policy(policy)
         .build()
@@ -361,11 +366,7 @@ async fn oversized_bodies_are_refused_without_reading_them_all() {
             .await
             .unwrap();
     }
-    let small = Client::builder()
-        .with_token(Token::organization_api_key(
-            &fake.tokens().organization_api_key,
-        ))
-        .with_base_url(fake.base_url())
+    let small = builder_for(&fake)
         .without_rate_limit()
         .with_max_response_bytes(4096)
         .build()
@@ -408,11 +409,7 @@ async fn pacing_keeps_a_batch_under_the_servers_limit() {
         .start()
         .await
         .unwrap();
-    let client = Client::builder()
-        .with_token(Token::organization_api_key(
-            &fake.tokens().organization_api_key,
-        ))
-        .with_base_url(fake.base_url())
+    let client = builder_for(&fake)
         .with_rate_limit(RateLimit::per_minute(600))
         .without_retries()
         .build()
@@ -446,11 +443,7 @@ async fn pacing_keeps_a_batch_under_the_servers_limit() {
 async fn after_a_429_queued_requests_wait_out_retry_after() {
     let fake = fake().await;
     fake.inject(Operation::List, Fault::rate_limited(1, Some(1)));
-    let client = Client::builder()
-        .with_token(Token::organization_api_key(
-            &fake.tokens().organization_api_key,
-        ))
-        .with_base_url(fake.base_url())
+    let client = builder_for(&fake)
         .with_rate_limit(RateLimit::per_minute(6000))
         .with_retry_policy(quick_retries())
         .build()
@@ -477,11 +470,7 @@ async fn after_a_429_queued_requests_wait_out_retry_after() {
 async fn clones_and_separate_clients_with_one_token_share_the_pace() {
     let fake = fake().await;
     let build = || {
-        Client::builder()
-            .with_token(Token::organization_api_key(
-                &fake.tokens().organization_api_key,
-            ))
-            .with_base_url(fake.base_url())
+        builder_for(&fake)
             .with_rate_limit(RateLimit::per_minute(1200).with_burst(1))
             .build()
             .unwrap()
