@@ -7,17 +7,35 @@ use futures_util::{StreamExt, stream};
 use crate::{
     environments::{CreateEnvironment, DeleteEnvironment, UpdateEnvironment},
     error::Result,
+    generated::types::ModelBranchDbtResponse,
     model::{DbtEnvironment, Deleted},
+    models::UseDbtEnvironment,
 };
 
-/// A request builder that can be sent on its own; implemented by the create, update and
-/// delete builders so that [`Bulk`] can run any of them.
-pub trait SendRequest: Send + 'static {
+/// A request builder that can be sent on its own; implemented by this crate's builders that
+/// change something, so that [`Bulk`] can run any of them. Sealed.
+pub trait SendRequest: sealed::Sealed + Send + 'static {
     /// What a successful request returns.
     type Output: Send + 'static;
 
     /// Validates and sends the request (the builder's own `send`).
     fn send_request(self) -> impl Future<Output = Result<Self::Output>> + Send;
+}
+
+mod sealed {
+    /// Keeps [`SendRequest`](super::SendRequest) implemented by this crate only.
+    pub trait Sealed {}
+    impl Sealed for crate::UpdateEnvironment {}
+    impl Sealed for crate::CreateEnvironment {}
+    impl Sealed for crate::DeleteEnvironment {}
+    impl Sealed for crate::UseDbtEnvironment {}
+}
+
+impl SendRequest for UseDbtEnvironment {
+    type Output = ModelBranchDbtResponse;
+    fn send_request(self) -> impl Future<Output = Result<ModelBranchDbtResponse>> + Send {
+        self.send()
+    }
 }
 
 impl SendRequest for UpdateEnvironment {

@@ -1,20 +1,21 @@
-//! The client: shared configuration plus the per-call bridge into the generated code.
+//! The client: configuration resolved once, handles for each resource, and the generated API.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, future::Future, sync::Arc};
 
+use progenitor_client::ResponseValue;
 use uuid::Uuid;
 
 use crate::{
     config::{ClientBuilder, TokenKind},
+    dbt_config::ConnectionDbt,
     environments::DbtEnvironments,
-    error::Result,
+    error::{ApiCallError, Error, Result},
     generated,
-    pacing::Pacer,
-    retry::RetryPolicy,
-    transport::{CallContext, CallOptions},
+    models::Model,
+    runtime::{CallContext, CallOptions, Shared},
 };
 
-/// A client for Omni's dbt-environment API. Cheap to clone; clones share connections.
+/// A client for Omni's dbt API. Cheap to clone; clones share connections and pacing.
 ///
 /// ```
 /// use omni_dbt::{Client, Token, Uuid};
@@ -30,31 +31,6 @@ use crate::{
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
-}
-
-/// What every call of one client shares.
-pub(crate) struct Shared {
-    /// Normalised, without a trailing slash, e.g. `https://acme.omniapp.co/api`.
-    pub base_url: String,
-    /// Carries the `Authorization` header (marked sensitive) as a default header.
-    pub http: reqwest::Client,
-    pub token_kind: TokenKind,
-    pub retry: RetryPolicy,
-    /// `None` when pacing is off.
-    pub pacer: Option<Arc<Pacer>>,
-    pub max_response_bytes: usize,
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("base_url", &self.base_url)
-            .field("token_kind", &self.token_kind)
-            .field("retry", &self.retry)
-            .field("pacer", &self.pacer)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Client {
@@ -88,9 +64,60 @@ impl Client {
         DbtEnvironments::new(self.clone(), connection_id)
     }
 
+    /// The dbt configuration of one connection (`/v1/connections/{connectionId}/dbt`).
+    pub fn dbt(&self, connection_id: Uuid) -> ConnectionDbt {
+        ConnectionDbt::new(self.clone(), connection_id)
+    }
+
+    /// One model: its dbt exposures and its branches' dbt environments.
+    pub fn model(&self, model_id: Uuid) -> Model {
+        Model::new(self.clone(), model_id)
+    }
+
+    /// The generated client for every operation in the vendored spec, sending through this
+    /// client's hook: auth, host policy, pacing, retries (by HTTP method: GET, PUT and DELETE
+    /// are repeated; POST and PATCH only when no connection could be made), the response-size
+    /// cap and tracing. Its methods return [`api::Error`](crate::api::Error); `?` converts it
+    /// into [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: omni_dbt::Client, connection: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+    /// let answer = client.api().connections_dbt_get(&connection).await?;
+    /// println!("{:?}", answer.into_inner());
+    /// # Ok(()) }
+    /// ```
+    pub fn api(&self) -> generated::Client {
+        generated::Client::new_with_client(
+            &self.shared.base_url,
+            self.shared.http.clone(),
+            CallContext::shared(self.shared.clone()),
+        )
+    }
+
+    /// Makes one call through the generated client and maps its error with everything the
+    /// hook saw (attempts, the status of an undecodable answer). For operations that have no
+    /// ergonomic handle; the result is the same as `?` on [`api`](Self::api), with more detail.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: omni_dbt::Client, model: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+    /// let page = client
+    ///     .call(|api| async move { api.models_dbt_exposures(&model, None, None, None, None, None).await })
+    ///     .await?;
+    /// println!("{} exposures", page.records.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(generated::Client) -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, ApiCallError>>,
+    {
+        let (api, context) = self.one_call(CallOptions::default());
+        Ok(finish(f(api).await, &context)?.into_inner())
+    }
+
     /// A generated client for one call, with a fresh context that records what came back.
-    pub(crate) fn call(&self, options: CallOptions) -> (generated::Client, CallContext) {
-        let context = CallContext::new(self.shared.clone(), options);
+    pub(crate) fn one_call(&self, options: CallOptions) -> (generated::Client, CallContext) {
+        let context = CallContext::one_call(self.shared.clone(), options);
         let client = generated::Client::new_with_client(
             &self.shared.base_url,
             self.shared.http.clone(),
@@ -98,6 +125,14 @@ impl Client {
         );
         (client, context)
     }
+}
+
+/// Turns what a generated call returned into ours, using what the hook recorded.
+pub(crate) fn finish<T>(
+    result: std::result::Result<ResponseValue<T>, ApiCallError>,
+    context: &CallContext,
+) -> Result<ResponseValue<T>> {
+    result.map_err(|e| Error::from_api(e, &context.record()))
 }
 
 impl fmt::Debug for Client {

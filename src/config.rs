@@ -9,11 +9,12 @@ use reqwest::{
 };
 
 use crate::{
-    client::{Client, Shared},
+    client::Client,
     error::{Error, Result},
     pacing::{Pacer, RateLimit},
     profile::{self, ENV_BASE_URL, ENV_TOKEN},
     retry::RetryPolicy,
+    runtime::Shared,
 };
 
 /// What kind of token authenticates the client. It decides which fields an update may send:
@@ -414,6 +415,7 @@ impl ClientBuilder {
                 .rate_limit
                 .map(|limit| Pacer::shared(token.secret.trim(), limit)),
             max_response_bytes: self.max_response_bytes,
+            timeout: self.timeout,
         })))
     }
 }

@@ -1,13 +1,13 @@
 //! The dbt-environment resource: a handle per connection and one builder per operation, each
 //! validating its input before anything is sent and ending in `send()`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use futures_util::{Stream, TryStreamExt, stream};
+use futures_util::{Stream, TryStreamExt};
 use uuid::Uuid;
 
 use crate::{
-    client::Client,
+    client::{Client, finish},
     config::TokenKind,
     error::{Error, Result},
     generated::types,
@@ -15,7 +15,8 @@ use crate::{
         DbtEnvironment, Deleted, IntoPatch, NewVariable, Page, Patch, SortDirection, UpdateBody,
         VariableChange, VariableUpdate,
     },
-    transport::{CallOptions, finish},
+    paging::{self, PagedRequest},
+    runtime::CallOptions,
 };
 
 /// The dbt environments of one connection: `GET`, `POST`, `PUT` and `DELETE` on
@@ -46,7 +47,7 @@ impl DbtEnvironments {
     pub fn list(&self) -> ListEnvironments {
         ListEnvironments {
             client: self.client.clone(),
-            options: CallOptions::repeatable(),
+            options: CallOptions::default(),
             connection_id: self.connection_id,
             cursor: None,
             page_size: None,
@@ -91,7 +92,7 @@ impl DbtEnvironments {
     pub fn delete(&self, environment_id: Uuid) -> DeleteEnvironment {
         DeleteEnvironment {
             client: self.client.clone(),
-            options: CallOptions::repeatable(),
+            options: CallOptions::default(),
             connection_id: self.connection_id,
             environment_id,
         }
@@ -136,46 +137,25 @@ impl ListEnvironments {
         self
     }
 
-    fn validate(&self) -> Result<Option<std::num::NonZeroU64>> {
-        nonnil("connectionId", self.connection_id)?;
-        match self.page_size {
-            None => Ok(None),
-            Some(n @ 1..=100) => Ok(std::num::NonZeroU64::new(n.into())),
-            Some(n) => Err(Error::invalid(
-                "pageSize",
-                format!("must be between 1 and 100, got {n}"),
-            )),
-        }
-    }
-
     /// Fetches one page.
     pub async fn send(self) -> Result<Page> {
-        let page_size = self.validate()?;
-        let (api, context) = self.client.call(self.options);
-        let (direction, field) = match self.sort {
-            None => (None, None),
-            Some(d) => (
-                Some(match d {
-                    SortDirection::Ascending => {
-                        types::ConnectionsDbtEnvironmentsListSortDirection::Asc
-                    }
-                    SortDirection::Descending => {
-                        types::ConnectionsDbtEnvironmentsListSortDirection::Desc
-                    }
-                }),
-                Some(types::ConnectionsDbtEnvironmentsListSortField::Name),
-            ),
-        };
+        nonnil("connectionId", self.connection_id)?;
+        paging::check_page_size(self.page_size)?;
+        let page_size = self
+            .page_size
+            .and_then(|n| std::num::NonZeroU64::new(n.into()));
+        let (api, context) = self.client.one_call(self.options);
         let result = api
             .connections_dbt_environments_list(
                 &self.connection_id,
                 self.cursor.as_deref(),
                 page_size,
-                direction,
-                field,
+                self.sort.map(Into::into),
+                self.sort
+                    .map(|_| types::ConnectionsDbtEnvironmentsListSortField::Name),
             )
             .await;
-        Ok(Page::from(finish(result, &context).await?.into_inner()))
+        Ok(Page::from(finish(result, &context)?.into_inner()))
     }
 
     /// Every environment on every page, following `nextCursor`, fetched as the stream is read.
@@ -183,33 +163,24 @@ impl ListEnvironments {
     /// A cursor that comes back a second time ends the stream with
     /// [`Error::UnexpectedResponse`] instead of looping.
     pub fn stream(self) -> impl Stream<Item = Result<DbtEnvironment>> + Send + 'static {
-        let state = Some((self, HashSet::new()));
-        stream::try_unfold(state, |state| async move {
-            let Some((request, mut seen)) = state else {
-                return Ok(None);
-            };
-            let page = request.clone().send().await?;
-            let next = match page.next_cursor {
-                None => None,
-                Some(cursor) if !seen.insert(cursor.clone()) => {
-                    return Err(Error::UnexpectedResponse {
-                        status: 200,
-                        detail: Some(format!(
-                            "the list repeated the cursor \"{cursor}\"; paging stopped"
-                        )),
-                    });
-                }
-                Some(cursor) => Some((request.cursor(cursor), seen)),
-            };
-            Ok(Some((page.environments, next)))
-        })
-        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-        .try_flatten()
+        paging::every_record(self)
     }
 
     /// Every environment on every page, collected.
     pub async fn all(self) -> Result<Vec<DbtEnvironment>> {
         self.stream().try_collect().await
+    }
+}
+
+impl PagedRequest for ListEnvironments {
+    type Item = DbtEnvironment;
+
+    fn fetch(self) -> impl Future<Output = Result<Page>> + Send {
+        self.send()
+    }
+
+    fn at(self, cursor: String) -> Self {
+        self.cursor(cursor)
     }
 }
 
@@ -278,8 +249,6 @@ impl CreateEnvironment {
 
     fn body(&self) -> Result<types::DbtEnvironmentCreateBody> {
         nonnil("connectionId", self.connection_id)?;
-        nonempty("name", &self.name)?;
-        nonempty("targetSchema", &self.target_schema)?;
         if let Some(owner) = self.owner_id {
             owner_allowed(self.client.token_kind())?;
             nonnil("ownerId", owner)?;
@@ -291,26 +260,15 @@ impl CreateEnvironment {
             .iter()
             .map(|v| {
                 Ok(types::DbtEnvironmentVariable {
-                    name: v
-                        .name()
-                        .try_into()
-                        .map_err(|e| Error::invalid("variables[].name", format!("{e}")))?,
+                    name: spec_rule("variables[].name", v.name())?,
                     value: v.value().to_owned(),
                     is_secret: v.is_secret(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(types::DbtEnvironmentCreateBody {
-            name: self
-                .name
-                .as_str()
-                .try_into()
-                .map_err(|e| Error::invalid("name", format!("{e}")))?,
-            target_schema: self
-                .target_schema
-                .as_str()
-                .try_into()
-                .map_err(|e| Error::invalid("targetSchema", format!("{e}")))?,
+            name: spec_rule("name", self.name.as_str())?,
+            target_schema: spec_rule("targetSchema", self.target_schema.as_str())?,
             owner_id: self.owner_id,
             target_database: self.target_database.clone(),
             target_name: self.target_name.clone(),
@@ -322,11 +280,11 @@ impl CreateEnvironment {
     /// Validates and sends the create; returns the new environment.
     pub async fn send(self) -> Result<DbtEnvironment> {
         let body = self.body()?;
-        let (api, context) = self.client.call(self.options);
+        let (api, context) = self.client.one_call(self.options);
         let result = api
             .connections_dbt_environments_create(&self.connection_id, &body)
             .await;
-        Ok(finish(result, &context).await?.into_inner())
+        Ok(finish(result, &context)?.into_inner())
     }
 }
 
@@ -459,6 +417,8 @@ impl UpdateEnvironment {
         if body.is_empty() {
             return Err(Error::invalid("body", "must change at least one field"));
         }
+        // This schema's generated type is replaced (tri-state), so its minLength rules are
+        // checked here.
         if let Some(name) = &body.name {
             nonempty("name", name)?;
         }
@@ -487,10 +447,10 @@ impl UpdateEnvironment {
             .iter()
             .any(|v| matches!(v, VariableChange::New(_)));
         let options = CallOptions {
-            repeatable: !creates_variables,
+            repeatable: creates_variables.then_some(false),
             ..self.options
         };
-        let (api, context) = self.client.call(options);
+        let (api, context) = self.client.one_call(options);
         let result = api
             .connections_dbt_environments_update(
                 &self.connection_id,
@@ -498,7 +458,7 @@ impl UpdateEnvironment {
                 &self.body,
             )
             .await;
-        Ok(finish(result, &context).await?.into_inner())
+        Ok(finish(result, &context)?.into_inner())
     }
 }
 
@@ -519,18 +479,23 @@ impl DeleteEnvironment {
         self
     }
 
-    /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`]. A 404
-    /// to a retry whose earlier attempt may have reached Omni counts as deleted.
+    /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`].
+    ///
+    /// A 404 counts as deleted only when an earlier attempt of this call may have reached Omni
+    /// (it timed out, lost its connection, or met 502/503/504) and the 404 is about the
+    /// environment; a 404 about the connection, or to a first attempt, is
+    /// [`Error::NotFound`].
     pub async fn send(self) -> Result<Deleted> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
-        let (api, context) = self.client.call(self.options);
+        let (api, context) = self.client.one_call(self.options);
         let result = api
             .connections_dbt_environments_delete(&self.connection_id, &self.environment_id)
             .await;
-        let value = match finish(result, &context).await {
-            // The answer to an earlier attempt was lost, and that attempt may have deleted it.
-            Err(Error::NotFound { .. }) if context.maybe_processed_earlier() => {
+        let value = match finish(result, &context) {
+            Err(Error::NotFound { detail, .. })
+                if context.record().maybe_processed && about_environment(detail.as_deref()) =>
+            {
                 return Ok(Deleted { message: None });
             }
             other => other?,
@@ -553,7 +518,24 @@ impl DeleteEnvironment {
     }
 }
 
-fn nonnil(field: &str, id: Uuid) -> Result<()> {
+/// Whether a 404's detail is about the environment rather than the connection.
+fn about_environment(detail: Option<&str>) -> bool {
+    detail.is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("environment") && !d.contains("connection")
+    })
+}
+
+/// A value through the generated type that carries the spec's rule for it (e.g. `minLength`).
+pub(crate) fn spec_rule<'a, T>(field: &str, value: &'a str) -> Result<T>
+where
+    T: TryFrom<&'a str>,
+    T::Error: std::fmt::Display,
+{
+    T::try_from(value).map_err(|e| Error::invalid(field, format!("breaks the spec's rule: {e}")))
+}
+
+pub(crate) fn nonnil(field: &str, id: Uuid) -> Result<()> {
     if id.is_nil() {
         Err(Error::invalid(field, "must not be the nil UUID"))
     } else {
@@ -588,7 +570,7 @@ fn validate_variables(changes: &[VariableChange]) -> Result<()> {
         match change {
             VariableChange::New(v) => {
                 let field = format!("variables[{i}].name");
-                nonempty(&field, v.name())?;
+                spec_rule::<types::DbtEnvironmentVariableName>(&field, v.name())?;
                 if let Some(first) = names.insert(v.name(), i) {
                     return Err(Error::invalid(
                         field,

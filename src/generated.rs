@@ -1,8 +1,8 @@
 //! The client progenitor generates from `openapi/omni-dbt.json` at build time.
 //!
-//! Nothing here is hand-written or edited; the rest of the crate uses it through `use` lines.
+//! Nothing here is hand-written or edited; [`crate::api`] makes it public, and the rest of the
+//! crate uses it through `use` lines.
 #![allow(
-    dead_code,
     unused_imports,
     missing_docs,
     clippy::all,

@@ -1,4 +1,5 @@
-//! A typed, safe client for Omni's dbt-environment API.
+//! A typed, safe client for Omni's dbt API: dbt environments, a connection's dbt
+//! configuration, a model's dbt exposures and a model branch's dbt environment.
 //!
 //! The HTTP layer is generated at build time by [progenitor](https://docs.rs/progenitor) from
 //! the OpenAPI document in `openapi/`; this crate adds what generation cannot: auth and host
@@ -25,29 +26,43 @@
 //! # Ok(()) }
 //! ```
 //!
-//! | API | here |
-//! |---|---|
-//! | `GET /v1/connections/{connectionId}/dbt/environments` | [`DbtEnvironments::list`] |
-//! | `POST /v1/connections/{connectionId}/dbt/environments` | [`DbtEnvironments::create`] |
-//! | `PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}` | [`DbtEnvironments::update`] |
-//! | `DELETE /v1/connections/{connectionId}/dbt/environments/{environmentId}` | [`DbtEnvironments::delete`] |
+//! Two levels, one hook (auth, host policy, pacing, retries, size cap, tracing) under both:
+//!
+//! | API | ergonomic handle | generated ([`Client::api`]) |
+//! |---|---|---|
+//! | `GET /v1/connections/{connectionId}/dbt/environments` | [`DbtEnvironments::list`] | `connections_dbt_environments_list` |
+//! | `POST /v1/connections/{connectionId}/dbt/environments` | [`DbtEnvironments::create`] | `connections_dbt_environments_create` |
+//! | `PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}` | [`DbtEnvironments::update`] | `connections_dbt_environments_update` |
+//! | `DELETE /v1/connections/{connectionId}/dbt/environments/{environmentId}` | [`DbtEnvironments::delete`] | `connections_dbt_environments_delete` |
+//! | `GET /v1/connections/{connectionId}/dbt` | [`ConnectionDbt::config`] | `connections_dbt_get` |
+//! | `PUT /v1/connections/{connectionId}/dbt` | [`ConnectionDbt::update_config`] | `connections_dbt_update` |
+//! | `DELETE /v1/connections/{connectionId}/dbt` | [`ConnectionDbt::delete_config`] | `connections_dbt_delete` |
+//! | `GET /v1/models/{modelId}/dbt-exposures` | [`Model::dbt_exposures`] | `models_dbt_exposures` |
+//! | `POST /v1/models/{modelId}/branch/{branchName}/dbt` | [`ModelBranch::use_dbt_environment`] | `models_branch_dbt` |
+//!
+//! Any operation added to `openapi/operations.json` and pulled is a method of [`api::Client`]
+//! with no hand-written code: `client.api().some_operation(…).await?`, or [`Client::call`].
 //!
 //! Every request emits one `tracing` event at debug level (operation, method, status,
 //! duration); the `Authorization` header is marked sensitive and never logged.
 #![warn(missing_docs)]
 
+pub mod api;
 mod bulk;
 mod client;
 mod config;
+mod dbt_config;
 mod environments;
 mod error;
 mod generated;
 mod model;
+mod models;
 mod pacing;
+mod paging;
 mod profile;
 mod retry;
+mod runtime;
 mod tls;
-mod transport;
 
 pub use bulk::{Bulk, Progress, SendRequest};
 pub use client::Client;
@@ -55,14 +70,16 @@ pub use config::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Token,
     TokenKind,
 };
+pub use dbt_config::{ConnectionDbt, DeleteDbtConfig, GetDbtConfig, UpdateDbtConfig};
 pub use environments::{
     CreateEnvironment, DbtEnvironments, DeleteEnvironment, ListEnvironments, UpdateEnvironment,
 };
 pub use error::{BoxError, Error, Result, TransportKind};
 pub use model::{
-    DbtEnvironment, Deleted, IntoPatch, NewVariable, Page, Patch, SortDirection, Variable,
-    VariableChange, VariableUpdate,
+    DbtEnvironment, Deleted, IntoPatch, Listing, NewVariable, Page, Patch, SortDirection,
+    UpdateBody, Variable, VariableChange, VariableUpdate, WirePageInfo,
 };
+pub use models::{ListExposures, Model, ModelBranch, UseDbtEnvironment};
 pub use pacing::RateLimit;
 pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_TOKEN};
 pub use retry::RetryPolicy;

@@ -1,11 +1,24 @@
-//! Models the generator cannot express: the tri-state patch value of the update body, request
-//! variables whose secret values must never be printed, and response types that tolerate the
-//! shapes Omni actually sends.
+//! Models the generator cannot express, each replacing a generated type for one reason:
+//!
+//! | model | replaces | why |
+//! |---|---|---|
+//! | [`Patch`], `UpdateBody` | `DbtEnvironmentUpdateBody` | three states per nullable field (absent, `null`, value) |
+//! | [`NewVariable`], [`VariableUpdate`], [`VariableChange`] | the update body's variable items | a secret value never shows in `Debug` or `Display` |
+//! | [`DbtEnvironment`] | `DbtEnvironmentItem` | Omni's documented answer sends `variables` as one object |
+//! | [`Variable`] | `DbtEnvironmentResponseVariable` | a secret's value never survives decoding |
+//! | [`Page`], `Listing` | `DbtEnvironmentListing`, the list envelopes | two documented list shapes; one page type for every cursor-paged list |
+//! | [`SortDirection`] | the per-operation `…SortDirection` enums | one name for the same two values |
+//! | [`Deleted`] | `DbtEnvironmentDeleteResponse` | only a confirmed delete (`success: true`, or gone after a retry) |
+//!
+//! `tests/it/drift.rs` fails, naming the property, when the spec gives one of these schemas a
+//! property the model does not carry.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
+
+use crate::generated::types;
 
 /// A change to one nullable field of an update: leave it alone, clear it, or set it.
 ///
@@ -58,9 +71,25 @@ impl<T: Serialize> Serialize for Patch<T> {
 /// assert_eq!("x".into_patch(), Patch::Set("x".to_string()));
 /// assert_eq!(IntoPatch::<String>::into_patch(None::<String>), Patch::<String>::Clear);
 /// ```
-pub trait IntoPatch<T> {
+pub trait IntoPatch<T>: sealed::Sealed<T> {
     /// Converts `self` into a patch of a `T` field.
     fn into_patch(self) -> Patch<T>;
+}
+
+mod sealed {
+    use uuid::Uuid;
+
+    use super::Patch;
+
+    /// Keeps [`IntoPatch`](super::IntoPatch) implemented by this crate only, so that it can
+    /// grow without breaking anyone.
+    pub trait Sealed<T> {}
+    impl<T> Sealed<T> for Patch<T> {}
+    impl<T> Sealed<T> for Option<T> {}
+    impl Sealed<String> for &str {}
+    impl Sealed<String> for String {}
+    impl Sealed<String> for &String {}
+    impl Sealed<Uuid> for Uuid {}
 }
 
 impl<T> IntoPatch<T> for Patch<T> {
@@ -289,27 +318,46 @@ impl From<VariableUpdate> for VariableChange {
 }
 
 /// The body of `PUT .../dbt/environments/{environmentId}`; replaces the generated type so that
-/// each nullable field can be absent, `null`, or a value.
+/// each nullable field can be absent, `null`, or a value. The generated
+/// `connections_dbt_environments_update` takes it; the
+/// [`UpdateEnvironment`](crate::UpdateEnvironment) builder fills and validates it.
+///
+/// ```
+/// use omni_dbt::{Patch, UpdateBody};
+///
+/// let mut body = UpdateBody::default();
+/// body.target_role = Patch::Clear;
+/// assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"targetRole":null}"#);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct UpdateBody {
+#[non_exhaustive]
+pub struct UpdateBody {
+    /// New name (minLength 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// New target schema (minLength 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_schema: Option<String>,
+    /// New owner; only valid with an Organization API key.
     #[serde(skip_serializing_if = "Patch::is_unchanged")]
     pub owner_id: Patch<Uuid>,
+    /// Target database override.
     #[serde(skip_serializing_if = "Patch::is_unchanged")]
     pub target_database: Patch<String>,
+    /// dbt target name override.
     #[serde(skip_serializing_if = "Patch::is_unchanged")]
     pub target_name: Patch<String>,
+    /// Target role override.
     #[serde(skip_serializing_if = "Patch::is_unchanged")]
     pub target_role: Patch<String>,
+    /// Variables to create or change.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<VariableChange>,
 }
 
 impl UpdateBody {
+    /// Whether the body changes nothing.
     pub fn is_empty(&self) -> bool {
         *self == UpdateBody::default()
     }
@@ -421,60 +469,80 @@ impl From<WireVariable> for Variable {
 /// The list response, in either of the shapes Omni is documented to send.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub(crate) enum Listing {
+pub enum Listing {
     /// A bare array (Omni's documentation).
     Bare(Vec<DbtEnvironment>),
     /// The `{records, pageInfo}` envelope (Omni's published spec).
     Paged {
+        /// The environments on this page.
         records: Vec<DbtEnvironment>,
+        /// Paging information, when sent.
         #[serde(rename = "pageInfo", default)]
         page_info: Option<WirePageInfo>,
     },
 }
 
+/// The envelope's `pageInfo`, read leniently: any field may be missing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct WirePageInfo {
+pub struct WirePageInfo {
     #[serde(default)]
-    pub has_next_page: Option<bool>,
+    has_next_page: Option<bool>,
     #[serde(default)]
-    pub next_cursor: Option<String>,
+    next_cursor: Option<String>,
     #[serde(default)]
-    pub total_records: Option<u64>,
+    total_records: Option<f64>,
 }
 
-/// One page of a list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One page of a cursor-paged list: dbt environments (the default) or a model's exposures.
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct Page {
-    /// The environments on this page.
-    pub environments: Vec<DbtEnvironment>,
+pub struct Page<T = DbtEnvironment> {
+    /// The records on this page.
+    pub records: Vec<T>,
     /// The cursor of the next page, or `None` on the last (or only) page.
     pub next_cursor: Option<String>,
     /// The total across all pages, when Omni says.
     pub total_records: Option<u64>,
 }
 
+impl<T> Page<T> {
+    /// A page from the envelope's parts. A cursor is followed only when Omni does not say
+    /// `hasNextPage: false`, and an empty cursor is none.
+    pub(crate) fn new(
+        records: Vec<T>,
+        has_next_page: Option<bool>,
+        next_cursor: Option<String>,
+        total_records: Option<f64>,
+    ) -> Self {
+        let next_cursor = match has_next_page {
+            Some(false) => None,
+            _ => next_cursor.filter(|c| !c.is_empty()),
+        };
+        // Omni's spec types the count as a number; only a whole, non-negative one is a count.
+        let total_records = total_records
+            .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= u64::MAX as f64)
+            .map(|n| n as u64);
+        Page {
+            records,
+            next_cursor,
+            total_records,
+        }
+    }
+}
+
 impl From<Listing> for Page {
     fn from(listing: Listing) -> Self {
         match listing {
-            Listing::Bare(environments) => Page {
-                environments,
-                next_cursor: None,
-                total_records: None,
-            },
+            Listing::Bare(environments) => Page::new(environments, None, None, None),
             Listing::Paged { records, page_info } => {
                 let info = page_info.unwrap_or_default();
-                // A cursor without `hasNextPage: true` is not followed only when Omni says so.
-                let next_cursor = match info.has_next_page {
-                    Some(false) => None,
-                    _ => info.next_cursor.filter(|c| !c.is_empty()),
-                };
-                Page {
-                    environments: records,
-                    next_cursor,
-                    total_records: info.total_records,
-                }
+                Page::new(
+                    records,
+                    info.has_next_page,
+                    info.next_cursor,
+                    info.total_records,
+                )
             }
         }
     }
@@ -495,6 +563,24 @@ pub enum SortDirection {
     Ascending,
     /// Z to A.
     Descending,
+}
+
+impl From<SortDirection> for types::ConnectionsDbtEnvironmentsListSortDirection {
+    fn from(d: SortDirection) -> Self {
+        match d {
+            SortDirection::Ascending => Self::Asc,
+            SortDirection::Descending => Self::Desc,
+        }
+    }
+}
+
+impl From<SortDirection> for types::ModelsDbtExposuresSortDirection {
+    fn from(d: SortDirection) -> Self {
+        match d {
+            SortDirection::Ascending => Self::Asc,
+            SortDirection::Descending => Self::Desc,
+        }
+    }
 }
 
 #[cfg(test)]

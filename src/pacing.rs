@@ -110,30 +110,51 @@ impl Pacer {
         self.limit
     }
 
-    /// Waits for this request's slot.
-    pub(crate) async fn acquire(&self) {
-        let at = self.reserve(Instant::now());
+    /// Waits for this request's slot, unless the slot starts after `deadline`: then nothing
+    /// is reserved and the error says how long until the slot.
+    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+        let now = Instant::now();
+        let at = self.reserve(now, deadline)?;
         tokio::time::sleep_until(at).await;
+        Ok(())
     }
 
-    /// Reserves the next slot at or after `now` and returns when it starts.
-    fn reserve(&self, now: Instant) -> Instant {
+    fn tolerance(&self) -> Duration {
+        self.limit
+            .interval()
+            .saturating_mul(self.limit.burst.saturating_sub(1))
+    }
+
+    /// Reserves the next slot at or after `now` and returns when it starts; a slot after
+    /// `latest` is not reserved.
+    fn reserve(&self, now: Instant, latest: Option<Instant>) -> Result<Instant, Duration> {
         let interval = self.limit.interval();
-        let tolerance = interval * (self.limit.burst - 1);
+        let tolerance = self.tolerance();
         let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
         let arrival = (*next).max(now);
         let start = arrival.checked_sub(tolerance).map_or(now, |t| t.max(now));
-        *next = arrival + interval;
-        start
+        if let Some(latest) = latest
+            && start > latest
+        {
+            return Err(start - now);
+        }
+        // `arrival` is at most a capped back-off ahead of now, so this cannot overflow in
+        // practice; saturate anyway.
+        *next = arrival.checked_add(interval).unwrap_or(arrival);
+        Ok(start)
     }
 
     /// After a 429: no request of this token starts before `wait` has passed, and the burst
-    /// allowance is used up.
+    /// allowance is used up. Callers cap `wait` (the retry policy's `max_retry_after`).
     pub(crate) fn back_off(&self, wait: Duration) {
-        let interval = self.limit.interval();
-        let tolerance = interval * (self.limit.burst - 1);
+        let Some(until) = Instant::now()
+            .checked_add(wait)
+            .and_then(|t| t.checked_add(self.tolerance()))
+        else {
+            return;
+        };
         let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
-        *next = (*next).max(Instant::now() + wait + tolerance);
+        *next = (*next).max(until);
     }
 }
 
@@ -145,7 +166,9 @@ mod tests {
     fn slots_allow_the_burst_then_space_evenly() {
         let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(3));
         let t0 = Instant::now();
-        let starts: Vec<Duration> = (0..6).map(|_| pacer.reserve(t0) - t0).collect();
+        let starts: Vec<Duration> = (0..6)
+            .map(|_| pacer.reserve(t0, None).unwrap() - t0)
+            .collect();
         let ms = |n| Duration::from_millis(n);
         assert_eq!(starts, [ms(0), ms(0), ms(0), ms(100), ms(200), ms(300)]);
     }
@@ -154,10 +177,12 @@ mod tests {
     fn idle_time_refills_the_burst_but_never_beyond() {
         let pacer = Pacer::new(RateLimit::per_minute(60).with_burst(2));
         let t0 = Instant::now();
-        pacer.reserve(t0);
-        pacer.reserve(t0);
+        pacer.reserve(t0, None).unwrap();
+        pacer.reserve(t0, None).unwrap();
         let later = t0 + Duration::from_secs(100);
-        let starts: Vec<Duration> = (0..3).map(|_| pacer.reserve(later) - later).collect();
+        let starts: Vec<Duration> = (0..3)
+            .map(|_| pacer.reserve(later, None).unwrap() - later)
+            .collect();
         assert_eq!(
             starts,
             [Duration::ZERO, Duration::ZERO, Duration::from_secs(1)]
@@ -169,12 +194,36 @@ mod tests {
         let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(5));
         pacer.back_off(Duration::from_secs(2));
         let now = Instant::now();
-        let start = pacer.reserve(now);
+        let start = pacer.reserve(now, None).unwrap();
         assert!(
             start >= now + Duration::from_millis(1990),
             "{:?}",
             start - now
         );
+    }
+
+    #[test]
+    fn a_slot_beyond_the_deadline_is_refused_and_not_reserved() {
+        let pacer = Pacer::new(RateLimit::per_minute(60).with_burst(1));
+        let now = Instant::now();
+        pacer.back_off(Duration::from_secs(30));
+        let refused = pacer.reserve(now, Some(now + Duration::from_secs(5)));
+        assert!(
+            refused.unwrap_err() >= Duration::from_secs(29),
+            "{refused:?}"
+        );
+        // Nothing was reserved: the next request gets the same slot.
+        let start = pacer.reserve(now, None).unwrap();
+        assert!(start - now < Duration::from_secs(31));
+    }
+
+    #[test]
+    fn an_absurd_back_off_neither_panics_nor_moves_the_schedule() {
+        let pacer = Pacer::new(RateLimit::per_minute(60));
+        pacer.back_off(Duration::MAX);
+        pacer.back_off(Duration::from_secs(u64::MAX));
+        let now = Instant::now();
+        assert!(pacer.reserve(now, None).unwrap() - now < Duration::from_secs(1));
     }
 
     #[test]

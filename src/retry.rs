@@ -84,8 +84,15 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    pub(crate) fn total_budget(&self) -> Duration {
+    /// No retry starts later than this after the first attempt; a call takes at most this
+    /// plus one attempt's timeout.
+    pub fn total_budget(&self) -> Duration {
         self.total_budget
+    }
+
+    /// The longest `Retry-After` honoured, also the longest a 429 holds back pacing.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
     }
 
     /// The wait before retry number `retry` (1 for the first retry), or `None` when a
@@ -107,9 +114,66 @@ impl RetryPolicy {
     }
 }
 
-/// Statuses worth another try for an idempotent request.
-pub(crate) fn retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 502 | 503 | 504)
+/// What one attempt came to, as far as the retry decision is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// An answer with this status.
+    Status(u16),
+    /// No connection could be made: the request never reached Omni.
+    ConnectFailed,
+    /// The attempt timed out after it may have been sent.
+    TimedOut,
+    /// The connection failed after the request may have been sent.
+    ConnectionLost,
+    /// An answer over the size cap (never retried: it would be as large again).
+    TooLarge,
+}
+
+impl Outcome {
+    pub(crate) fn of_transport(e: &reqwest::Error) -> Self {
+        if e.is_connect() {
+            Outcome::ConnectFailed
+        } else if e.is_timeout() {
+            Outcome::TimedOut
+        } else {
+            Outcome::ConnectionLost
+        }
+    }
+
+    /// Whether Omni may have acted on the attempt although its answer was not a success.
+    pub(crate) fn may_have_taken_effect(self) -> bool {
+        matches!(
+            self,
+            Outcome::TimedOut | Outcome::ConnectionLost | Outcome::Status(502..=504)
+        )
+    }
+}
+
+/// The retry decision, in one place: used by the request hook and by
+/// [`Error::is_retryable`](crate::Error::is_retryable).
+///
+/// A request that may be repeated safely is retried on 429, 502, 503, 504, timeouts and lost
+/// connections; any request is retried when the connection could not be made at all.
+pub(crate) fn should_retry(outcome: Outcome, repeatable: bool) -> bool {
+    match outcome {
+        Outcome::ConnectFailed => true,
+        Outcome::Status(status) => repeatable && matches!(status, 429 | 502 | 503 | 504),
+        Outcome::TimedOut | Outcome::ConnectionLost => repeatable,
+        Outcome::TooLarge => false,
+    }
+}
+
+/// Whether a request of this method may be repeated safely (RFC 9110 idempotent methods).
+pub(crate) fn method_is_repeatable(method: &reqwest::Method) -> bool {
+    use reqwest::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+    ]
+    .contains(method)
 }
 
 #[cfg(test)]
@@ -130,6 +194,27 @@ mod tests {
         let spread: std::collections::HashSet<Duration> =
             (0..20).map(|_| policy.wait(3, None).unwrap()).collect();
         assert!(spread.len() > 1, "jitter varies the wait");
+    }
+
+    #[test]
+    fn only_repeatable_requests_retry_after_they_may_have_reached_omni() {
+        for outcome in [
+            Outcome::Status(429),
+            Outcome::Status(503),
+            Outcome::TimedOut,
+            Outcome::ConnectionLost,
+        ] {
+            assert!(should_retry(outcome, true), "{outcome:?}");
+            assert!(!should_retry(outcome, false), "{outcome:?}");
+        }
+        assert!(should_retry(Outcome::ConnectFailed, false));
+        for status in [200, 400, 401, 403, 404, 500, 501] {
+            assert!(!should_retry(Outcome::Status(status), true), "{status}");
+        }
+        assert!(!should_retry(Outcome::TooLarge, true));
+        assert!(method_is_repeatable(&reqwest::Method::PUT));
+        assert!(!method_is_repeatable(&reqwest::Method::POST));
+        assert!(!method_is_repeatable(&reqwest::Method::PATCH));
     }
 
     #[test]

@@ -5,16 +5,24 @@
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 
 /// Schemas whose generated types would lose information, replaced by hand-written models in
-/// the `omni-dbt` crate: the update body needs a tri-state per nullable field (absent / `null` /
-/// value), and the responses must tolerate the shapes Omni actually sends.
+/// the `omni-dbt` crate (each with its reason):
 pub const REPLACEMENTS: &[(&str, &str)] = &[
+    // A tri-state per nullable field (absent / `null` / value); generation has two states.
     ("DbtEnvironmentUpdateBody", "crate::model::UpdateBody"),
+    // Omni's documented answer sends `variables` as a single object; the schema says array.
     ("DbtEnvironmentItem", "crate::model::DbtEnvironment"),
+    // A secret's value must never survive decoding or show in `Debug`.
+    ("DbtEnvironmentResponseVariable", "crate::model::Variable"),
+    // The list answer comes in two documented shapes (bare array and envelope).
     ("DbtEnvironmentListing", "crate::model::Listing"),
 ];
 
-/// The per-call context type the generated client carries (see `src/transport.rs`).
-pub const INNER_TYPE: &str = "crate::transport::CallContext";
+/// The context type the generated client carries (see `src/runtime.rs`).
+pub const INNER_TYPE: &str = "crate::runtime::CallContext";
+
+/// Traits every generated type derives besides progenitor's `Serialize`, `Deserialize`,
+/// `Clone` and `Debug`, so that users can compare answers.
+pub const DERIVES: &[&str] = &["PartialEq"];
 
 /// Parses an OpenAPI 3.0.x document (JSON).
 pub fn parse(spec_json: &str) -> Result<openapiv3::OpenAPI, String> {
@@ -42,6 +50,9 @@ pub fn generate(spec_json: &str) -> Result<String, String> {
         .with_tag(TagStyle::Merged)
         .with_inner_type(inner_type)
         .with_hooks(HooksMode::Expected);
+    for derive in DERIVES {
+        settings.with_derive(*derive);
+    }
     for (schema, rust_type) in REPLACEMENTS {
         settings.with_replacement(schema, rust_type, std::iter::empty());
     }

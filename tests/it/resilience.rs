@@ -382,7 +382,8 @@ async fn oversized_bodies_are_refused_without_reading_them_all() {
             err,
             Error::ResponseTooLarge {
                 status: 200,
-                limit: 4096
+                limit: 4096,
+                ..
             }
         ),
         "{err:?}"

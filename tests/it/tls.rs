@@ -1,9 +1,7 @@
 //! The TLS stack is wired: an https request starts a real TLS handshake offering HTTP/2 and
 //! HTTP/1.1, and a failed handshake is a transport error, not a panic.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use omni_dbt::{Client, Error, Token};
 use tokio::{io::AsyncReadExt, net::TcpListener};
 

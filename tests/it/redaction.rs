@@ -1,8 +1,6 @@
 //! No public type prints a token or a secret variable's value, with `{:?}`, `{:#?}` or `{}`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use omni_dbt::{Client, NewVariable, Token, TokenKind, VariableChange, VariableUpdate};
 
 const SECRET_VALUE: &str = "s3cret-variable-value-DO_NOT_PRINT";

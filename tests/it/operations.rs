@@ -1,8 +1,6 @@
 //! List, create and delete: exact requests, and decoding of every shape Omni is known to send.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::TryStreamExt;
 use omni_dbt::{Error, SortDirection, Uuid};
 use serde_json::{Value, json};
@@ -33,8 +31,8 @@ async fn list_accepts_the_documented_bare_array() {
         .unwrap();
     let req = only_request(&server).await;
     assert_request(&req, "GET", &collection_path(), None, ORG_KEY);
-    assert_eq!(page.environments.len(), 1);
-    assert_eq!(page.environments[0].name, "pr-42");
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].name, "pr-42");
     assert_eq!(page.next_cursor, None);
     assert_eq!(page.total_records, None);
 }
@@ -214,7 +212,7 @@ async fn environments_tolerate_variable_shapes_and_unknown_fields() {
             .send()
             .await
             .unwrap();
-        assert_eq!(page.environments[0].variables.len(), expected);
+        assert_eq!(page.records[0].variables.len(), expected);
     }
 
     let server = MockServer::start().await;
@@ -238,8 +236,8 @@ async fn environments_tolerate_variable_shapes_and_unknown_fields() {
         .send()
         .await
         .unwrap();
-    assert!(page.environments[0].variables.is_empty());
-    assert_eq!(page.environments[1].variables[0].value, None);
+    assert!(page.records[0].variables.is_empty());
+    assert_eq!(page.records[1].variables[0].value, None);
 }
 
 #[tokio::test]
@@ -379,7 +377,7 @@ async fn delete_reporting_failure_is_an_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::UnexpectedResponse { status: 200, detail: Some(d) } if d == "locked"),
+        matches!(&err, Error::UnexpectedResponse { status: 200, detail: Some(d), .. } if d == "locked"),
         "{err:?}"
     );
 }

@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests: a loopback mock of Omni and request assertions.
-#![allow(dead_code)]
 
 use omni_dbt::{Client, Token, Uuid};
 use serde_json::{Value, json};

@@ -1,14 +1,12 @@
 //! Configuration: where to connect and the host policy, and the precedence
 //! explicit > environment > profile file, as Omni's CLI resolves it.
 
-mod common;
-
 use std::{
     path::Path,
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use common::*;
+use crate::common::*;
 use omni_dbt::{Client, ClientBuilder, Error, Token, TokenKind};
 use serde_json::json;
 use wiremock::MockServer;
@@ -24,7 +22,9 @@ fn base_of(builder: ClientBuilder) -> String {
 
 fn config_error(builder: ClientBuilder) -> (String, String) {
     match builder.build() {
-        Err(Error::Config { origin, message }) => (origin, message),
+        Err(Error::Config {
+            origin, message, ..
+        }) => (origin, message),
         other => panic!("expected a configuration error, got {other:?}"),
     }
 }
@@ -324,7 +324,9 @@ async fn named_profiles_and_the_config_path_override() {
 
 fn assert_config_error(result: omni_dbt::Result<Client>, origin_has: &[&str], message_has: &str) {
     match result {
-        Err(Error::Config { origin, message }) => {
+        Err(Error::Config {
+            origin, message, ..
+        }) => {
             for part in origin_has {
                 assert!(
                     origin.contains(part),

@@ -1,11 +1,9 @@
 //! Every documented error status, and every way a response or the transport can fail, maps to
 //! the `Error` variant a caller can act on.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use omni_dbt::{Client, Error, Token, TransportKind};
 use serde_json::json;
 use wiremock::{MockServer, ResponseTemplate};
@@ -32,7 +30,7 @@ fn omni_error(status: u16, detail: &str) -> ResponseTemplate {
 async fn documented_statuses_map_to_their_variants_with_omnis_detail() {
     let err = update_answered_with(omni_error(400, "targetSchema: too short")).await;
     assert!(
-        matches!(&err, Error::BadRequest { detail: Some(d) } if d == "targetSchema: too short")
+        matches!(&err, Error::BadRequest { detail: Some(d), .. } if d == "targetSchema: too short")
     );
     assert_eq!(
         err.to_string(),
@@ -41,7 +39,7 @@ async fn documented_statuses_map_to_their_variants_with_omnis_detail() {
 
     let err = update_answered_with(omni_error(401, "Authentication required")).await;
     assert!(
-        matches!(&err, Error::Unauthorized { detail: Some(d) } if d == "Authentication required")
+        matches!(&err, Error::Unauthorized { detail: Some(d), .. } if d == "Authentication required")
     );
 
     let err = update_answered_with(omni_error(403, "Permission denied")).await;
@@ -51,7 +49,7 @@ async fn documented_statuses_map_to_their_variants_with_omnis_detail() {
 
     let err = update_answered_with(omni_error(404, "dbt environment not found")).await;
     assert!(
-        matches!(&err, Error::NotFound { detail: Some(d) } if d == "dbt environment not found")
+        matches!(&err, Error::NotFound { detail: Some(d), .. } if d == "dbt environment not found")
     );
     assert_eq!(err.status(), Some(404));
 }
@@ -84,7 +82,8 @@ async fn rate_limits_carry_retry_after_in_both_forms() {
         Error::RateLimited {
             retry_after: None,
             detail: Some(_),
-            attempts: 1
+            attempts: 1,
+            ..
         }
     ));
 }
@@ -93,7 +92,7 @@ async fn rate_limits_carry_retry_after_in_both_forms() {
 async fn server_errors_keep_status_and_detail() {
     let err = update_answered_with(omni_error(500, "boom")).await;
     assert!(
-        matches!(&err, Error::Server { status: 500, detail: Some(d), attempts: 1 } if d == "boom")
+        matches!(&err, Error::Server { status: 500, detail: Some(d), attempts: 1, .. } if d == "boom")
     );
     assert!(!err.is_retryable());
 
@@ -102,7 +101,7 @@ async fn server_errors_keep_status_and_detail() {
     )
     .await;
     assert!(
-        matches!(&err, Error::Server { status: 503, detail: Some(d), attempts: 1 } if d.contains("unavailable"))
+        matches!(&err, Error::Server { status: 503, detail: Some(d), attempts: 1, .. } if d.contains("unavailable"))
     );
     assert!(err.is_retryable());
 
@@ -112,7 +111,8 @@ async fn server_errors_keep_status_and_detail() {
         Error::Server {
             status: 502,
             detail: None,
-            attempts: 1
+            attempts: 1,
+            ..
         }
     ));
 }
@@ -121,19 +121,19 @@ async fn server_errors_keep_status_and_detail() {
 async fn documented_error_statuses_without_omnis_body_still_map_by_status() {
     let err = update_answered_with(ResponseTemplate::new(401)).await;
     assert!(
-        matches!(&err, Error::Unauthorized { detail: None }),
+        matches!(&err, Error::Unauthorized { detail: None, .. }),
         "{err:?}"
     );
 
     let err = update_answered_with(ResponseTemplate::new(404).set_body_string("not found")).await;
     assert!(
-        matches!(&err, Error::NotFound { detail: Some(d) } if d == "not found"),
+        matches!(&err, Error::NotFound { detail: Some(d), .. } if d == "not found"),
         "{err:?}"
     );
 
     let err = update_answered_with(json_response(400, json!({"detail": "only detail"}))).await;
     assert!(
-        matches!(&err, Error::BadRequest { detail: Some(d) } if d == "only detail"),
+        matches!(&err, Error::BadRequest { detail: Some(d), .. } if d == "only detail"),
         "{err:?}"
     );
 
@@ -146,7 +146,7 @@ async fn documented_error_statuses_without_omnis_body_still_map_by_status() {
 async fn undocumented_statuses_are_unexpected() {
     let err = update_answered_with(omni_error(409, "conflict")).await;
     assert!(
-        matches!(&err, Error::UnexpectedResponse { status: 409, detail: Some(d) } if d == "conflict")
+        matches!(&err, Error::UnexpectedResponse { status: 409, detail: Some(d), .. } if d == "conflict")
     );
 
     // Redirects are not followed: the token must not travel to another host.

@@ -94,7 +94,7 @@ async fn lifecycle_create_update_list_delete() {
     envs.delete(created.id).send().await.unwrap();
     let err = envs.delete(created.id).send().await.unwrap_err();
     assert!(
-        matches!(err, Error::NotFound { detail: Some(ref d) } if d == "dbt environment not found"),
+        matches!(err, Error::NotFound { detail: Some(ref d), .. } if d == "dbt environment not found"),
         "{err:?}"
     );
 
@@ -161,7 +161,7 @@ async fn paging_through_the_envelope_follows_every_cursor() {
         .send()
         .await
         .unwrap();
-    assert_eq!(first.environments[0].name, "env-22");
+    assert_eq!(first.records[0].name, "env-22");
     assert_eq!(first.next_cursor, None);
     assert_eq!(first.total_records, Some(24));
     assert_conformed(&fake);
@@ -232,7 +232,7 @@ async fn permissions_and_auth_map_to_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::BadRequest { detail: Some(ref d) } if d == "ownerId can only be set with an Organization API key"),
+        matches!(err, Error::BadRequest { detail: Some(ref d), .. } if d == "ownerId can only be set with an Organization API key"),
         "{err:?}"
     );
     assert_conformed(&fake);

@@ -1,0 +1,266 @@
+//! The connection's dbt configuration: `GET`, `PUT` and `DELETE`
+//! `/v1/connections/{connectionId}/dbt`.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::{
+    client::{Client, finish},
+    environments::{nonnil, spec_rule},
+    error::{Error, Result},
+    generated::types::{
+        ConnectionDbtDeleteResponse, ConnectionDbtGetResponse, ConnectionDbtUpdateBody,
+        ConnectionDbtUpdateResponse,
+    },
+    runtime::CallOptions,
+};
+
+/// The dbt configuration of one connection. Made by [`Client::dbt`].
+///
+/// ```no_run
+/// # async fn demo(client: omni_dbt::Client, connection: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+/// use omni_dbt::api::types::ConnectionDbtGetResponse;
+///
+/// match client.dbt(connection).config().send().await? {
+///     ConnectionDbtGetResponse::Config(c) => println!("{} on {}", c.ssh_url, c.branch),
+///     ConnectionDbtGetResponse::NotConfigured(n) => println!("no dbt: {}", n.message),
+/// }
+/// client
+///     .dbt(connection)
+///     .update_config("git@github.com:acme/analytics.git", "main")
+///     .autogen_relationships(true)
+///     .enable_virtual_schemas(false)
+///     .project_root_path("dbt_project")
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConnectionDbt {
+    client: Client,
+    connection_id: Uuid,
+}
+
+impl ConnectionDbt {
+    pub(crate) fn new(client: Client, connection_id: Uuid) -> Self {
+        Self {
+            client,
+            connection_id,
+        }
+    }
+
+    /// The connection.
+    pub fn connection_id(&self) -> Uuid {
+        self.connection_id
+    }
+
+    /// Read the configuration (`GET .../dbt`): the configuration, or Omni's message when the
+    /// connection has none.
+    pub fn config(&self) -> GetDbtConfig {
+        GetDbtConfig {
+            client: self.client.clone(),
+            options: CallOptions::default(),
+            connection_id: self.connection_id,
+        }
+    }
+
+    /// Store the configuration (`PUT .../dbt`). Omni requires `sshUrl`, `branch`,
+    /// `autogenRelationships` and `enableVirtualSchemas`: set the two booleans on the builder
+    /// (it refuses to guess them).
+    pub fn update_config(
+        &self,
+        ssh_url: impl Into<String>,
+        branch: impl Into<String>,
+    ) -> UpdateDbtConfig {
+        UpdateDbtConfig {
+            client: self.client.clone(),
+            options: CallOptions::default(),
+            connection_id: self.connection_id,
+            ssh_url: ssh_url.into(),
+            branch: branch.into(),
+            autogen_relationships: None,
+            enable_virtual_schemas: None,
+            dbt_version: None,
+            enable_semantic_layer: false,
+            rotate_keys: false,
+            project_root_path: None,
+        }
+    }
+
+    /// Remove the configuration (`DELETE .../dbt`); [`Error::NotFound`] when there is none.
+    pub fn delete_config(&self) -> DeleteDbtConfig {
+        DeleteDbtConfig {
+            client: self.client.clone(),
+            options: CallOptions::default(),
+            connection_id: self.connection_id,
+        }
+    }
+}
+
+/// Reads a connection's dbt configuration. Built by [`ConnectionDbt::config`].
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`"]
+pub struct GetDbtConfig {
+    client: Client,
+    options: CallOptions,
+    connection_id: Uuid,
+}
+
+impl GetDbtConfig {
+    /// Overrides the client's timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<ConnectionDbtGetResponse> {
+        nonnil("connectionId", self.connection_id)?;
+        let (api, context) = self.client.one_call(self.options);
+        let result = api.connections_dbt_get(&self.connection_id).await;
+        Ok(finish(result, &context)?.into_inner())
+    }
+}
+
+/// Stores a connection's dbt configuration. Built by [`ConnectionDbt::update_config`].
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`"]
+pub struct UpdateDbtConfig {
+    client: Client,
+    options: CallOptions,
+    connection_id: Uuid,
+    ssh_url: String,
+    branch: String,
+    autogen_relationships: Option<bool>,
+    enable_virtual_schemas: Option<bool>,
+    dbt_version: Option<String>,
+    enable_semantic_layer: bool,
+    rotate_keys: bool,
+    project_root_path: Option<String>,
+}
+
+impl UpdateDbtConfig {
+    /// Overrides the client's timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether Omni generates relationships from dbt (required).
+    pub fn autogen_relationships(mut self, on: bool) -> Self {
+        self.autogen_relationships = Some(on);
+        self
+    }
+
+    /// Whether virtual schemas are enabled (required).
+    pub fn enable_virtual_schemas(mut self, on: bool) -> Self {
+        self.enable_virtual_schemas = Some(on);
+        self
+    }
+
+    /// The dbt version (omitted: Omni's default).
+    pub fn dbt_version(mut self, version: impl Into<String>) -> Self {
+        self.dbt_version = Some(version.into());
+        self
+    }
+
+    /// Enable the dbt semantic layer (default off).
+    pub fn enable_semantic_layer(mut self, on: bool) -> Self {
+        self.enable_semantic_layer = on;
+        self
+    }
+
+    /// Generate a new deploy key pair (default off).
+    pub fn rotate_keys(mut self, on: bool) -> Self {
+        self.rotate_keys = on;
+        self
+    }
+
+    /// The dbt project's folder in the repository (omitted or `""`: the root).
+    pub fn project_root_path(mut self, path: impl Into<String>) -> Self {
+        self.project_root_path = Some(path.into());
+        self
+    }
+
+    fn body(&self) -> Result<ConnectionDbtUpdateBody> {
+        nonnil("connectionId", self.connection_id)?;
+        let required = |field: &str, value: Option<bool>| {
+            value.ok_or_else(|| {
+                Error::invalid(
+                    field,
+                    "is required by Omni: set it to true or false on the builder",
+                )
+            })
+        };
+        Ok(ConnectionDbtUpdateBody {
+            ssh_url: spec_rule("sshUrl", &self.ssh_url)?,
+            branch: spec_rule("branch", &self.branch)?,
+            autogen_relationships: required("autogenRelationships", self.autogen_relationships)?,
+            enable_virtual_schemas: required("enableVirtualSchemas", self.enable_virtual_schemas)?,
+            dbt_version: self.dbt_version.clone(),
+            enable_semantic_layer: self.enable_semantic_layer,
+            rotate_keys: self.rotate_keys,
+            project_root_path: self.project_root_path.clone(),
+        })
+    }
+
+    /// Validates and sends the configuration. `success: false` is
+    /// [`Error::UnexpectedResponse`].
+    pub async fn send(self) -> Result<ConnectionDbtUpdateResponse> {
+        let body = self.body()?;
+        let (api, context) = self.client.one_call(self.options);
+        let result = api.connections_dbt_update(&self.connection_id, &body).await;
+        let value = finish(result, &context)?;
+        let status = value.status().as_u16();
+        let answer = value.into_inner();
+        confirmed(answer.success, status, &answer.message)?;
+        Ok(answer)
+    }
+}
+
+/// Removes a connection's dbt configuration. Built by [`ConnectionDbt::delete_config`].
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`"]
+pub struct DeleteDbtConfig {
+    client: Client,
+    options: CallOptions,
+    connection_id: Uuid,
+}
+
+impl DeleteDbtConfig {
+    /// Overrides the client's timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends the delete. `success: false` is [`Error::UnexpectedResponse`].
+    pub async fn send(self) -> Result<ConnectionDbtDeleteResponse> {
+        nonnil("connectionId", self.connection_id)?;
+        let (api, context) = self.client.one_call(self.options);
+        let result = api.connections_dbt_delete(&self.connection_id).await;
+        let value = finish(result, &context)?;
+        let status = value.status().as_u16();
+        let answer = value.into_inner();
+        confirmed(answer.success, status, &answer.message)?;
+        Ok(answer)
+    }
+}
+
+/// A success answer that says `success: false` breaks the contract.
+pub(crate) fn confirmed(success: bool, status: u16, message: &str) -> Result<()> {
+    if success {
+        Ok(())
+    } else {
+        let detail = if message.is_empty() {
+            "Omni answered success: false".to_owned()
+        } else {
+            message.to_owned()
+        };
+        Err(Error::UnexpectedResponse {
+            status,
+            detail: Some(detail),
+        })
+    }
+}

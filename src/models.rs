@@ -1,0 +1,266 @@
+//! Models: a model's dbt exposures (`GET /v1/models/{modelId}/dbt-exposures`) and the dbt
+//! environment a model branch reads from (`POST /v1/models/{modelId}/branch/{branchName}/dbt`).
+
+use std::time::Duration;
+
+use futures_util::{Stream, TryStreamExt};
+use uuid::Uuid;
+
+use crate::{
+    client::{Client, finish},
+    dbt_config::confirmed,
+    environments::nonnil,
+    error::{Error, Result},
+    generated::types::{DbtExposureWithMeta, ModelBranchDbtBody, ModelBranchDbtResponse},
+    model::{Page, SortDirection},
+    paging::{self, PagedRequest},
+    runtime::CallOptions,
+};
+
+/// One Omni model. Made by [`Client::model`].
+///
+/// ```no_run
+/// # async fn demo(client: omni_dbt::Client, model: omni_dbt::Uuid, env: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+/// use futures_util::TryStreamExt;
+///
+/// let model = client.model(model);
+/// model.branch("pr-42").use_dbt_environment(env).send().await?;
+/// let exposures: Vec<_> = model.dbt_exposures().page_size(50).stream().try_collect().await?;
+/// for e in exposures {
+///     println!("{} ({:?})", e.exposure.name, e.exposure.type_);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Model {
+    client: Client,
+    model_id: Uuid,
+}
+
+impl Model {
+    pub(crate) fn new(client: Client, model_id: Uuid) -> Self {
+        Self { client, model_id }
+    }
+
+    /// The model's id.
+    pub fn model_id(&self) -> Uuid {
+        self.model_id
+    }
+
+    /// List the dbt exposures of the model's documents (cursor-paged).
+    pub fn dbt_exposures(&self) -> ListExposures {
+        ListExposures {
+            client: self.client.clone(),
+            options: CallOptions::default(),
+            model_id: self.model_id,
+            branch_id: None,
+            cursor: None,
+            page_size: None,
+            sort: None,
+            sort_field: None,
+        }
+    }
+
+    /// One branch of the model, by name.
+    pub fn branch(&self, name: impl Into<String>) -> ModelBranch {
+        ModelBranch {
+            client: self.client.clone(),
+            model_id: self.model_id,
+            name: name.into(),
+        }
+    }
+}
+
+/// Lists a model's dbt exposures: one page with [`send`](Self::send), every page with
+/// [`stream`](Self::stream) or [`all`](Self::all). Built by [`Model::dbt_exposures`].
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`, `stream` or `all`"]
+pub struct ListExposures {
+    client: Client,
+    options: CallOptions,
+    model_id: Uuid,
+    branch_id: Option<Uuid>,
+    cursor: Option<String>,
+    page_size: Option<u32>,
+    sort: Option<SortDirection>,
+    sort_field: Option<String>,
+}
+
+impl ListExposures {
+    /// Overrides the client's timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// The exposures of this model branch instead of the shared model.
+    pub fn branch_id(mut self, branch_id: Uuid) -> Self {
+        self.branch_id = Some(branch_id);
+        self
+    }
+
+    /// Records per page, 1 to 100 (Omni's default is 20).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Sort direction.
+    pub fn sort(mut self, direction: SortDirection) -> Self {
+        self.sort = Some(direction);
+        self
+    }
+
+    /// Field to sort by (Omni's spec leaves it open).
+    pub fn sort_field(mut self, field: impl Into<String>) -> Self {
+        self.sort_field = Some(field.into());
+        self
+    }
+
+    /// Start at this cursor (a previous page's [`Page::next_cursor`]).
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    /// Fetches one page.
+    pub async fn send(self) -> Result<Page<DbtExposureWithMeta>> {
+        nonnil("modelId", self.model_id)?;
+        if let Some(branch) = self.branch_id {
+            nonnil("branch_id", branch)?;
+        }
+        paging::check_page_size(self.page_size)?;
+        let (api, context) = self.client.one_call(self.options);
+        let result = api
+            .models_dbt_exposures(
+                &self.model_id,
+                self.branch_id.as_ref(),
+                self.cursor.as_deref(),
+                self.page_size.map(f64::from),
+                self.sort.map(Into::into),
+                self.sort_field.as_deref(),
+            )
+            .await;
+        let list = finish(result, &context)?.into_inner();
+        Ok(Page::new(
+            list.records,
+            Some(list.page_info.has_next_page),
+            list.page_info.next_cursor,
+            Some(list.page_info.total_records as f64),
+        ))
+    }
+
+    /// Every exposure on every page, following `nextCursor`, fetched as the stream is read.
+    pub fn stream(self) -> impl Stream<Item = Result<DbtExposureWithMeta>> + Send + 'static {
+        paging::every_record(self)
+    }
+
+    /// Every exposure on every page, collected.
+    pub async fn all(self) -> Result<Vec<DbtExposureWithMeta>> {
+        self.stream().try_collect().await
+    }
+}
+
+impl PagedRequest for ListExposures {
+    type Item = DbtExposureWithMeta;
+
+    fn fetch(self) -> impl Future<Output = Result<Page<DbtExposureWithMeta>>> + Send {
+        self.send()
+    }
+
+    fn at(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+}
+
+/// One branch of a model. Made by [`Model::branch`].
+#[derive(Clone, Debug)]
+pub struct ModelBranch {
+    client: Client,
+    model_id: Uuid,
+    name: String,
+}
+
+impl ModelBranch {
+    /// The branch's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Point the branch at a dbt environment of the model's connection, so that its schema
+    /// refreshes read from it (`POST .../branch/{branchName}/dbt`). Setting the same
+    /// environment again changes nothing, so the request is retried like an idempotent one.
+    pub fn use_dbt_environment(&self, environment_id: Uuid) -> UseDbtEnvironment {
+        UseDbtEnvironment {
+            client: self.client.clone(),
+            // Setting the same environment twice has the effect of setting it once.
+            options: CallOptions {
+                repeatable: Some(true),
+                ..CallOptions::default()
+            },
+            model_id: self.model_id,
+            branch: self.name.clone(),
+            environment_id,
+            dbt_git_branch: None,
+        }
+    }
+}
+
+/// Points a model branch at a dbt environment. Built by
+/// [`ModelBranch::use_dbt_environment`].
+#[derive(Clone, Debug)]
+#[must_use = "nothing is sent until `send`"]
+pub struct UseDbtEnvironment {
+    client: Client,
+    options: CallOptions,
+    model_id: Uuid,
+    branch: String,
+    environment_id: Uuid,
+    dbt_git_branch: Option<String>,
+}
+
+impl UseDbtEnvironment {
+    /// Overrides the client's timeout for each attempt of this request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Read the dbt project from this git branch (when it differs from the environment's).
+    pub fn dbt_git_branch(mut self, branch: impl Into<String>) -> Self {
+        self.dbt_git_branch = Some(branch.into());
+        self
+    }
+
+    fn body(&self) -> Result<ModelBranchDbtBody> {
+        nonnil("modelId", self.model_id)?;
+        if self.branch.trim().is_empty() {
+            return Err(Error::invalid("branchName", "must not be empty"));
+        }
+        nonnil("dbt_environment_id", self.environment_id)?;
+        if self.dbt_git_branch.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::invalid(
+                "dbt_git_branch",
+                "must not be empty; leave it out to use the environment's branch",
+            ));
+        }
+        Ok(ModelBranchDbtBody {
+            dbt_environment_id: self.environment_id,
+            dbt_git_branch: self.dbt_git_branch.clone(),
+        })
+    }
+
+    /// Validates and sends the request. `success: false` is [`Error::UnexpectedResponse`].
+    pub async fn send(self) -> Result<ModelBranchDbtResponse> {
+        let body = self.body()?;
+        let (api, context) = self.client.one_call(self.options);
+        let result = api
+            .models_branch_dbt(&self.model_id, &self.branch, &body)
+            .await;
+        let value = finish(result, &context)?;
+        let status = value.status().as_u16();
+        let answer = value.into_inner();
+        confirmed(answer.success, status, "")?;
+        Ok(answer)
+    }
+}

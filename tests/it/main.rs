@@ -1,0 +1,15 @@
+//! The integration tests, linked as one binary (one link instead of one per file).
+//!
+//! Each module tests behaviour through the public API only.
+#![allow(dead_code)]
+
+mod common;
+mod config;
+mod e2e;
+mod errors;
+mod operations;
+mod redaction;
+mod resilience;
+mod tls;
+mod tracing_events;
+mod update;
