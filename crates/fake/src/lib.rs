@@ -1,10 +1,21 @@
-//! A stateful fake of Omni's dbt-environment API, for tests that must not touch a real
-//! instance and for the quickstart.
+//! A stateful fake of Omni's dbt API, for tests that must not touch a real instance and for
+//! the quickstart.
 //!
-//! It keeps environments in memory and enforces Omni's documented rules (auth, Connection
-//! Admin permission, every body rule with Omni's `{detail, status}` errors), emulates the rate
+//! It keeps dbt environments, each connection's dbt configuration, and models (branches and
+//! dbt exposures) in memory and enforces Omni's documented rules (auth, Connection Admin
+//! permission, every body rule with Omni's `{detail, status}` errors), emulates the rate
 //! limit, injects faults per operation, records every request in a journal, and checks every
 //! exchange against the vendored spec.
+//!
+//! Decisions where Omni documents nothing:
+//! - Deleting a dbt environment that a model branch reads from succeeds and points the branch
+//!   back at the connection's default environment (a pull request's preview can be torn down
+//!   in any order).
+//! - Deleting a connection's dbt configuration keeps its environments.
+//! - `GET .../dbt` on a connection without dbt answers 200 with `{message, supportsDbt}` (the
+//!   spec's second `anyOf` branch); the other operations answer 403 there.
+//! - Pointing a branch at an environment of another connection is a 400 naming
+//!   `dbt_environment_id`; an unknown branch or model is a 404.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -34,8 +45,9 @@ pub use state::ListShape;
 use server::{RateLimit, Settings, Shared, lock};
 use state::{Principal, Store};
 
-/// One of the four operations, for fault injection and journal entries.
+/// One of the operations the fake serves, for fault injection and journal entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Operation {
     /// `GET .../dbt/environments`
     List,
@@ -45,9 +57,32 @@ pub enum Operation {
     Update,
     /// `DELETE .../dbt/environments/{environmentId}`
     Delete,
+    /// `GET /v1/connections/{connectionId}/dbt`
+    DbtConfigGet,
+    /// `PUT /v1/connections/{connectionId}/dbt`
+    DbtConfigUpdate,
+    /// `DELETE /v1/connections/{connectionId}/dbt`
+    DbtConfigDelete,
+    /// `GET /v1/models/{modelId}/dbt-exposures`
+    DbtExposures,
+    /// `POST /v1/models/{modelId}/branch/{branchName}/dbt`
+    BranchDbt,
 }
 
 impl Operation {
+    /// Every operation, in the spec's order.
+    pub const ALL: [Operation; 9] = [
+        Operation::List,
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+        Operation::DbtConfigGet,
+        Operation::DbtConfigUpdate,
+        Operation::DbtConfigDelete,
+        Operation::DbtExposures,
+        Operation::BranchDbt,
+    ];
+
     /// The operationId in the spec.
     pub fn operation_id(self) -> &'static str {
         match self {
@@ -55,7 +90,23 @@ impl Operation {
             Operation::Create => "connectionsDbtEnvironmentsCreate",
             Operation::Update => "connectionsDbtEnvironmentsUpdate",
             Operation::Delete => "connectionsDbtEnvironmentsDelete",
+            Operation::DbtConfigGet => "connectionsDbtGet",
+            Operation::DbtConfigUpdate => "connectionsDbtUpdate",
+            Operation::DbtConfigDelete => "connectionsDbtDelete",
+            Operation::DbtExposures => "modelsDbtExposures",
+            Operation::BranchDbt => "modelsBranchDbt",
         }
+    }
+
+    /// Whether the operation takes a JSON body.
+    pub fn has_body(self) -> bool {
+        matches!(
+            self,
+            Operation::Create
+                | Operation::Update
+                | Operation::DbtConfigUpdate
+                | Operation::BranchDbt
+        )
     }
 }
 
@@ -162,6 +213,23 @@ impl JournalEntry {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// The branch every seeded model has.
+pub const SEEDED_BRANCH: &str = "dev";
+/// How many dbt exposures the seeded model has (enough for several pages).
+pub const SEEDED_EXPOSURES: usize = 7;
+
+/// What a model branch reads from. See [`FakeOmni::branch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BranchState {
+    /// The branch's id (the `branch_id` of the exposures list).
+    pub id: Uuid,
+    /// The dbt environment it reads from; `None` for the connection's default.
+    pub dbt_environment: Option<Uuid>,
+    /// The dbt git branch it reads, when set.
+    pub dbt_git_branch: Option<String>,
 }
 
 /// The seeded tokens. `Debug` redacts them; they are test credentials, but habits matter.
@@ -281,6 +349,8 @@ impl FakeOmniBuilder {
         store.add_connection(connection_id, true);
         store.add_connection(connection_without_dbt, false);
         let default_environment = store.add_default_environment(connection_id);
+        let model_id = Uuid::new_v4();
+        store.add_model(model_id, connection_id, SEEDED_BRANCH, SEEDED_EXPOSURES);
 
         let tokens = self.tokens.unwrap_or_else(|| Tokens {
             organization_api_key: format!("omni_osk_fake_{}", Uuid::new_v4().simple()),
@@ -335,6 +405,7 @@ impl FakeOmniBuilder {
             base_url: format!("http://{addr}/api"),
             addr,
             connection_id,
+            model_id,
             connection_without_dbt,
             default_environment,
             admin_user,
@@ -350,6 +421,7 @@ pub struct FakeOmni {
     base_url: String,
     addr: SocketAddr,
     connection_id: Uuid,
+    model_id: Uuid,
     connection_without_dbt: Uuid,
     default_environment: Uuid,
     admin_user: Uuid,
@@ -391,6 +463,30 @@ impl FakeOmni {
     /// A connection that supports dbt, seeded with a default environment.
     pub fn connection_id(&self) -> Uuid {
         self.connection_id
+    }
+
+    /// A model on [`connection_id`](Self::connection_id), seeded with the branch
+    /// [`SEEDED_BRANCH`] and [`SEEDED_EXPOSURES`] dbt exposures.
+    pub fn model_id(&self) -> Uuid {
+        self.model_id
+    }
+
+    /// Adds a branch to a model (as Omni's git integration does when a pull request opens);
+    /// returns its id, or `None` for an unknown model. Adding an existing name keeps it.
+    pub fn add_branch(&self, model: Uuid, name: &str) -> Option<Uuid> {
+        lock(&self.shared.store).add_branch(model, name)
+    }
+
+    /// A branch's id and the dbt environment (and dbt git branch) it reads from; `None` for
+    /// the connection's default.
+    pub fn branch(&self, model: Uuid, name: &str) -> Option<BranchState> {
+        lock(&self.shared.store)
+            .branch(model, name)
+            .map(|(id, dbt_environment, dbt_git_branch)| BranchState {
+                id,
+                dbt_environment,
+                dbt_git_branch,
+            })
     }
 
     /// A connection that does not support dbt (every operation answers 403).

@@ -60,6 +60,8 @@ async fn main() -> std::io::Result<()> {
         "connectionId": fake.connection_id(),
         "connectionWithoutDbtId": fake.connection_without_dbt(),
         "defaultEnvironmentId": fake.default_environment(),
+        "modelId": fake.model_id(),
+        "branchName": omni_dbt_fake::SEEDED_BRANCH,
         "tokens": {
             "organizationApiKey": tokens.organization_api_key,
             "patAdmin": tokens.pat_admin,

@@ -369,7 +369,7 @@ fn check_conformance(
     let id = op.operation_id();
     let mut problems = Vec::new();
     // A request the fake accepted must conform; one it rejected may not.
-    if (200..300).contains(&status) && matches!(op, Operation::Create | Operation::Update) {
+    if (200..300).contains(&status) && op.has_body() {
         match serde_json::from_slice::<Value>(request) {
             Ok(body) => {
                 if let Err(v) = spec.check_request(id, &body) {
@@ -394,42 +394,88 @@ fn check_conformance(
 
 struct Route {
     operation: Operation,
-    connection: String,
-    environment: Option<String>,
+    /// The path parameters in the path's order: connection (and environment), or model (and
+    /// branch).
+    first: String,
+    second: Option<String>,
 }
 
 impl Route {
     fn parse(method: &str, path: &str) -> Option<Route> {
+        use Operation as O;
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        let (connection, environment) = match segments.as_slice() {
-            ["", "api", "v1", "connections", c, "dbt", "environments"] => (c.to_string(), None),
-            ["", "api", "v1", "connections", c, "dbt", "environments", e] => {
-                (c.to_string(), Some(e.to_string()))
-            }
-            _ => return None,
-        };
-        let operation = match (method, environment.is_some()) {
-            ("GET", false) => Operation::List,
-            ("POST", false) => Operation::Create,
-            ("PUT", true) => Operation::Update,
-            ("DELETE", true) => Operation::Delete,
-            _ => return None,
-        };
+        let (candidates, first, second): (&[(&str, Operation)], &str, Option<&str>) =
+            match segments.as_slice() {
+                ["", "api", "v1", "connections", c, "dbt", "environments"] => {
+                    (&[("GET", O::List), ("POST", O::Create)], c, None)
+                }
+                ["", "api", "v1", "connections", c, "dbt", "environments", e] => {
+                    (&[("PUT", O::Update), ("DELETE", O::Delete)], c, Some(e))
+                }
+                ["", "api", "v1", "connections", c, "dbt"] => (
+                    &[
+                        ("GET", O::DbtConfigGet),
+                        ("PUT", O::DbtConfigUpdate),
+                        ("DELETE", O::DbtConfigDelete),
+                    ],
+                    c,
+                    None,
+                ),
+                ["", "api", "v1", "models", m, "dbt-exposures"] => {
+                    (&[("GET", O::DbtExposures)], m, None)
+                }
+                ["", "api", "v1", "models", m, "branch", b, "dbt"] => {
+                    (&[("POST", O::BranchDbt)], m, Some(b))
+                }
+                _ => return None,
+            };
+        let operation = candidates
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, op)| *op)?;
         Some(Route {
             operation,
-            connection,
-            environment,
+            first: first.to_string(),
+            second: second.map(percent_decode),
         })
     }
 
     fn run(&self, shared: &Shared, who: &Principal, query: &str, body: &[u8]) -> Answer {
         let mut store = lock(&shared.store);
-        let environment = self.environment.as_deref().unwrap_or_default();
+        let first = self.first.as_str();
+        let second = self.second.as_deref().unwrap_or_default();
         match self.operation {
-            Operation::List => store.list(&self.connection, who, query, shared.settings.list_shape),
-            Operation::Create => store.create(&self.connection, who, body),
-            Operation::Update => store.update(&self.connection, environment, who, body),
-            Operation::Delete => store.delete(&self.connection, environment, who),
+            Operation::List => store.list(first, who, query, shared.settings.list_shape),
+            Operation::Create => store.create(first, who, body),
+            Operation::Update => store.update(first, second, who, body),
+            Operation::Delete => store.delete(first, second, who),
+            Operation::DbtConfigGet => store.dbt_get(first, who),
+            Operation::DbtConfigUpdate => store.dbt_update(first, who, body),
+            Operation::DbtConfigDelete => store.dbt_delete(first, who),
+            Operation::DbtExposures => store.exposures(first, who, query),
+            Operation::BranchDbt => store.branch_dbt(first, second, who, body),
         }
     }
+}
+
+/// A path segment with its `%XX` escapes decoded (a branch name may hold `/`); a malformed
+/// escape is kept as it is.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

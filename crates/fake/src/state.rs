@@ -83,6 +83,24 @@ impl Environment {
 pub(crate) struct Connection {
     supports_dbt: bool,
     environments: BTreeMap<Uuid, Environment>,
+    /// The stored dbt configuration (the `PUT .../dbt` body as accepted), if any.
+    dbt_config: Option<Map<String, Value>>,
+}
+
+/// A model, its branches (by name) and its documents' dbt exposures.
+#[derive(Clone, Debug)]
+struct Model {
+    connection: Uuid,
+    branches: BTreeMap<String, Branch>,
+    exposures: Vec<Value>,
+}
+
+#[derive(Clone, Debug)]
+struct Branch {
+    id: Uuid,
+    /// The dbt environment the branch reads from (`None`: the connection's default).
+    dbt_environment: Option<Uuid>,
+    dbt_git_branch: Option<String>,
 }
 
 /// How the list operation answers.
@@ -98,7 +116,24 @@ pub enum ListShape {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     connections: BTreeMap<Uuid, Connection>,
+    models: BTreeMap<Uuid, Model>,
     next_created: u64,
+}
+
+/// The configuration a seeded dbt connection starts with (Omni's documented example).
+fn seeded_dbt_config() -> Map<String, Value> {
+    let Value::Object(map) = json!({
+        "autogenRelationships": true,
+        "branch": "main",
+        "dbtVersion": "Auto",
+        "enableSemanticLayer": false,
+        "enableVirtualSchemas": true,
+        "projectRootPath": "dbt_project",
+        "sshUrl": "git@github.com:acme/analytics.git",
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    map
 }
 
 impl Store {
@@ -108,8 +143,60 @@ impl Store {
             Connection {
                 supports_dbt,
                 environments: BTreeMap::new(),
+                dbt_config: supports_dbt.then(seeded_dbt_config),
             },
         );
+    }
+
+    /// Seeds a model on `connection` with one branch and `exposures` dbt exposures.
+    pub fn add_model(&mut self, id: Uuid, connection: Uuid, branch: &str, exposures: usize) {
+        let exposures = (1..=exposures)
+            .map(|i| {
+                json!({
+                    "dashboard_identifier": format!("dash{i:03}"),
+                    "deduplication_name": format!("dashboard_{i:03}"),
+                    "exposure": {
+                        "name": format!("dashboard_{i:03}"),
+                        "type": "dashboard",
+                        "owner": {"name": "Ada Lovelace", "email": "ada@example.com"},
+                        "depends_on": [format!("ref('model_{i:03}')")],
+                        "label": format!("Dashboard {i}"),
+                        "url": format!("https://example.omniapp.co/dashboards/dash{i:03}"),
+                    }
+                })
+            })
+            .collect();
+        let mut model = Model {
+            connection,
+            branches: BTreeMap::new(),
+            exposures,
+        };
+        model.branches.insert(
+            branch.to_owned(),
+            Branch {
+                id: Uuid::new_v4(),
+                dbt_environment: None,
+                dbt_git_branch: None,
+            },
+        );
+        self.models.insert(id, model);
+    }
+
+    /// Adds a branch to a model (as Omni's git integration does for a pull request).
+    pub fn add_branch(&mut self, model: Uuid, name: &str) -> Option<Uuid> {
+        let model = self.models.get_mut(&model)?;
+        let branch = model.branches.entry(name.to_owned()).or_insert(Branch {
+            id: Uuid::new_v4(),
+            dbt_environment: None,
+            dbt_git_branch: None,
+        });
+        Some(branch.id)
+    }
+
+    /// The branch's id, dbt environment and dbt git branch (for tests).
+    pub fn branch(&self, model: Uuid, name: &str) -> Option<(Uuid, Option<Uuid>, Option<String>)> {
+        let b = self.models.get(&model)?.branches.get(name)?;
+        Some((b.id, b.dbt_environment, b.dbt_git_branch.clone()))
     }
 
     /// Seeds the default environment of a connection.
@@ -146,7 +233,8 @@ impl Store {
         self.next_created
     }
 
-    fn connection(&mut self, id: &str, who: &Principal) -> Result<&mut Connection, Answer> {
+    /// The connection, when the token's user is its Connection Admin (dbt support not required).
+    fn connection_admin(&mut self, id: &str, who: &Principal) -> Result<&mut Connection, Answer> {
         let connection = Uuid::parse_str(id)
             .ok()
             .and_then(|id| self.connections.get_mut(&id))
@@ -157,6 +245,11 @@ impl Store {
                 "Permission denied: Connection Admin permission required on this connection",
             ));
         }
+        Ok(connection)
+    }
+
+    fn connection(&mut self, id: &str, who: &Principal) -> Result<&mut Connection, Answer> {
+        let connection = self.connection_admin(id, who)?;
         if !connection.supports_dbt {
             return Err(error(403, "This connection does not support dbt"));
         }
@@ -174,37 +267,23 @@ impl Store {
             Ok(c) => c,
             Err(answer) => return answer,
         };
+        // Parameters are validated whatever the answer's shape.
+        let params = match ListParams::parse(query, &[]) {
+            Ok(p) => p,
+            Err(answer) => return answer,
+        };
         let mut all: Vec<&Environment> = c.environments.values().collect();
         all.sort_by_key(|e| e.created);
         if shape == ListShape::BareArray {
             return (200, Value::Array(all.iter().map(|e| e.to_json()).collect()));
         }
-        let params = match ListParams::parse(query) {
-            Ok(p) => p,
-            Err(answer) => return answer,
-        };
         if let Some(descending) = params.sort_descending {
             all.sort_by(|a, b| a.name.cmp(&b.name).then(a.created.cmp(&b.created)));
             if descending {
                 all.reverse();
             }
         }
-        let start = params.offset.min(all.len());
-        let end = (start + params.page_size).min(all.len());
-        let has_next = end < all.len();
-        let records: Vec<Value> = all[start..end].iter().map(|e| e.to_json()).collect();
-        (
-            200,
-            json!({
-                "records": records,
-                "pageInfo": {
-                    "hasNextPage": has_next,
-                    "nextCursor": has_next.then(|| format!("offset-{end}")),
-                    "pageSize": params.page_size,
-                    "totalRecords": all.len(),
-                }
-            }),
-        )
+        page(all.iter().map(|e| e.to_json()).collect(), &params)
     }
 
     pub fn create(&mut self, connection: &str, who: &Principal, body: &[u8]) -> Answer {
@@ -300,12 +379,224 @@ impl Store {
             Ok(c) => c,
             Err(answer) => return answer,
         };
-        match Uuid::parse_str(environment)
+        let Some(id) = Uuid::parse_str(environment)
             .ok()
-            .and_then(|id| c.environments.remove(&id))
-        {
-            Some(_) => (200, json!({"success": true})),
-            None => error(404, "dbt environment not found"),
+            .filter(|id| c.environments.contains_key(id))
+        else {
+            return error(404, "dbt environment not found");
+        };
+        c.environments.remove(&id);
+        // Branches that read from it fall back to the connection's default environment.
+        for model in self.models.values_mut() {
+            for branch in model.branches.values_mut() {
+                if branch.dbt_environment == Some(id) {
+                    branch.dbt_environment = None;
+                    branch.dbt_git_branch = None;
+                }
+            }
+        }
+        (
+            200,
+            json!({"success": true, "message": "dbt environment deleted"}),
+        )
+    }
+
+    /// `GET .../dbt`: the configuration, or Omni's message when there is none.
+    pub fn dbt_get(&mut self, connection: &str, who: &Principal) -> Answer {
+        let c = match self.connection_admin(connection, who) {
+            Ok(c) => c,
+            Err(answer) => return answer,
+        };
+        match (&c.dbt_config, c.supports_dbt) {
+            (Some(config), _) => {
+                let mut answer = config.clone();
+                answer.insert("supportsDbt".into(), Value::Bool(true));
+                (200, Value::Object(answer))
+            }
+            (None, supports) => (
+                200,
+                json!({
+                    "message": if supports {
+                        "dbt is not configured for this connection"
+                    } else {
+                        "This connection does not support dbt"
+                    },
+                    "supportsDbt": supports,
+                }),
+            ),
+        }
+    }
+
+    /// `PUT .../dbt`: stores a whole configuration.
+    pub fn dbt_update(&mut self, connection: &str, who: &Principal, body: &[u8]) -> Answer {
+        let c = match self.connection(connection, who) {
+            Ok(c) => c,
+            Err(answer) => return answer,
+        };
+        let result = (|| {
+            let body = object(body)?;
+            only_keys(
+                &body,
+                &[
+                    "sshUrl",
+                    "branch",
+                    "autogenRelationships",
+                    "enableVirtualSchemas",
+                    "dbtVersion",
+                    "enableSemanticLayer",
+                    "rotateKeys",
+                    "projectRootPath",
+                ],
+                "body",
+            )?;
+            let mut config = Map::new();
+            for field in ["sshUrl", "branch"] {
+                config.insert(field.into(), json!(required_string(&body, field)?));
+            }
+            for field in ["autogenRelationships", "enableVirtualSchemas"] {
+                config.insert(field.into(), json!(required_bool(&body, field)?));
+            }
+            config.insert(
+                "enableSemanticLayer".into(),
+                json!(optional_bool(&body, "enableSemanticLayer")?.unwrap_or(false)),
+            );
+            optional_bool(&body, "rotateKeys")?;
+            let version = optional_override(&body, "dbtVersion")?.flatten();
+            config.insert(
+                "dbtVersion".into(),
+                json!(version.unwrap_or_else(|| "Auto".to_owned())),
+            );
+            // `""` and `null` both mean the repository's root.
+            let root = optional_override(&body, "projectRootPath")?
+                .flatten()
+                .filter(|p| !p.is_empty());
+            config.insert("projectRootPath".into(), json!(root));
+            Ok(config)
+        })();
+        match result {
+            Ok(config) => {
+                c.dbt_config = Some(config);
+                (
+                    200,
+                    json!({"success": true, "message": "dbt configuration updated"}),
+                )
+            }
+            Err(answer) => answer,
+        }
+    }
+
+    /// `DELETE .../dbt`: 404 when nothing is configured. The environments stay.
+    pub fn dbt_delete(&mut self, connection: &str, who: &Principal) -> Answer {
+        let c = match self.connection(connection, who) {
+            Ok(c) => c,
+            Err(answer) => return answer,
+        };
+        match c.dbt_config.take() {
+            Some(_) => (
+                200,
+                json!({"success": true, "message": "dbt configuration deleted"}),
+            ),
+            None => error(404, "dbt is not configured for this connection"),
+        }
+    }
+
+    /// The model and the permission on its connection (Connection Admin, dbt supported).
+    fn model(&mut self, model: &str, who: &Principal) -> Result<Uuid, Answer> {
+        let id = Uuid::parse_str(model)
+            .ok()
+            .filter(|id| self.models.contains_key(id))
+            .ok_or_else(|| error(404, "Model not found"))?;
+        let connection = self.models[&id].connection.to_string();
+        self.connection(&connection, who)?;
+        Ok(id)
+    }
+
+    /// `GET /v1/models/{modelId}/dbt-exposures`: always the paged envelope.
+    pub fn exposures(&mut self, model: &str, who: &Principal, query: &str) -> Answer {
+        let id = match self.model(model, who) {
+            Ok(id) => id,
+            Err(answer) => return answer,
+        };
+        let params = match ListParams::parse(query, &["branch_id", "sortField"]) {
+            Ok(p) => p,
+            Err(answer) => return answer,
+        };
+        let m = &self.models[&id];
+        if let Some(branch) = params.extra.get("branch_id") {
+            let known = Uuid::parse_str(branch)
+                .ok()
+                .is_some_and(|b| m.branches.values().any(|x| x.id == b));
+            if !known {
+                return error(404, "Branch not found");
+            }
+        }
+        let mut all: Vec<&Value> = m.exposures.iter().collect();
+        if let Some(descending) = params.sort_descending {
+            all.sort_by(|a, b| {
+                a["deduplication_name"]
+                    .as_str()
+                    .cmp(&b["deduplication_name"].as_str())
+            });
+            if descending {
+                all.reverse();
+            }
+        }
+        page(all.into_iter().cloned().collect(), &params)
+    }
+
+    /// `POST /v1/models/{modelId}/branch/{branchName}/dbt`.
+    pub fn branch_dbt(
+        &mut self,
+        model: &str,
+        branch: &str,
+        who: &Principal,
+        body: &[u8],
+    ) -> Answer {
+        let id = match self.model(model, who) {
+            Ok(id) => id,
+            Err(answer) => return answer,
+        };
+        let connection = self.models[&id].connection;
+        if !self.models[&id].branches.contains_key(branch) {
+            return error(404, "Branch not found");
+        }
+        let result = (|| {
+            let body = object(body)?;
+            only_keys(&body, &["dbt_environment_id", "dbt_git_branch"], "body")?;
+            let environment = match body.get("dbt_environment_id") {
+                None => return Err(bad("dbt_environment_id: Required")),
+                Some(value) => nullable_uuid(value, "dbt_environment_id")?
+                    .ok_or_else(|| bad(type_error("dbt_environment_id", "string", value)))?,
+            };
+            let exists = self
+                .connections
+                .get(&connection)
+                .is_some_and(|c| c.environments.contains_key(&environment));
+            if !exists {
+                return Err(bad(
+                    "dbt_environment_id: No dbt environment with this id on the model's connection",
+                ));
+            }
+            let git_branch = match body.get("dbt_git_branch") {
+                None => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => return Err(bad(type_error("dbt_git_branch", "string", other))),
+            };
+            Ok((environment, git_branch))
+        })();
+        match result {
+            Ok((environment, git_branch)) => {
+                if let Some(b) = self
+                    .models
+                    .get_mut(&id)
+                    .and_then(|m| m.branches.get_mut(branch))
+                {
+                    b.dbt_environment = Some(environment);
+                    b.dbt_git_branch = git_branch;
+                }
+                (200, json!({"success": true}))
+            }
+            Err(answer) => answer,
         }
     }
 
@@ -497,6 +788,18 @@ fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, Ans
     }
 }
 
+fn required_bool(body: &Map<String, Value>, field: &str) -> Result<bool, Answer> {
+    optional_bool(body, field)?.ok_or_else(|| bad(format!("{field}: Required")))
+}
+
+fn optional_bool(body: &Map<String, Value>, field: &str) -> Result<Option<bool>, Answer> {
+    match body.get(field) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(bad(type_error(field, "boolean", other))),
+    }
+}
+
 fn string_min1(value: &Value, field: &str) -> Result<String, Answer> {
     match value {
         Value::String(s) if s.is_empty() => Err(bad(format!(
@@ -542,18 +845,45 @@ fn type_error(field: &str, expected: &str, got: &Value) -> String {
     format!("{field}: Expected {expected}, received {got}")
 }
 
+/// One page of `all` as the `{records, pageInfo}` envelope, with an offset cursor.
+fn page(all: Vec<Value>, params: &ListParams) -> Answer {
+    let start = params.offset.min(all.len());
+    let end = start.saturating_add(params.page_size).min(all.len());
+    let has_next = end < all.len();
+    let total = all.len();
+    let records: Vec<Value> = all.into_iter().skip(start).take(end - start).collect();
+    (
+        200,
+        json!({
+            "records": records,
+            "pageInfo": {
+                "hasNextPage": has_next,
+                "nextCursor": has_next.then(|| format!("offset-{end}")),
+                "pageSize": params.page_size,
+                "totalRecords": total,
+            }
+        }),
+    )
+}
+
+/// The query parameters of Omni's cursor-paged lists.
 struct ListParams {
     offset: usize,
     page_size: usize,
     sort_descending: Option<bool>,
+    /// Further parameters the operation declares, by name.
+    extra: BTreeMap<String, String>,
 }
 
 impl ListParams {
-    fn parse(query: &str) -> Result<Self, Answer> {
+    /// Parses `cursor`, `pageSize` (a number 1–100; Omni's spec types it `number`, so `20.0`
+    /// is 20 and `20.5` is refused), `sortDirection`, `sortField`, and the names in `extra`.
+    fn parse(query: &str, extra: &[&str]) -> Result<Self, Answer> {
         let mut params = ListParams {
             offset: 0,
             page_size: 20,
             sort_descending: None,
+            extra: BTreeMap::new(),
         };
         let mut sort_field = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -567,10 +897,13 @@ impl ListParams {
                 }
                 "pageSize" => {
                     params.page_size = value
-                        .parse()
+                        .parse::<f64>()
                         .ok()
-                        .filter(|n| (1..=100).contains(n))
-                        .ok_or_else(|| bad("pageSize: Number must be between 1 and 100"))?;
+                        .filter(|n| (1.0..=100.0).contains(n) && n.fract() == 0.0)
+                        .map(|n| n as usize)
+                        .ok_or_else(|| {
+                            bad("pageSize: Number must be a whole number between 1 and 100")
+                        })?;
                 }
                 "sortDirection" => {
                     params.sort_descending = Some(match value {
@@ -582,6 +915,13 @@ impl ListParams {
                             ));
                         }
                     });
+                }
+                "branch_id" if extra.contains(&key) => {
+                    Uuid::parse_str(value).map_err(|_| bad("branch_id: Invalid uuid"))?;
+                    params.extra.insert(key.to_owned(), value.to_owned());
+                }
+                _ if extra.contains(&key) => {
+                    params.extra.insert(key.to_owned(), value.to_owned());
                 }
                 "sortField" if value == "name" => sort_field = Some(()),
                 "sortField" => return Err(bad("sortField: Invalid enum value. Expected 'name'")),

@@ -377,7 +377,10 @@ async fn delete_answers_success_and_then_404() {
     let id = env["id"].as_str().unwrap().to_owned();
     assert_eq!(
         h.org("DELETE", Some(id.clone()), None).await,
-        (200, json!({"success": true}))
+        (
+            200,
+            json!({"success": true, "message": "dbt environment deleted"})
+        )
     );
     expect_error(
         h.org("DELETE", Some(id), None).await,
@@ -458,7 +461,7 @@ async fn list_in_both_shapes_with_paging_and_sorting() {
         h.send("GET", &format!("{base}?pageSize=0"), Some(&token), None)
             .await,
         400,
-        "pageSize: Number must be between 1 and 100",
+        "pageSize: Number must be a whole number between 1 and 100",
     );
     expect_error(
         h.send("GET", &format!("{base}?cursor=zzz"), Some(&token), None)
