@@ -136,7 +136,8 @@ impl ListExposures {
                 &self.model_id,
                 self.branch_id.as_ref(),
                 self.cursor.as_deref(),
-                self.page_size.map(f64::from),
+                self.page_size
+                    .and_then(|n| std::num::NonZeroU64::new(n.into())),
                 self.sort.map(Into::into),
                 self.sort_field.as_deref(),
             )

@@ -5,6 +5,7 @@
 
 mod common;
 mod config;
+mod dbt_ops;
 mod e2e;
 mod errors;
 mod operations;

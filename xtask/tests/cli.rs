@@ -65,8 +65,11 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
     assert_eq!(
         paths,
         [
+            "/v1/connections/{connectionId}/dbt",
             "/v1/connections/{connectionId}/dbt/environments",
-            "/v1/connections/{connectionId}/dbt/environments/{environmentId}"
+            "/v1/connections/{connectionId}/dbt/environments/{environmentId}",
+            "/v1/models/{modelId}/branch/{branchName}/dbt",
+            "/v1/models/{modelId}/dbt-exposures"
         ]
     );
     let schemas = spec["components"]["schemas"].as_object().unwrap();
@@ -79,7 +82,10 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
             .get("unusedKey")
             .is_none()
     );
-    assert_eq!(spec["tags"], json!([{"name": "Connections"}]));
+    assert_eq!(
+        spec["tags"],
+        json!([{"name": "Connections"}, {"name": "Models"}])
+    );
 
     // 3.1 -> 3.0.
     let item = &schemas["DbtEnvironmentItem"]["properties"];
@@ -172,7 +178,7 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
     let out = xtask(dir.path(), &["check"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("8 corrections replayed on upstream.json give omni-dbt.json exactly")
+        text(&out).contains("9 corrections replayed on upstream.json give omni-dbt.json exactly")
     );
 }
 
@@ -223,7 +229,7 @@ fn a_stale_correction_is_an_error() {
         &["spec", "pull", "--from", &fixture("upstream-3.1.json")],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("stale correction: overlay action 8 (target $.components.schemas.NoSuchSchema.properties.x, \"fixed upstream long ago\") matches nothing"), "{}", text(&out));
+    assert!(text(&out).contains("stale correction: overlay action 9 (target $.components.schemas.NoSuchSchema.properties.x, \"fixed upstream long ago\") matches nothing"), "{}", text(&out));
     assert!(
         !dir.path().join("omni-dbt.json").exists(),
         "nothing written"
