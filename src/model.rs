@@ -482,7 +482,8 @@ pub enum Listing {
     },
 }
 
-/// The envelope's `pageInfo`, read leniently: any field may be missing.
+/// The envelope's `pageInfo`, read leniently: any field may be missing, and the counts are
+/// numbers (as Omni's spec types them).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WirePageInfo {
@@ -491,7 +492,26 @@ pub struct WirePageInfo {
     #[serde(default)]
     next_cursor: Option<String>,
     #[serde(default)]
+    page_size: Option<f64>,
+    #[serde(default)]
     total_records: Option<f64>,
+}
+
+impl WirePageInfo {
+    /// From the generated `PageInfo`'s fields.
+    pub(crate) fn from_generated(
+        has_next_page: bool,
+        next_cursor: Option<String>,
+        page_size: f64,
+        total_records: f64,
+    ) -> Self {
+        WirePageInfo {
+            has_next_page: Some(has_next_page),
+            next_cursor,
+            page_size: Some(page_size),
+            total_records: Some(total_records),
+        }
+    }
 }
 
 /// One page of a cursor-paged list: dbt environments (the default) or a model's exposures.
@@ -504,29 +524,29 @@ pub struct Page<T = DbtEnvironment> {
     pub next_cursor: Option<String>,
     /// The total across all pages, when Omni says.
     pub total_records: Option<u64>,
+    /// The page size Omni used, when it says.
+    pub page_size: Option<u64>,
+}
+
+/// A count Omni's spec types as `number`: only a whole, non-negative one is a count.
+fn whole(n: Option<f64>) -> Option<u64> {
+    n.filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= u64::MAX as f64)
+        .map(|n| n as u64)
 }
 
 impl<T> Page<T> {
     /// A page from the envelope's parts. A cursor is followed only when Omni does not say
     /// `hasNextPage: false`, and an empty cursor is none.
-    pub(crate) fn new(
-        records: Vec<T>,
-        has_next_page: Option<bool>,
-        next_cursor: Option<String>,
-        total_records: Option<f64>,
-    ) -> Self {
-        let next_cursor = match has_next_page {
+    pub(crate) fn new(records: Vec<T>, info: WirePageInfo) -> Self {
+        let next_cursor = match info.has_next_page {
             Some(false) => None,
-            _ => next_cursor.filter(|c| !c.is_empty()),
+            _ => info.next_cursor.filter(|c| !c.is_empty()),
         };
-        // Omni's spec types the count as a number; only a whole, non-negative one is a count.
-        let total_records = total_records
-            .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= u64::MAX as f64)
-            .map(|n| n as u64);
         Page {
             records,
             next_cursor,
-            total_records,
+            total_records: whole(info.total_records),
+            page_size: whole(info.page_size),
         }
     }
 }
@@ -534,15 +554,9 @@ impl<T> Page<T> {
 impl From<Listing> for Page {
     fn from(listing: Listing) -> Self {
         match listing {
-            Listing::Bare(environments) => Page::new(environments, None, None, None),
+            Listing::Bare(environments) => Page::new(environments, WirePageInfo::default()),
             Listing::Paged { records, page_info } => {
-                let info = page_info.unwrap_or_default();
-                Page::new(
-                    records,
-                    info.has_next_page,
-                    info.next_cursor,
-                    info.total_records,
-                )
+                Page::new(records, page_info.unwrap_or_default())
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::{
     environments::nonnil,
     error::{Error, Result},
     generated::types::{DbtExposureWithMeta, ModelBranchDbtBody, ModelBranchDbtResponse},
-    model::{Page, SortDirection},
+    model::{Page, SortDirection, WirePageInfo},
     paging::{self, PagedRequest},
     runtime::CallOptions,
 };
@@ -143,11 +143,15 @@ impl ListExposures {
             )
             .await;
         let list = finish(result, &context)?.into_inner();
+        let info = list.page_info;
         Ok(Page::new(
             list.records,
-            Some(list.page_info.has_next_page),
-            list.page_info.next_cursor,
-            Some(list.page_info.total_records as f64),
+            WirePageInfo::from_generated(
+                info.has_next_page,
+                info.next_cursor,
+                info.page_size as f64,
+                info.total_records as f64,
+            ),
         ))
     }
 

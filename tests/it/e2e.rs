@@ -337,3 +337,155 @@ async fn concurrent_creates_and_deletes_leave_a_consistent_list() {
     assert_eq!(sorted, expected);
     assert_conformed(&fake);
 }
+
+#[tokio::test]
+async fn the_preview_workflow_environment_branch_and_teardown() {
+    let (fake, client) = start(FakeOmni::builder().without_rate_limit()).await;
+    let model = client.model(fake.model_id());
+    fake.add_branch(fake.model_id(), "feature/pr-42").unwrap();
+
+    let env = client
+        .dbt_environments(fake.connection_id())
+        .create("pr-42", "dbt_pr_42")
+        .send()
+        .await
+        .unwrap();
+    model
+        .branch("feature/pr-42")
+        .use_dbt_environment(env.id)
+        .dbt_git_branch("feature/pr-42")
+        .send()
+        .await
+        .unwrap();
+    let branch = fake.branch(fake.model_id(), "feature/pr-42").unwrap();
+    assert_eq!(branch.dbt_environment, Some(env.id));
+    assert_eq!(branch.dbt_git_branch.as_deref(), Some("feature/pr-42"));
+
+    // An unknown branch, and an environment of another connection, are refused.
+    let err = model
+        .branch("nope")
+        .use_dbt_environment(env.id)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let err = model
+        .branch("feature/pr-42")
+        .use_dbt_environment(omni_dbt::Uuid::new_v4())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::BadRequest { detail: Some(d), .. } if d.starts_with("dbt_environment_id")),
+        "{err:?}"
+    );
+
+    // Tearing the environment down points the branch back at the default.
+    client
+        .dbt_environments(fake.connection_id())
+        .delete(env.id)
+        .send()
+        .await
+        .unwrap();
+    let branch = fake.branch(fake.model_id(), "feature/pr-42").unwrap();
+    assert_eq!(branch.dbt_environment, None);
+    assert_conformed(&fake);
+}
+
+#[tokio::test]
+async fn exposures_page_through_the_fake() {
+    let (fake, client) = start(FakeOmni::builder().without_rate_limit()).await;
+    let exposures = client
+        .model(fake.model_id())
+        .dbt_exposures()
+        .page_size(3)
+        .sort(omni_dbt::SortDirection::Descending)
+        .sort_field("name")
+        .all()
+        .await
+        .unwrap();
+    let names: Vec<&str> = exposures.iter().map(|e| e.exposure.name.as_str()).collect();
+    let mut expected: Vec<String> = (1..=omni_dbt_fake::SEEDED_EXPOSURES)
+        .map(|i| format!("dashboard_{i:03}"))
+        .collect();
+    expected.reverse();
+    assert_eq!(names, expected);
+    let pages = fake
+        .journal()
+        .iter()
+        .filter(|e| e.operation == Some(omni_dbt_fake::Operation::DbtExposures))
+        .count();
+    assert_eq!(pages, 3);
+    let branch = fake
+        .branch(fake.model_id(), omni_dbt_fake::SEEDED_BRANCH)
+        .unwrap();
+    let on_branch = client
+        .model(fake.model_id())
+        .dbt_exposures()
+        .branch_id(branch.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_branch.records.len(), omni_dbt_fake::SEEDED_EXPOSURES);
+    assert_eq!(on_branch.page_size, Some(20));
+    let err = client
+        .model(fake.model_id())
+        .dbt_exposures()
+        .branch_id(omni_dbt::Uuid::new_v4())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_conformed(&fake);
+}
+
+#[tokio::test]
+async fn the_dbt_configuration_round_trip() {
+    use omni_dbt::api::types::ConnectionDbtGetResponse as Answer;
+    let (fake, client) = start(FakeOmni::builder().without_rate_limit()).await;
+    let dbt = client.dbt(fake.connection_id());
+    dbt.update_config("git@github.com:acme/dbt.git", "release")
+        .autogen_relationships(false)
+        .enable_virtual_schemas(true)
+        .dbt_version("1.8")
+        .project_root_path("")
+        .send()
+        .await
+        .unwrap();
+    match dbt.config().send().await.unwrap() {
+        Answer::Config(c) => {
+            assert_eq!(
+                (
+                    c.ssh_url.as_str(),
+                    c.branch.as_str(),
+                    c.dbt_version.as_str()
+                ),
+                ("git@github.com:acme/dbt.git", "release", "1.8")
+            );
+            assert_eq!(c.project_root_path, None, "\"\" means the root");
+            assert!(!c.autogen_relationships && c.enable_virtual_schemas && c.supports_dbt);
+        }
+        other => panic!("{other:?}"),
+    }
+    dbt.delete_config().send().await.unwrap();
+    assert!(matches!(
+        dbt.config().send().await.unwrap(),
+        Answer::NotConfigured(_)
+    ));
+    let err = dbt.delete_config().send().await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let none = client.dbt(fake.connection_without_dbt());
+    match none.config().send().await.unwrap() {
+        Answer::NotConfigured(n) => assert!(!n.supports_dbt),
+        other => panic!("{other:?}"),
+    }
+    let err = none
+        .update_config("git@x:y.git", "main")
+        .autogen_relationships(true)
+        .enable_virtual_schemas(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert_conformed(&fake);
+}

@@ -3,9 +3,11 @@
 //! Each module tests behaviour through the public API only.
 #![allow(dead_code)]
 
+mod api;
 mod common;
 mod config;
 mod dbt_ops;
+mod drift;
 mod e2e;
 mod errors;
 mod operations;
