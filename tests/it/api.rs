@@ -88,6 +88,12 @@ async fn every_operation_in_the_spec_is_callable_through_the_generated_api() -> 
         .into_inner();
     assert_eq!(exposures.records.len(), omni_dbt_fake::SEEDED_EXPOSURES);
 
+    // Added to the selection with no hand-written code: a schema refresh and its job.
+    let job = api.models_refresh(&model, None).await?.into_inner();
+    assert_eq!(job.status, types::ModelRefreshResponseStatus::Running);
+    let state = api.jobs_get_status(&job.job_id).await?.into_inner();
+    assert_eq!(state.job_type, "REFRESH_SCHEMA");
+
     let config = api.connections_dbt_get(&conn).await?.into_inner();
     let types::ConnectionDbtGetResponse::Config(config) = config else {
         panic!("the seeded connection has a configuration: {config:?}");

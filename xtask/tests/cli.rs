@@ -68,8 +68,10 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
             "/v1/connections/{connectionId}/dbt",
             "/v1/connections/{connectionId}/dbt/environments",
             "/v1/connections/{connectionId}/dbt/environments/{environmentId}",
+            "/v1/jobs/{jobId}/status",
             "/v1/models/{modelId}/branch/{branchName}/dbt",
-            "/v1/models/{modelId}/dbt-exposures"
+            "/v1/models/{modelId}/dbt-exposures",
+            "/v1/models/{modelId}/refresh"
         ]
     );
     let schemas = spec["components"]["schemas"].as_object().unwrap();
@@ -84,7 +86,7 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
     );
     assert_eq!(
         spec["tags"],
-        json!([{"name": "Connections"}, {"name": "Models"}])
+        json!([{"name": "Connections"}, {"name": "Models"}, {"name": "Jobs"}])
     );
 
     // 3.1 -> 3.0.

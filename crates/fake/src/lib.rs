@@ -67,11 +67,15 @@ pub enum Operation {
     DbtExposures,
     /// `POST /v1/models/{modelId}/branch/{branchName}/dbt`
     BranchDbt,
+    /// `POST /v1/models/{modelId}/refresh`
+    Refresh,
+    /// `GET /v1/jobs/{jobId}/status`
+    JobStatus,
 }
 
 impl Operation {
     /// Every operation, in the spec's order.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 11] = [
         Operation::List,
         Operation::Create,
         Operation::Update,
@@ -81,6 +85,8 @@ impl Operation {
         Operation::DbtConfigDelete,
         Operation::DbtExposures,
         Operation::BranchDbt,
+        Operation::Refresh,
+        Operation::JobStatus,
     ];
 
     /// The operationId in the spec.
@@ -95,6 +101,8 @@ impl Operation {
             Operation::DbtConfigDelete => "connectionsDbtDelete",
             Operation::DbtExposures => "modelsDbtExposures",
             Operation::BranchDbt => "modelsBranchDbt",
+            Operation::Refresh => "modelsRefresh",
+            Operation::JobStatus => "jobsGetStatus",
         }
     }
 
@@ -258,6 +266,8 @@ pub struct FakeOmniBuilder {
     faults: Vec<(Operation, Fault)>,
     addr: SocketAddr,
     tokens: Option<Tokens>,
+    job_duration: Duration,
+    branch_based_refresh: bool,
 }
 
 impl Default for FakeOmniBuilder {
@@ -272,6 +282,8 @@ impl Default for FakeOmniBuilder {
             faults: Vec::new(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             tokens: None,
+            job_duration: Duration::from_millis(200),
+            branch_based_refresh: false,
         }
     }
 }
@@ -338,6 +350,19 @@ impl FakeOmniBuilder {
         self
     }
 
+    /// How long a schema refresh job stays `IN_PROGRESS` (default 200 ms).
+    pub fn job_duration(mut self, duration: Duration) -> Self {
+        self.job_duration = duration;
+        self
+    }
+
+    /// Branch-based schema refresh: a refresh must name a branch (`branch_id`); without it
+    /// (the default), naming one is a 400.
+    pub fn branch_based_refresh(mut self, on: bool) -> Self {
+        self.branch_based_refresh = on;
+        self
+    }
+
     /// Binds, seeds the state and starts serving on the current Tokio runtime.
     pub async fn start(self) -> io::Result<FakeOmni> {
         let listener = TcpListener::bind(self.addr).await?;
@@ -346,6 +371,8 @@ impl FakeOmniBuilder {
         let connection_id = Uuid::new_v4();
         let connection_without_dbt = Uuid::new_v4();
         let mut store = Store::default();
+        store.job_duration = self.job_duration;
+        store.branch_based_refresh = self.branch_based_refresh;
         store.add_connection(connection_id, true);
         store.add_connection(connection_without_dbt, false);
         let default_environment = store.add_default_environment(connection_id);
@@ -487,6 +514,11 @@ impl FakeOmni {
                 dbt_environment,
                 dbt_git_branch,
             })
+    }
+
+    /// The next `count` schema refreshes end `FAILED` instead of `COMPLETED`.
+    pub fn fail_next_refreshes(&self, count: u32) {
+        lock(&self.shared.store).failing_refreshes = count;
     }
 
     /// A connection that does not support dbt (every operation answers 403).

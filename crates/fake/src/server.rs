@@ -427,6 +427,8 @@ impl Route {
                 ["", "api", "v1", "models", m, "branch", b, "dbt"] => {
                     (&[("POST", O::BranchDbt)], m, Some(b))
                 }
+                ["", "api", "v1", "models", m, "refresh"] => (&[("POST", O::Refresh)], m, None),
+                ["", "api", "v1", "jobs", j, "status"] => (&[("GET", O::JobStatus)], j, None),
                 _ => return None,
             };
         let operation = candidates
@@ -454,6 +456,8 @@ impl Route {
             Operation::DbtConfigDelete => store.dbt_delete(first, who),
             Operation::DbtExposures => store.exposures(first, who, query),
             Operation::BranchDbt => store.branch_dbt(first, second, who, body),
+            Operation::Refresh => store.refresh(first, who, query),
+            Operation::JobStatus => store.job_status(first),
         }
     }
 }

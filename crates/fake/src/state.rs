@@ -3,7 +3,10 @@
 //! Everything here is synchronous and runs under one lock, so concurrent requests see each
 //! other's effects in some serial order and never a half-applied change.
 
-use std::collections::{BTreeMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashSet},
+    time::{Duration, Instant},
+};
 
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -117,8 +120,25 @@ pub enum ListShape {
 pub(crate) struct Store {
     connections: BTreeMap<Uuid, Connection>,
     models: BTreeMap<Uuid, Model>,
+    jobs: BTreeMap<Uuid, Job>,
     next_created: u64,
+    /// How long a schema refresh runs before it completes (or fails).
+    pub job_duration: Duration,
+    /// Whether refreshes name a branch (Omni's branch-based schema refresh).
+    pub branch_based_refresh: bool,
+    /// How many of the next refreshes fail.
+    pub failing_refreshes: u32,
 }
+
+/// A schema refresh job.
+#[derive(Clone, Debug)]
+struct Job {
+    started: Instant,
+    fails: bool,
+}
+
+/// At most this many jobs are kept; the oldest go first (a long-running fake stays bounded).
+const MAX_JOBS: usize = 10_000;
 
 /// The configuration a seeded dbt connection starts with (Omni's documented example).
 fn seeded_dbt_config() -> Map<String, Value> {
@@ -542,6 +562,82 @@ impl Store {
             }
         }
         page(all.into_iter().cloned().collect(), &params)
+    }
+
+    /// `POST /v1/models/{modelId}/refresh`: starts a refresh job.
+    pub fn refresh(&mut self, model: &str, who: &Principal, query: &str) -> Answer {
+        let id = match self.model(model, who) {
+            Ok(id) => id,
+            Err(answer) => return answer,
+        };
+        let mut branch = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            if let Some(("branch_id", value)) = pair.split_once('=') {
+                match Uuid::parse_str(value) {
+                    Ok(b) => branch = Some(b),
+                    Err(_) => return bad("branch_id: Invalid uuid"),
+                }
+            }
+        }
+        match (self.branch_based_refresh, branch) {
+            (true, None) => {
+                return bad(
+                    "branch_id: Required when branch-based schema refresh is enabled for the connection",
+                );
+            }
+            (false, Some(_)) => {
+                return bad(
+                    "branch_id: Branch-based schema refresh is not enabled for this connection",
+                );
+            }
+            (true, Some(b)) if !self.models[&id].branches.values().any(|x| x.id == b) => {
+                return error(404, "Branch not found");
+            }
+            _ => {}
+        }
+        let fails = self.failing_refreshes > 0;
+        self.failing_refreshes = self.failing_refreshes.saturating_sub(1);
+        if self.jobs.len() >= MAX_JOBS {
+            let oldest = self
+                .jobs
+                .iter()
+                .min_by_key(|(_, j)| j.started)
+                .map(|(id, _)| *id);
+            if let Some(oldest) = oldest {
+                self.jobs.remove(&oldest);
+            }
+        }
+        let job = Uuid::new_v4();
+        self.jobs.insert(
+            job,
+            Job {
+                started: Instant::now(),
+                fails,
+            },
+        );
+        (
+            200,
+            json!({"jobId": job, "modelId": id, "status": "running"}),
+        )
+    }
+
+    /// `GET /v1/jobs/{jobId}/status`.
+    pub fn job_status(&mut self, job: &str) -> Answer {
+        let Some((id, job)) = Uuid::parse_str(job)
+            .ok()
+            .and_then(|id| self.jobs.get(&id).map(|j| (id, j)))
+        else {
+            return error(404, "Job not found");
+        };
+        let status = match (job.started.elapsed() >= self.job_duration, job.fails) {
+            (false, _) => "IN_PROGRESS",
+            (true, false) => "COMPLETED",
+            (true, true) => "FAILED",
+        };
+        (
+            200,
+            json!({"job_id": id, "job_type": "REFRESH_SCHEMA", "status": status}),
+        )
     }
 
     /// `POST /v1/models/{modelId}/branch/{branchName}/dbt`.
