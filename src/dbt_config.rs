@@ -7,13 +7,13 @@ use uuid::Uuid;
 
 use crate::{
     client::{Client, finish},
-    environments::{nonnil, spec_rule},
     error::{Error, Result},
     generated::types::{
         ConnectionDbtDeleteResponse, ConnectionDbtGetResponse, ConnectionDbtUpdateBody,
         ConnectionDbtUpdateResponse,
     },
     runtime::CallOptions,
+    validate::{nonnil, spec_rule},
 };
 
 /// The dbt configuration of one connection. Made by [`Client::dbt`].

@@ -17,6 +17,7 @@ use crate::{
     },
     paging::{self, PagedRequest},
     runtime::CallOptions,
+    validate::{nonempty, nonnil, spec_rule},
 };
 
 /// The dbt environments of one connection: `GET`, `POST`, `PUT` and `DELETE` on
@@ -524,31 +525,6 @@ fn about_environment(detail: Option<&str>) -> bool {
         let d = d.to_ascii_lowercase();
         d.contains("environment") && !d.contains("connection")
     })
-}
-
-/// A value through the generated type that carries the spec's rule for it (e.g. `minLength`).
-pub(crate) fn spec_rule<'a, T>(field: &str, value: &'a str) -> Result<T>
-where
-    T: TryFrom<&'a str>,
-    T::Error: std::fmt::Display,
-{
-    T::try_from(value).map_err(|e| Error::invalid(field, format!("breaks the spec's rule: {e}")))
-}
-
-pub(crate) fn nonnil(field: &str, id: Uuid) -> Result<()> {
-    if id.is_nil() {
-        Err(Error::invalid(field, "must not be the nil UUID"))
-    } else {
-        Ok(())
-    }
-}
-
-fn nonempty(field: &str, value: &str) -> Result<()> {
-    if value.is_empty() {
-        Err(Error::invalid(field, "must not be empty (minLength 1)"))
-    } else {
-        Ok(())
-    }
 }
 
 fn owner_allowed(kind: TokenKind) -> Result<()> {

@@ -63,6 +63,7 @@ mod profile;
 mod retry;
 mod runtime;
 mod tls;
+mod validate;
 
 pub use bulk::{Bulk, Progress, SendRequest};
 pub use client::Client;

@@ -9,12 +9,12 @@ use uuid::Uuid;
 use crate::{
     client::{Client, finish},
     dbt_config::confirmed,
-    environments::nonnil,
     error::{Error, Result},
     generated::types::{DbtExposureWithMeta, ModelBranchDbtBody, ModelBranchDbtResponse},
     model::{Page, SortDirection, WirePageInfo},
     paging::{self, PagedRequest},
     runtime::CallOptions,
+    validate::nonnil,
 };
 
 /// One Omni model. Made by [`Client::model`].
