@@ -1,14 +1,18 @@
 //! The quickstart: `cargo run --example quickstart`.
 //!
-//! With no `OMNI_*` variables it starts the built-in fake Omni in-process and walks an
-//! environment through create, update, list and delete. With `OMNI_CONNECTION_ID`,
+//! With no `OMNI_*` variables it starts the built-in fake Omni in-process and walks through
+//! Omni's "preview dbt changes" workflow: create a dbt environment for a pull request, update
+//! it, point a model branch at it, refresh the branch's schema and wait for the job, list, and
+//! tear the environment down. With `OMNI_CONNECTION_ID`,
 //! `OMNI_ENVIRONMENT_ID` and `OMNI_TARGET_SCHEMA` set (plus `OMNI_API_TOKEN`/`OMNI_BASE_URL` or
 //! an Omni CLI profile) it performs only the update, against that instance.
 
-use std::{error::Error, process::ExitCode};
+use std::{error::Error, process::ExitCode, time::Duration};
 
-use omni_dbt::{Client, DbtEnvironment, Token, Uuid};
-use omni_dbt_fake::FakeOmni;
+use omni_dbt::{
+    Client, DbtEnvironment, RateLimit, Token, Uuid, api::types::JobStatusResponseStatus,
+};
+use omni_dbt_fake::{FakeOmni, SEEDED_BRANCH};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -69,6 +73,9 @@ async fn tour_of_the_fake() -> Result<(), Box<dyn Error>> {
             &fake.tokens().organization_api_key,
         ))
         .with_base_url(fake.base_url())
+        // The fake allows a burst of 60; let the tour use some of it instead of spacing
+        // requests a second apart after the first five.
+        .with_rate_limit(RateLimit::per_minute(60).with_burst(20))
         .build()?;
     let environments = client.dbt_environments(fake.connection_id());
 
@@ -91,16 +98,57 @@ async fn tour_of_the_fake() -> Result<(), Box<dyn Error>> {
         .await?;
     println!("2. updated  {}", describe(&updated));
 
+    let model = fake.model_id();
+    client
+        .model(model)
+        .branch(SEEDED_BRANCH)
+        .use_dbt_environment(created.id)
+        .send()
+        .await?;
+    println!(
+        "3. branch   {SEEDED_BRANCH} of model {model} now reads dbt from {}",
+        created.name
+    );
+
+    // The refresh and its job have no ergonomic handle: the generated API calls them.
+    let job = client
+        .api()
+        .models_refresh(&model, None)
+        .await?
+        .into_inner();
+    let started = std::time::Instant::now();
+    let status = loop {
+        let state = client
+            .api()
+            .jobs_get_status(&job.job_id)
+            .await?
+            .into_inner();
+        if state.status != JobStatusResponseStatus::InProgress {
+            break state.status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(format!("schema refresh {} still running after 30 s", job.job_id).into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("4. refresh  job {} ended {status:?}", job.job_id);
+    if status != JobStatusResponseStatus::Completed {
+        return Err(format!("schema refresh {} ended {status:?}", job.job_id).into());
+    }
+
     let all = environments.list().all().await?;
     let names: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
     println!(
-        "3. listed   {} environments: {}",
+        "5. listed   {} environments: {}",
         all.len(),
         names.join(", ")
     );
 
     environments.delete(created.id).send().await?;
-    println!("4. deleted  {}", created.name);
+    println!(
+        "6. deleted  {} (the branch reads from the default again)",
+        created.name
+    );
 
     let exchanges = fake.journal().len();
     let violations = fake.violations();

@@ -32,4 +32,3 @@ pub(crate) fn nonempty(field: &str, value: &str) -> Result<()> {
         Ok(())
     }
 }
-
