@@ -439,13 +439,15 @@ fn resolve_base_url(
         Location::BaseUrl(url) => url.trim().to_owned(),
     };
     let bad = |message: String| Error::config(origin, message);
-    let mut url = Url::parse(&text).map_err(|e| bad(format!("\"{text}\" is not a URL: {e}")))?;
+    let mut url =
+        Url::parse(&text).map_err(|e| bad(format!("\"{}\" is not a URL: {e}", quotable(&text))))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("the base URL must not contain credentials".to_owned()));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad(format!(
-            "the base URL \"{text}\" must not have a query or fragment"
+            "the base URL \"{}\" must not have a query or fragment",
+            quotable(&text)
         )));
     }
     let host = url
@@ -484,6 +486,35 @@ fn resolve_base_url(
     };
     url.set_path(&path);
     Ok(url)
+}
+
+/// A URL as text, safe to quote in an error: without credentials (`user:pass@`), query or
+/// fragment, which may carry secrets. Works on text that does not parse as a URL too.
+pub(crate) fn quotable(text: &str) -> String {
+    let (before_query, cut) = match text.find(['?', '#']) {
+        Some(i) => (&text[..i], true),
+        None => (text, false),
+    };
+    let (scheme, rest) = match before_query.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, before_query),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let host = match authority.rfind('@') {
+        Some(i) => format!("<credentials removed>@{}", &authority[i + 1..]),
+        None => authority.to_owned(),
+    };
+    let mut out = match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
+    };
+    if cut {
+        out.push_str("<query removed>");
+    }
+    out
 }
 
 fn instance_label<'a>(name: &'a str, origin: &str) -> Result<&'a str> {

@@ -77,13 +77,63 @@ struct RawProfile {
     access_token: Option<String>,
 }
 
+/// The largest profile file read: a profile is a few hundred bytes.
+pub(crate) const MAX_PROFILE_BYTES: u64 = 256 * 1024;
+
+/// Reads a profile file: only a regular file, only up to [`MAX_PROFILE_BYTES`]. Opening does
+/// not block (a FIFO would), and the type is checked on the opened file, so that swapping the
+/// path after a check changes nothing. Also returns the permission bits when group or others
+/// may read the file (Unix).
+fn read_small_regular_file(path: &Path) -> std::io::Result<(String, Option<u32>)> {
+    use std::io::{Error as IoError, ErrorKind, Read};
+
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(IoError::new(
+            ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    if meta.len() > MAX_PROFILE_BYTES {
+        return Err(IoError::new(
+            ErrorKind::InvalidData,
+            format!("it is larger than {MAX_PROFILE_BYTES} bytes"),
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX_PROFILE_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(IoError::new(
+            ErrorKind::InvalidData,
+            format!("it is larger than {MAX_PROFILE_BYTES} bytes"),
+        ));
+    }
+    #[cfg(unix)]
+    let shared = {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        (mode & 0o044 != 0).then_some(mode)
+    };
+    #[cfg(not(unix))]
+    let shared = None;
+    Ok((text, shared))
+}
+
 /// Loads `name` (or the file's default profile) from `path`.
 ///
 /// A missing file is `Ok(None)` unless a profile was asked for by name.
 pub(crate) fn load(path: &Path, name: Option<&str>) -> Result<Option<Profile>> {
     let file_origin = format!("profile file {}", path.display());
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+    let (text, shared_mode) = match read_small_regular_file(path) {
+        Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && name.is_none() => return Ok(None),
         Err(e) => return Err(Error::config(file_origin, format!("cannot read it: {e}"))),
     };
@@ -136,6 +186,14 @@ pub(crate) fn load(path: &Path, name: Option<&str>) -> Result<Option<Profile>> {
         }
     }
     .filter(|t| !t.trim().is_empty());
+    if let (Some(_), Some(mode)) = (&token, shared_mode) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format_args!("{mode:o}"),
+            "the profile file holds a token and is readable by group or others; \
+             restrict it with `chmod 600`"
+        );
+    }
 
     Ok(Some(Profile {
         origin,

@@ -152,7 +152,22 @@ impl ClientHooks<CallContext> for generated::Client {
         // No attempt starts after this; the call ends by it plus one attempt's timeout.
         let deadline = Instant::now().checked_add(policy.total_budget());
         let mut attempt = 0;
+        // The outcome that led to the current retry, returned if pacing leaves it no slot.
+        let mut previous: Option<(Result<reqwest::Response, Failure>, Outcome)> = None;
         loop {
+            if let Some(pacer) = &shared.pacer
+                && let Err(wait) = pacer.acquire(deadline).await
+            {
+                if let Some((outcome, seen)) = previous {
+                    // No slot for the retry within the budget: the last answer stands.
+                    return finish(outcome, seen, repeatable, shared).await;
+                }
+                tracing::debug!(operation = info.operation_id, %method, attempt = attempt + 1,
+                    wait_ms = millis(wait), "omni request not sent: rate-limited locally");
+                return Err(Signal::LocallyRateLimited { wait }
+                    .into_reqwest(shared)
+                    .await);
+            }
             attempt += 1;
             context.update(|r| r.attempts = attempt);
             // A JSON body is bytes, so the clone always succeeds; without one, no retry.
@@ -161,15 +176,6 @@ impl ClientHooks<CallContext> for generated::Client {
             } else {
                 None
             };
-            if let Some(pacer) = &shared.pacer
-                && let Err(wait) = pacer.acquire(deadline).await
-            {
-                tracing::debug!(operation = info.operation_id, %method, attempt,
-                    wait_ms = millis(wait), "omni request not sent: rate-limited locally");
-                return Err(Signal::LocallyRateLimited { wait }
-                    .into_reqwest(shared)
-                    .await);
-            }
             let started = Instant::now();
             let outcome = match self.client().execute(request).await {
                 Ok(response) => buffer(response, shared.max_response_bytes).await,
@@ -234,21 +240,31 @@ impl ClientHooks<CallContext> for generated::Client {
             if seen.may_have_taken_effect() {
                 context.update(|r| r.maybe_processed = true);
             }
-            match (wait, outcome) {
-                (Some((wait, copy)), _) => {
+            match wait {
+                Some((wait, copy)) => {
                     tokio::time::sleep(wait).await;
                     request = copy;
+                    previous = Some((outcome, seen));
                 }
-                (None, Ok(response)) => return Ok(response),
-                (None, Err(Failure::Transport(e))) => {
-                    if !repeatable && seen != Outcome::ConnectFailed {
-                        return Err(Signal::outcome_unknown(&e).into_reqwest(shared).await);
-                    }
-                    return Err(e);
-                }
-                (None, Err(Failure::TooLarge(response))) => return Ok(response),
+                None => return finish(outcome, seen, repeatable, shared).await,
             }
         }
+    }
+}
+
+/// What the hook returns for an attempt's outcome that is not retried.
+async fn finish(
+    outcome: Result<reqwest::Response, Failure>,
+    seen: Outcome,
+    repeatable: bool,
+    shared: &Shared,
+) -> reqwest::Result<reqwest::Response> {
+    match outcome {
+        Ok(response) | Err(Failure::TooLarge(response)) => Ok(response),
+        Err(Failure::Transport(e)) if !repeatable && seen != Outcome::ConnectFailed => {
+            Err(Signal::outcome_unknown(&e).into_reqwest(shared).await)
+        }
+        Err(Failure::Transport(e)) => Err(e),
     }
 }
 

@@ -416,3 +416,120 @@ fn a_missing_default_profile_file_is_not_an_error_when_the_environment_suffices(
     assert_eq!(client.base_url(), "https://acme.omniapp.co/api");
     assert!(!Path::new(&env.home.path().join(".config/omni-cli/config.json")).exists());
 }
+
+// ---- hostile configuration: secrets in bad URLs, files that are not profiles ----
+
+#[test]
+fn a_bad_base_url_is_quoted_without_credentials_or_query() {
+    let bad = "https://user:hunter2@acme.omniapp.co:99999/api?token=s3cr3t-query#frag";
+    let (origin, message) = config_error(
+        Client::builder()
+            .with_token(Token::unknown("t"))
+            .with_base_url(bad),
+    );
+    let text = format!("{origin} {message}");
+    assert!(text.contains("acme.omniapp.co:99999/api"), "{text}");
+    for secret in ["hunter2", "user:", "s3cr3t-query", "frag"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    // A URL that parses but carries a query is refused without quoting the query either.
+    let (_, message) = config_error(
+        Client::builder()
+            .with_token(Token::unknown("t"))
+            .with_base_url("https://acme.omniapp.co/api?apikey=s3cr3t"),
+    );
+    assert!(!message.contains("s3cr3t"), "{message}");
+
+    let env = Env::clean();
+    env.set("OMNI_API_TOKEN", "t");
+    env.set("OMNI_BASE_URL", bad);
+    let (origin, message) = config_error(Client::builder().with_env());
+    assert_eq!(origin, "OMNI_BASE_URL");
+    assert!(
+        !message.contains("hunter2") && !message.contains("s3cr3t"),
+        "{message}"
+    );
+
+    let env_profile = serde_json::json!({
+        "defaultProfile": "p",
+        "profiles": {"p": {"apiEndpoint": bad, "authMethod": "api-key", "apiKey": "k"}}
+    });
+    // SAFETY: `env` holds ENV_LOCK.
+    unsafe { std::env::remove_var("OMNI_BASE_URL") };
+    env.write_default_profile_file(&env_profile);
+    let (origin, message) = config_error(Client::builder().with_env());
+    assert!(origin.contains("apiEndpoint"), "{origin}");
+    assert!(
+        !message.contains("hunter2") && !message.contains("s3cr3t"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_profile_path_that_is_not_a_small_regular_file_is_refused_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 300 * 1024]).unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let cases = [
+        (std::path::PathBuf::from("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),
+        (dir.path().to_path_buf(), "not a regular file"),
+        (big, "larger than"),
+    ];
+    for (path, expected) in cases {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let probe = path.clone();
+        std::thread::spawn(move || {
+            let result = Client::builder()
+                .with_profile("p")
+                .with_config_path(&probe)
+                .build();
+            let _ = tx.send(result.map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("{} hung", path.display()));
+        let message = result.unwrap_err();
+        assert!(message.contains(expected), "{}: {message}", path.display());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_profile_with_a_token_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let captured = crate::common::Captured::default();
+    let _guard = captured.install();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    let content = serde_json::json!({"profiles": {"p": {
+        "apiEndpoint": "https://acme.omniapp.co", "authMethod": "api-key",
+        "apiKey": "omni_osk_profile_secret_DO_NOT_PRINT"
+    }}});
+    std::fs::write(&path, content.to_string()).unwrap();
+    let build = || {
+        Client::builder()
+            .with_profile("p")
+            .with_config_path(&path)
+            .build()
+            .unwrap()
+    };
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    build();
+    assert!(!captured.text().contains("readable by group or others"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    build();
+    let log = captured.text();
+    assert!(
+        log.contains("readable by group or others") && log.contains("644"),
+        "{log}"
+    );
+    assert!(!log.contains("omni_osk_profile_secret"), "{log}");
+}

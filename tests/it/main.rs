@@ -10,6 +10,7 @@ mod dbt_ops;
 mod drift;
 mod e2e;
 mod errors;
+mod hardening;
 mod operations;
 mod redaction;
 mod resilience;

@@ -1,38 +1,17 @@
 //! One `tracing` event per attempt, from the request hook: operation, method, attempt, status
 //! and the wait before a retry — and never the token.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use omni_dbt::{Client, RetryPolicy, Token};
 use omni_dbt_fake::{FakeOmni, Fault, Operation};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::common::Captured;
 
 #[tokio::test]
 async fn every_attempt_is_one_event_without_the_token() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let fake = FakeOmni::builder()
         .without_rate_limit()
@@ -56,7 +35,7 @@ async fn every_attempt_is_one_event_without_the_token() {
         .await
         .unwrap();
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let events: Vec<&str> = log.lines().filter(|l| l.contains("omni request")).collect();
     assert_eq!(events.len(), 2, "{log}");
     assert!(

@@ -1,0 +1,272 @@
+//! Hostile answers cannot crash or freeze the client: absurd `Retry-After` values, servers that
+//! always refuse, and budgets that must hold; and a DELETE's 404 after a retry means "deleted"
+//! only when it should.
+
+use std::time::{Duration, Instant};
+
+use omni_dbt::{Client, Error, RateLimit, RetryPolicy, Token, Uuid};
+use omni_dbt_fake::{FakeOmni, Fault, Operation};
+use proptest::prelude::*;
+use serde_json::json;
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+
+use crate::common::*;
+
+const CAP: Duration = Duration::from_millis(300);
+
+/// Pacing on (at 100 per second, so that spacing itself costs nothing here), small caps so
+/// that the tests take a second, not an hour.
+fn paced_client(server: &MockServer, policy: RetryPolicy, timeout: Duration) -> Client {
+    Client::builder()
+        .with_token(Token::organization_api_key(ORG_KEY))
+        .with_base_url(server.uri())
+        .with_rate_limit(RateLimit::per_minute(6000))
+        .with_retry_policy(policy)
+        .with_timeout(timeout)
+        .build()
+        .unwrap()
+}
+
+fn policy(budget: Duration) -> RetryPolicy {
+    RetryPolicy::default()
+        .with_base_delay(Duration::from_millis(5))
+        .with_max_delay(Duration::from_millis(20))
+        .with_max_retry_after(CAP)
+        .with_total_budget(budget)
+}
+
+async fn answer_always(server: &MockServer, response: ResponseTemplate) {
+    server.reset().await;
+    Mock::given(matchers::any())
+        .respond_with(response)
+        .mount(server)
+        .await;
+}
+
+async fn list(client: &Client) -> (omni_dbt::Result<omni_dbt::Page>, Duration) {
+    let started = Instant::now();
+    let result = client.dbt_environments(id(CONN)).list().send().await;
+    (result, started.elapsed())
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_neither_panics_nor_freezes_the_token() {
+    let server = MockServer::start().await;
+    let client = paced_client(
+        &server,
+        policy(Duration::from_secs(5)),
+        Duration::from_secs(2),
+    );
+    for absurd in [
+        "18446744073709551615",
+        "3600",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        answer_always(
+            &server,
+            ResponseTemplate::new(429).insert_header("retry-after", absurd),
+        )
+        .await;
+        let (result, took) = list(&client).await;
+        assert!(
+            matches!(result, Err(Error::RateLimited { .. })),
+            "{absurd}: {result:?}"
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "{absurd}: the 429 took {took:?}"
+        );
+        // The token's schedule moved by at most the cap.
+        answer_always(&server, json_response(200, json!([]))).await;
+        let (result, took) = list(&client).await;
+        assert!(result.is_ok(), "{absurd}: {result:?}");
+        assert!(
+            took < CAP + Duration::from_millis(400),
+            "{absurd}: the next call waited {took:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_pacing_wait_beyond_the_budget_fails_at_once_and_sends_nothing() {
+    let server = MockServer::start().await;
+    let policy = RetryPolicy::default()
+        .with_max_retry_after(Duration::from_secs(30))
+        .with_total_budget(Duration::from_millis(200));
+    let client = paced_client(&server, policy, Duration::from_secs(2));
+    answer_always(
+        &server,
+        ResponseTemplate::new(429).insert_header("retry-after", "20"),
+    )
+    .await;
+    let (result, _) = list(&client).await;
+    assert!(
+        matches!(result, Err(Error::RateLimited { .. })),
+        "{result:?}"
+    );
+    let sent = request_count(&server).await;
+
+    let (result, took) = list(&client).await;
+    match result {
+        Err(e @ Error::LocallyRateLimited { .. }) => {
+            assert!(e.to_string().contains("rate-limited locally"), "{e}");
+            assert!(e.retry_after().unwrap() > Duration::from_secs(15), "{e:?}");
+            assert!(e.is_retryable());
+        }
+        other => panic!("expected LocallyRateLimited, got {other:?}"),
+    }
+    assert!(took < Duration::from_millis(100), "{took:?}");
+    assert_eq!(request_count(&server).await, sent, "nothing was sent");
+}
+
+#[tokio::test]
+async fn the_budget_bounds_the_whole_call_attempts_and_waits_included() {
+    let server = MockServer::start().await;
+    let budget = Duration::from_millis(400);
+    let timeout = Duration::from_millis(150);
+    let client = paced_client(&server, policy(budget).with_max_attempts(50), timeout);
+    // Slow 503s, then answers that never come in time.
+    answer_always(
+        &server,
+        ResponseTemplate::new(503).set_delay(Duration::from_millis(100)),
+    )
+    .await;
+    let (result, took) = list(&client).await;
+    assert!(
+        matches!(result, Err(Error::Server { status: 503, .. })),
+        "{result:?}"
+    );
+    assert!(
+        took <= budget + timeout + Duration::from_millis(150),
+        "{took:?}"
+    );
+    answer_always(
+        &server,
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+    )
+    .await;
+    let (result, took) = list(&client).await;
+    assert!(matches!(&result, Err(e) if e.is_timeout()), "{result:?}");
+    assert!(
+        took <= budget + timeout + Duration::from_millis(150),
+        "{took:?}"
+    );
+}
+
+fn hostile_retry_after() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        Just(None),
+        any::<u64>().prop_map(|n| Some(n.to_string())),
+        (0u64..5).prop_map(|n| Some(n.to_string())),
+        Just(Some("-1".to_owned())),
+        Just(Some("1e9".to_owned())),
+        Just(Some("Fri, 31 Dec 9999 23:59:59 GMT".to_owned())),
+        Just(Some("Thu, 01 Jan 1970 00:00:00 GMT".to_owned())),
+        "[ -~]{0,40}".prop_map(Some),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever status and `Retry-After` a server sends: no panic, the call returns within the
+    /// budget plus one timeout, and the next call on the same client is not held back beyond
+    /// the cap.
+    #[test]
+    fn arbitrary_statuses_and_retry_after_values_are_survived(
+        status in prop_oneof![Just(429u16), Just(503), Just(502), Just(504), Just(500), 200u16..600],
+        retry_after in hostile_retry_after(),
+        delete in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let server = MockServer::start().await;
+            let budget = Duration::from_millis(400);
+            let timeout = Duration::from_millis(200);
+            let client = paced_client(&server, policy(budget), timeout);
+            let mut response = ResponseTemplate::new(status).set_body_string("{\"detail\": \"x\"}");
+            if let Some(value) = &retry_after {
+                response = response.insert_header("retry-after", value.as_str());
+            }
+            answer_always(&server, response).await;
+            let started = Instant::now();
+            let _ = if delete {
+                client.dbt_environments(id(CONN)).delete(id(ENV)).send().await.map(|_| ())
+            } else {
+                client.dbt_environments(id(CONN)).list().send().await.map(|_| ())
+            };
+            let took = started.elapsed();
+            prop_assert!(took <= budget + timeout + Duration::from_millis(200), "{took:?}");
+            answer_always(&server, json_response(200, json!([]))).await;
+            let (result, took) = list(&client).await;
+            prop_assert!(result.is_ok(), "{result:?}");
+            prop_assert!(took <= CAP + Duration::from_millis(300), "next call waited {took:?}");
+            Ok(())
+        })?;
+    }
+}
+
+async fn fake_and_client() -> (FakeOmni, Client) {
+    let fake = FakeOmni::builder()
+        .without_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .without_rate_limit()
+        .with_retry_policy(policy(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    (fake, client)
+}
+
+#[tokio::test]
+async fn a_404_after_a_retry_is_deleted_only_when_it_is_about_the_environment() {
+    let (fake, client) = fake_and_client().await;
+    let gone = Uuid::new_v4();
+
+    // First attempt: 404 is NotFound.
+    let err = client
+        .dbt_environments(fake.connection_id())
+        .delete(gone)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+
+    // A 503 (which may have been processed), then "dbt environment not found": deleted.
+    fake.inject(Operation::Delete, Fault::status(503, 1));
+    let deleted = client
+        .dbt_environments(fake.connection_id())
+        .delete(gone)
+        .send()
+        .await;
+    assert!(deleted.is_ok(), "{deleted:?}");
+
+    // A lost answer, then "Connection not found": still NotFound.
+    fake.inject(Operation::Delete, Fault::DropConnection { times: 1 });
+    let err = client
+        .dbt_environments(Uuid::new_v4())
+        .delete(gone)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { detail: Some(d), .. } if d == "Connection not found"),
+        "{err:?}"
+    );
+
+    // A 429 (never processed) then 404: NotFound.
+    fake.inject(Operation::Delete, Fault::rate_limited(1, Some(0)));
+    let err = client
+        .dbt_environments(fake.connection_id())
+        .delete(gone)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
