@@ -198,7 +198,8 @@ pub struct JournalEntry {
     pub query: Option<String>,
     /// Every header in the order received; `authorization` reads `Bearer <redacted>`.
     pub headers: Vec<(String, String)>,
-    /// The body as text (empty when there was none).
+    /// The body as text (empty when there was none); secret variable values read
+    /// `<redacted>`.
     pub body: String,
     /// The operation, when the path and method are one of the four.
     pub operation: Option<Operation>,
@@ -268,7 +269,19 @@ pub struct FakeOmniBuilder {
     tokens: Option<Tokens>,
     job_duration: Duration,
     branch_based_refresh: bool,
+    max_connections: usize,
+    journal_capacity: usize,
+    header_timeout: Duration,
+    body_timeout: Duration,
 }
+
+/// Time allowed by default for a request's headers, and for its body, to arrive.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections served at once by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Journal entries kept by default.
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
 
 impl Default for FakeOmniBuilder {
     fn default() -> Self {
@@ -284,6 +297,10 @@ impl Default for FakeOmniBuilder {
             tokens: None,
             job_duration: Duration::from_millis(200),
             branch_based_refresh: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            journal_capacity: DEFAULT_JOURNAL_CAPACITY,
+            header_timeout: DEFAULT_READ_TIMEOUT,
+            body_timeout: DEFAULT_READ_TIMEOUT,
         }
     }
 }
@@ -347,6 +364,27 @@ impl FakeOmniBuilder {
     /// Use these tokens instead of random ones (e.g. to know them before the fake starts).
     pub fn tokens(mut self, tokens: Tokens) -> Self {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// Connections served at once (default 256); more wait in the listen backlog.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Time allowed for a request's headers, and then for its body, to arrive (default 10 s
+    /// each); a slow client gets its connection closed, or a 408 for a slow body.
+    pub fn read_timeouts(mut self, headers: Duration, body: Duration) -> Self {
+        self.header_timeout = headers;
+        self.body_timeout = body;
+        self
+    }
+
+    /// Journal entries kept (default 10,000); older ones are dropped and counted
+    /// ([`FakeOmni::journal_dropped`]).
+    pub fn journal_capacity(mut self, n: usize) -> Self {
+        self.journal_capacity = n.max(1);
         self
     }
 
@@ -420,13 +458,18 @@ impl FakeOmniBuilder {
             list_shape: self.list_shape,
             rate_limit: self.rate_limit,
             conformance: self.conformance,
+            max_connections: self.max_connections,
+            journal_capacity: self.journal_capacity,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
         };
         let shared = Arc::new(Shared::new(settings, principals, store));
         for (operation, fault) in self.faults {
             shared.inject(operation, fault);
         }
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(server::serve(listener, shared.clone(), stopped));
+        let (done_tx, done) = watch::channel(false);
+        tokio::spawn(server::serve(listener, shared.clone(), stopped, done_tx));
 
         Ok(FakeOmni {
             base_url: format!("http://{addr}/api"),
@@ -439,6 +482,7 @@ impl FakeOmniBuilder {
             tokens,
             shared,
             stop,
+            done,
         })
     }
 }
@@ -455,6 +499,7 @@ pub struct FakeOmni {
     tokens: Tokens,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
+    done: watch::Receiver<bool>,
 }
 
 impl fmt::Debug for FakeOmni {
@@ -541,14 +586,30 @@ impl FakeOmni {
         &self.tokens
     }
 
-    /// Every request received so far, oldest first.
+    /// The requests received, oldest first: the most recent
+    /// [`journal_capacity`](FakeOmniBuilder::journal_capacity) of them. Secret variable values
+    /// in bodies read `<redacted>`, and so does the token.
     pub fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.shared.journal).clone()
+        lock(&self.shared.journal).entries.iter().cloned().collect()
     }
 
-    /// Forgets the journal.
+    /// How many older entries the bounded journal has dropped.
+    pub fn journal_dropped(&self) -> u64 {
+        lock(&self.shared.journal).dropped
+    }
+
+    /// Forgets the journal (and the count of dropped entries).
     pub fn clear_journal(&self) {
-        lock(&self.shared.journal).clear();
+        let mut journal = lock(&self.shared.journal);
+        journal.entries.clear();
+        journal.dropped = 0;
+    }
+
+    /// Stops accepting connections, lets the requests in flight finish (up to 5 s), and
+    /// returns when the server is down. Dropping the fake stops it too, without waiting.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let _ = self.done.wait_for(|done| *done).await;
     }
 
     /// Exchanges that did not conform to the spec: an accepted request body, or any answer.

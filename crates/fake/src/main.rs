@@ -69,6 +69,22 @@ async fn main() -> std::io::Result<()> {
         }
     });
     println!("{line}");
-    tokio::signal::ctrl_c().await?;
+    stopped().await?;
+    // Let the requests in flight finish.
+    fake.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM.
+async fn stopped() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }

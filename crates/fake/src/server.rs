@@ -11,26 +11,57 @@ use std::{
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use http_body_util::{BodyExt, Full, LengthLimitError, StreamBody, combinators::BoxBody};
 use hyper::{Request, Response, body::Frame, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
+use hyper_util::rt::TokioTimer;
 use omni_dbt_conformance::Spec;
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, sync::watch};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, watch},
+    task::JoinSet,
+};
 
 use crate::{
     Fault, JournalEntry, Operation,
     state::{Answer, ListShape, Principal, Store, error},
 };
 
-/// Largest request body the fake reads.
-const MAX_BODY: usize = 1 << 20;
+/// Largest request body the fake reads; a larger one is answered 413.
+pub(crate) const MAX_BODY: usize = 1 << 20;
+/// How long a shutdown waits for requests in flight.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub(crate) struct Settings {
     pub list_shape: ListShape,
     pub rate_limit: Option<RateLimit>,
     /// The spec every exchange is checked against, when checking is on.
     pub conformance: Option<Arc<Spec>>,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Journal entries kept; older ones are dropped (and counted).
+    pub journal_capacity: usize,
+    /// Time allowed for a request's headers, and for its body, to arrive.
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+}
+
+/// The journal: the most recent requests, and how many older ones were dropped.
+#[derive(Default)]
+pub(crate) struct Journal {
+    pub entries: VecDeque<JournalEntry>,
+    pub dropped: u64,
+}
+
+impl Journal {
+    fn push(&mut self, entry: JournalEntry, capacity: usize) {
+        while self.entries.len() >= capacity.max(1) {
+            self.entries.pop_front();
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        self.entries.push_back(entry);
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -43,16 +74,32 @@ pub(crate) struct Shared {
     pub settings: Settings,
     pub principals: HashMap<String, Principal>,
     pub store: Mutex<Store>,
-    pub journal: Mutex<Vec<JournalEntry>>,
+    pub journal: Mutex<Journal>,
     pub violations: Mutex<Vec<String>>,
     pub faults: Mutex<Faults>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
+/// Injected faults: a latency per operation, and a queue of faults each with how many more
+/// requests it applies to (a count, not one copy per request).
 #[derive(Default)]
 pub(crate) struct Faults {
     pub latency: HashMap<Operation, Duration>,
-    pub queued: HashMap<Operation, VecDeque<Fault>>,
+    pub queued: HashMap<Operation, VecDeque<(Fault, u32)>>,
+}
+
+impl Faults {
+    /// The fault for the next request of `op`, if any.
+    fn take(&mut self, op: Operation) -> Option<Fault> {
+        let queue = self.queued.get_mut(&op)?;
+        let (fault, remaining) = queue.front_mut()?;
+        let fault = fault.clone();
+        *remaining -= 1;
+        if *remaining == 0 {
+            queue.pop_front();
+        }
+        Some(fault)
+    }
 }
 
 /// Poisoning only means another request panicked mid-way; the state is still consistent
@@ -67,7 +114,7 @@ impl Shared {
             settings,
             principals,
             store: Mutex::new(store),
-            journal: Mutex::new(Vec::new()),
+            journal: Mutex::new(Journal::default()),
             violations: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
             buckets: Mutex::new(HashMap::new()),
@@ -81,12 +128,13 @@ impl Shared {
                 faults.latency.insert(operation, d);
             }
             other => {
-                for _ in 0..other.times() {
+                let times = other.times();
+                if times > 0 {
                     faults
                         .queued
                         .entry(operation)
                         .or_default()
-                        .push_back(other.clone());
+                        .push_back((other, times));
                 }
             }
         }
@@ -116,28 +164,67 @@ pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
+    done: watch::Sender<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(shared.settings.max_connections.max(1)));
+    let mut connections = JoinSet::new();
+    let mut backoff = Duration::from_millis(10);
     loop {
+        // A connection slot first: past the limit, new connections wait in the backlog.
+        let permit = tokio::select! {
+            _ = shutdown.changed() => break,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
         let accepted = tokio::select! {
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => break,
             accepted = listener.accept() => accepted,
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                backoff = Duration::from_millis(10);
+                stream
+            }
+            Err(_) => {
+                // E.g. out of file descriptors: back off instead of spinning.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
+        let header_timeout = shared.settings.header_timeout;
         let shared = shared.clone();
         let mut shutdown = shutdown.clone();
-        tokio::spawn(async move {
+        // Finished connections are reaped as new ones come, so the set stays small.
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
+            let _permit = permit;
             let service = service_fn(move |req| handle(shared.clone(), req));
             let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
-                _ = shutdown.changed() => connection.as_mut().graceful_shutdown(),
+                _ = shutdown.changed() => {
+                    // Finish the request in flight, then close.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.as_mut().await;
+                }
             }
         });
     }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    let _ = done.send(true);
 }
 
 fn json_body(status: u16, value: &Value) -> Response<Body> {
@@ -172,12 +259,26 @@ async fn handle(
             (name.as_str().to_owned(), value)
         })
         .collect();
-    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => Bytes::new(),
+    let declared_too_large = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY as u64);
+    let read = tokio::time::timeout(
+        shared.settings.body_timeout,
+        http_body_util::Limited::new(body, MAX_BODY).collect(),
+    );
+    let body = match (declared_too_large, read.await) {
+        (false, Ok(Ok(collected))) => Ok(collected.to_bytes()),
+        (true, _) => Err(413),
+        (false, Ok(Err(e))) if e.downcast_ref::<LengthLimitError>().is_some() => Err(413),
+        // The body ended early (the client went away) or did not come in time.
+        (false, Ok(Err(_))) => Err(400),
+        (false, Err(_)) => Err(408),
     };
     let route = Route::parse(&method, &path);
-    let operation = route.as_ref().map(|r| r.operation);
+    let operation = route.as_ref().ok().map(|r| r.operation);
     let bearer = parts
         .headers
         .get(hyper::header::AUTHORIZATION)
@@ -190,7 +291,7 @@ async fn handle(
         path,
         query: (!query.is_empty()).then_some(query),
         headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: redact_body(body.as_deref().unwrap_or_default()),
         operation,
         principal: bearer
             .as_ref()
@@ -203,10 +304,7 @@ async fn handle(
         Some(op) => {
             let mut faults = lock(&shared.faults);
             let latency = faults.latency.get(&op).copied();
-            (
-                latency,
-                faults.queued.get_mut(&op).and_then(VecDeque::pop_front),
-            )
+            (latency, faults.take(op))
         }
         None => (None, None),
     };
@@ -217,7 +315,7 @@ async fn handle(
     // Faults that stand in for the server failing before it did anything.
     match &fault {
         Some(Fault::DropConnection { .. }) => {
-            lock(&shared.journal).push(entry);
+            record(&shared, entry);
             return Err(DropConnection);
         }
         Some(Fault::Status {
@@ -226,7 +324,7 @@ async fn handle(
             ..
         }) => {
             entry.status = Some(*status);
-            lock(&shared.journal).push(entry);
+            record(&shared, entry);
             let mut response = json_body(
                 *status,
                 &json!({"detail": "Injected fault", "status": status}),
@@ -241,16 +339,54 @@ async fn handle(
         _ => {}
     }
 
-    let (status, answer, retry_after) = match (&route, &bearer) {
-        (None, _) => {
+    let content_type_json = parts
+        .headers
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let mut allow = None;
+    let (status, answer, retry_after) = match (&route, &bearer, &body) {
+        (_, _, Err(413)) => {
+            let (s, v) = error(413, format!("Request body larger than {MAX_BODY} bytes"));
+            (s, v, None)
+        }
+        (_, _, Err(408)) => {
+            let (s, v) = error(408, "Request body not received in time");
+            (s, v, None)
+        }
+        (_, _, Err(status)) => {
+            let (s, v) = error(*status, "Request body incomplete");
+            (s, v, None)
+        }
+        (Err(RouteError::NotFound), _, _) => {
             let (s, v) = error(404, "Not found");
             (s, v, None)
         }
-        (Some(_), None) => {
+        (Err(RouteError::MethodNotAllowed(methods)), _, _) => {
+            allow = Some(methods.join(", "));
+            let (s, v) = error(
+                405,
+                format!("Method {method} not allowed", method = parts.method),
+            );
+            (s, v, None)
+        }
+        (Ok(_), None, _) => {
             let (s, v) = error(401, "Authentication required");
             (s, v, None)
         }
-        (Some(route), Some(token)) => match shared.principals.get(token) {
+        (Ok(route), Some(_), Ok(body))
+            if route.operation.has_body() && !content_type_json && !body.is_empty() =>
+        {
+            // Omni parses JSON bodies only; decided here as a 400 (documented for every
+            // operation) rather than an undocumented 415.
+            let (s, v) = error(
+                400,
+                "Request body must be JSON (Content-Type: application/json)",
+            );
+            (s, v, None)
+        }
+        (Ok(route), Some(token), Ok(body)) => match shared.principals.get(token) {
             None => {
                 let (s, v) = error(401, "Invalid API token");
                 (s, v, None)
@@ -269,7 +405,7 @@ async fn handle(
                         &shared,
                         who,
                         entry.query.as_deref().unwrap_or_default(),
-                        &body,
+                        body,
                     );
                     (s, v, None)
                 }
@@ -278,10 +414,10 @@ async fn handle(
     };
     entry.status = Some(status);
 
-    if let Some(spec) = &shared.settings.conformance {
-        check_conformance(&shared, spec, &entry, operation, status, &body, &answer);
+    if let (Some(spec), Ok(body)) = (&shared.settings.conformance, &body) {
+        check_conformance(&shared, spec, &entry, operation, status, body, &answer);
     }
-    lock(&shared.journal).push(entry);
+    record(&shared, entry);
 
     // Faults that stand in for the answer being lost or mangled after the work was done.
     match fault {
@@ -327,6 +463,16 @@ async fn handle(
                     .headers_mut()
                     .insert(hyper::header::RETRY_AFTER, wait.into());
             }
+            if let Some(allow) = allow.and_then(|a| hyper::header::HeaderValue::from_str(&a).ok()) {
+                response.headers_mut().insert(hyper::header::ALLOW, allow);
+            }
+            if matches!(status, 408 | 413) {
+                // The rest of the body may still be on its way: do not read it.
+                response.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
+            }
             Ok(response)
         }
     }
@@ -353,6 +499,34 @@ fn take_token(shared: &Shared, token: &str) -> Result<(), u64> {
         Ok(())
     } else {
         Err(((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64)
+    }
+}
+
+/// Records a request in the bounded journal.
+fn record(shared: &Shared, entry: JournalEntry) {
+    lock(&shared.journal).push(entry, shared.settings.journal_capacity);
+}
+
+/// A request body as the journal keeps it: the value of every variable marked secret is
+/// replaced by `<redacted>` (a failed assertion prints journal entries).
+fn redact_body(body: &[u8]) -> String {
+    let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
+        return String::from_utf8_lossy(body).into_owned();
+    };
+    let mut redacted = false;
+    if let Some(items) = value.get_mut("variables").and_then(Value::as_array_mut) {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            let secret = item.get("isSecret") == Some(&Value::Bool(true));
+            if let (true, Some(v @ Value::String(_))) = (secret, item.get_mut("value")) {
+                *v = Value::String("<redacted>".into());
+                redacted = true;
+            }
+        }
+    }
+    if redacted {
+        value.to_string()
+    } else {
+        String::from_utf8_lossy(body).into_owned()
     }
 }
 
@@ -392,6 +566,14 @@ fn check_conformance(
     }
 }
 
+/// Why a request matches no operation.
+enum RouteError {
+    /// No such path.
+    NotFound,
+    /// The path exists with these methods only.
+    MethodNotAllowed(Vec<&'static str>),
+}
+
 struct Route {
     operation: Operation,
     /// The path parameters in the path's order: connection (and environment), or model (and
@@ -401,10 +583,10 @@ struct Route {
 }
 
 impl Route {
-    fn parse(method: &str, path: &str) -> Option<Route> {
+    fn parse(method: &str, path: &str) -> Result<Route, RouteError> {
         use Operation as O;
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        let (candidates, first, second): (&[(&str, Operation)], &str, Option<&str>) =
+        let (candidates, first, second): (&[(&'static str, Operation)], &str, Option<&str>) =
             match segments.as_slice() {
                 ["", "api", "v1", "connections", c, "dbt", "environments"] => {
                     (&[("GET", O::List), ("POST", O::Create)], c, None)
@@ -429,13 +611,16 @@ impl Route {
                 }
                 ["", "api", "v1", "models", m, "refresh"] => (&[("POST", O::Refresh)], m, None),
                 ["", "api", "v1", "jobs", j, "status"] => (&[("GET", O::JobStatus)], j, None),
-                _ => return None,
+                _ => return Err(RouteError::NotFound),
             };
         let operation = candidates
             .iter()
             .find(|(m, _)| *m == method)
-            .map(|(_, op)| *op)?;
-        Some(Route {
+            .map(|(_, op)| *op)
+            .ok_or_else(|| {
+                RouteError::MethodNotAllowed(candidates.iter().map(|(m, _)| *m).collect())
+            })?;
+        Ok(Route {
             operation,
             first: first.to_string(),
             second: second.map(percent_decode),
