@@ -286,7 +286,7 @@ pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
 impl Default for FakeOmniBuilder {
     fn default() -> Self {
         FakeOmniBuilder {
-            list_shape: ListShape::BareArray,
+            list_shape: ListShape::Envelope,
             rate_limit: Some(RateLimit {
                 per_minute: 60,
                 burst: 60,
@@ -306,7 +306,8 @@ impl Default for FakeOmniBuilder {
 }
 
 impl FakeOmniBuilder {
-    /// How the list answers (default: the documented bare array).
+    /// How the list answers (default: the `{records, pageInfo}` envelope of Omni's published
+    /// spec; [`ListShape::BareArray`] for the documentation page's shape).
     pub fn list_shape(mut self, shape: ListShape) -> Self {
         self.list_shape = shape;
         self
@@ -517,7 +518,7 @@ impl Drop for FakeOmni {
 }
 
 impl FakeOmni {
-    /// A builder with Omni's defaults: bare-array lists, 60 requests per minute, conformance on.
+    /// A builder with Omni's defaults: enveloped lists, 60 requests per minute, conformance on.
     pub fn builder() -> FakeOmniBuilder {
         FakeOmniBuilder::default()
     }

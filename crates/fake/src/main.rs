@@ -15,7 +15,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// Shape of list answers.
-    #[arg(long, value_enum, default_value_t = Shape::Bare)]
+    #[arg(long, value_enum, default_value_t = Shape::Envelope)]
     list_shape: Shape,
     /// Requests per minute per token; 0 turns the limit off.
     #[arg(long, default_value_t = 60)]

@@ -107,12 +107,16 @@ struct Branch {
 }
 
 /// How the list operation answers.
+///
+/// The default is the envelope: Omni's published spec is generated from its server's own
+/// schemas, so where it and the documentation page disagree about what the server sends, the
+/// spec is the likelier truth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ListShape {
-    /// A bare JSON array of every environment, as Omni's documentation shows.
-    #[default]
+    /// A bare JSON array of every environment, as Omni's documentation page shows.
     BareArray,
     /// The `{records, pageInfo}` envelope with cursor paging, as Omni's published spec shows.
+    #[default]
     Envelope,
 }
 
@@ -454,21 +458,9 @@ impl Store {
             Err(answer) => return answer,
         };
         let result = (|| {
+            // Unknown top-level keys are ignored, as for the environment bodies (zod's
+            // default: they are stripped).
             let body = object(body)?;
-            only_keys(
-                &body,
-                &[
-                    "sshUrl",
-                    "branch",
-                    "autogenRelationships",
-                    "enableVirtualSchemas",
-                    "dbtVersion",
-                    "enableSemanticLayer",
-                    "rotateKeys",
-                    "projectRootPath",
-                ],
-                "body",
-            )?;
             let mut config = Map::new();
             for field in ["sshUrl", "branch"] {
                 config.insert(field.into(), json!(required_string(&body, field)?));

@@ -392,7 +392,12 @@ async fn delete_answers_success_and_then_404() {
 
 #[tokio::test]
 async fn list_in_both_shapes_with_paging_and_sorting() {
-    let bare = Harness::default().await;
+    let bare = Harness::start(
+        FakeOmni::builder()
+            .without_rate_limit()
+            .list_shape(omni_dbt_fake::ListShape::BareArray),
+    )
+    .await;
     let (status, all) = bare.org("GET", None, None).await;
     assert_eq!(status, 200);
     assert_eq!(
