@@ -498,19 +498,12 @@ pub struct WirePageInfo {
 }
 
 impl WirePageInfo {
-    /// From the generated `PageInfo`'s fields.
-    pub(crate) fn from_generated(
-        has_next_page: bool,
-        next_cursor: Option<String>,
-        page_size: f64,
-        total_records: f64,
-    ) -> Self {
-        WirePageInfo {
-            has_next_page: Some(has_next_page),
-            next_cursor,
-            page_size: Some(page_size),
-            total_records: Some(total_records),
-        }
+    /// From the generated `PageInfo`, through its JSON form, so that whatever number type the
+    /// spec gives the counts (integer or number) reads the same.
+    pub(crate) fn from_generated(info: &types::PageInfo) -> Self {
+        serde_json::to_value(info)
+            .and_then(serde_json::from_value)
+            .unwrap_or_default()
     }
 }
 

@@ -143,15 +143,9 @@ impl ListExposures {
             )
             .await;
         let list = finish(result, &context)?.into_inner();
-        let info = list.page_info;
         Ok(Page::new(
             list.records,
-            WirePageInfo::from_generated(
-                info.has_next_page,
-                info.next_cursor,
-                info.page_size as f64,
-                info.total_records as f64,
-            ),
+            WirePageInfo::from_generated(&list.page_info),
         ))
     }
 

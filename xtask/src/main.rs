@@ -185,7 +185,9 @@ fn pull_in_memory(spec_dir: &Path, bytes: &[u8], name: &str) -> Result<(Value, V
 
 fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
     let bytes = source::read(from)?;
-    let (upstream, spec) = pull_in_memory(spec_dir, &bytes, from)?;
+    // Never record or print a URL's credentials or query.
+    let shown = source::describe(from);
+    let (upstream, spec) = pull_in_memory(spec_dir, &bytes, &shown)?;
     let spec_text = source::canonical(&spec);
     let upstream_sha = source::sha256(&bytes);
     let spec_sha = source::sha256(spec_text.as_bytes());
@@ -194,12 +196,12 @@ fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
     let unchanged = previous.as_ref().is_some_and(|p| {
         p["upstreamSha256"] == json!(upstream_sha)
             && p["specSha256"] == json!(spec_sha)
-            && p["source"] == json!(from)
+            && p["source"] == json!(shown)
     });
     let provenance = match (unchanged, previous) {
         (true, Some(previous)) => previous,
         _ => json!({
-            "source": from,
+            "source": shown,
             "upstreamSha256": upstream_sha,
             "pulledOn": today(),
             "specSha256": spec_sha,
@@ -211,7 +213,7 @@ fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let operations = select::operations(&spec["paths"]).count();
     println!(
-        "pulled {from}: {operations} operations -> {}",
+        "pulled {shown}: {operations} operations -> {}",
         spec_dir.join(SPEC).display()
     );
     println!(
@@ -223,15 +225,15 @@ fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
 
 fn diff_sources(spec_dir: &Path, old: &str, new: &str, report: Report) -> Result<ExitCode, String> {
     let selection = selection(spec_dir)?;
-    let old_doc = normalize(&source::read(old)?, old, &selection)?;
-    let new_doc = normalize(&source::read(new)?, new, &selection)?;
+    let old_doc = normalize(&source::read(old)?, &source::describe(old), &selection)?;
+    let new_doc = normalize(&source::read(new)?, &source::describe(new), &selection)?;
     Ok(print_report(&diff::diff(&old_doc, &new_doc), report))
 }
 
 fn spec_check(spec_dir: &Path, against: &str, report: Report) -> Result<ExitCode, String> {
     let bytes = source::read(against)?;
     Ok(print_report(
-        &check_bytes(spec_dir, &bytes, against)?,
+        &check_bytes(spec_dir, &bytes, &source::describe(against))?,
         report,
     ))
 }

@@ -256,3 +256,22 @@ fn simplify_composition(out: &mut Map<String, Value>) {
 pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_exclusive_bounds_become_boolean_ones() {
+        let mut doc = json!({
+            "openapi": "3.1.0",
+            "paths": {},
+            "components": {"schemas": {"N": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10}}}
+        });
+        to_openapi_30(&mut doc).unwrap();
+        assert_eq!(
+            doc["components"]["schemas"]["N"],
+            json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": true})
+        );
+    }
+}

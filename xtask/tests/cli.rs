@@ -109,12 +109,23 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
     );
     assert_eq!(
         schemas["PageInfo"]["properties"]["pageSize"],
-        json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true})
+        json!({"type": "number"}),
+        "Omni's spec types the counts as numbers"
+    );
+    assert_eq!(
+        schemas["ConnectionDbtConfig"]["properties"]["supportsDbt"],
+        json!({"type": "boolean", "enum": [true]}),
+        "const became a one-value enum"
     );
     let list = &spec["paths"]["/v1/connections/{connectionId}/dbt/environments"]["get"];
     assert_eq!(
         list["parameters"][4]["schema"],
-        json!({"type": "string", "enum": ["name"]})
+        json!({"type": "string", "enum": ["name"], "default": "name"})
+    );
+    assert_eq!(
+        list["parameters"][2]["schema"],
+        json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        "the correction made the page size whole"
     );
     let created = &spec["paths"]["/v1/connections/{connectionId}/dbt/environments"]["post"];
     assert_eq!(
@@ -180,7 +191,7 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
     let out = xtask(dir.path(), &["check"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("9 corrections replayed on upstream.json give omni-dbt.json exactly")
+        text(&out).contains("10 corrections replayed on upstream.json give omni-dbt.json exactly")
     );
 }
 
@@ -231,7 +242,7 @@ fn a_stale_correction_is_an_error() {
         &["spec", "pull", "--from", &fixture("upstream-3.1.json")],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("stale correction: overlay action 9 (target $.components.schemas.NoSuchSchema.properties.x, \"fixed upstream long ago\") matches nothing"), "{}", text(&out));
+    assert!(text(&out).contains("stale correction: overlay action 10 (target $.components.schemas.NoSuchSchema.properties.x, \"fixed upstream long ago\") matches nothing"), "{}", text(&out));
     assert!(
         !dir.path().join("omni-dbt.json").exists(),
         "nothing written"
@@ -303,11 +314,32 @@ fn pulls_from_a_url_on_loopback_and_refuses_plain_http_elsewhere() {
             .to_owned()
     });
     let dir = spec_dir();
-    let url = format!("http://127.0.0.1:{port}/openapi.json");
+    let url = format!("http://127.0.0.1:{port}/openapi.json?access_token=s3cr3t");
     let out = xtask(dir.path(), &["spec", "pull", "--from", &url]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(server.join().unwrap(), "GET /openapi.json HTTP/1.1");
-    assert_eq!(read(dir.path(), "provenance.json")["source"], json!(url));
+    assert!(!text(&out).contains("s3cr3t"), "{}", text(&out));
+    assert_eq!(
+        server.join().unwrap(),
+        "GET /openapi.json?access_token=s3cr3t HTTP/1.1"
+    );
+    // The provenance records where the spec came from, never a query or credentials.
+    assert_eq!(
+        read(dir.path(), "provenance.json")["source"],
+        json!(format!("http://127.0.0.1:{port}/openapi.json"))
+    );
+
+    // "127." at the start of a domain name is not loopback.
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "pull",
+            "--from",
+            "http://127.evil.example/openapi.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("refusing plain http"), "{}", text(&out));
 
     let out = xtask(
         dir.path(),
@@ -896,4 +928,31 @@ fn an_openapi_30_document_passes_through_unchanged() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("no differences in the covered operations"));
+}
+
+#[test]
+fn a_yaml_document_whose_aliases_explode_is_refused_quickly() {
+    let dir = spec_dir();
+    let mut yaml = String::from("openapi: 3.1.0\na: &a [");
+    yaml.push_str(&vec!["x"; 1000].join(","));
+    yaml.push_str("]\nb: &b [");
+    yaml.push_str(&vec!["*a"; 1000].join(","));
+    yaml.push_str("]\nc: [");
+    yaml.push_str(&vec!["*b"; 1000].join(","));
+    yaml.push_str("]\n");
+    assert!(yaml.len() < 16_000, "a small document");
+    let bomb = dir.path().join("bomb.yaml");
+    std::fs::write(&bomb, yaml).unwrap();
+    let started = std::time::Instant::now();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", bomb.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("expands to more than 2000000 nodes"),
+        "{}",
+        text(&out)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
