@@ -141,6 +141,13 @@ fn main() -> ExitCode {
     })
 }
 
+/// The conformance crate's own copy of the vendored spec (a published crate cannot reach
+/// outside its directory), when `spec_dir` is a workspace's `openapi/`.
+fn conformance_copy(spec_dir: &Path) -> Option<PathBuf> {
+    let dir = spec_dir.parent()?.join("crates").join("conformance");
+    dir.is_dir().then(|| dir.join(SPEC))
+}
+
 fn read_json(path: &Path) -> Result<Value, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
@@ -209,6 +216,9 @@ fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
     };
     fs::write(spec_dir.join(UPSTREAM), source::canonical(&upstream)).map_err(|e| e.to_string())?;
     fs::write(spec_dir.join(SPEC), &spec_text).map_err(|e| e.to_string())?;
+    if let Some(copy) = conformance_copy(spec_dir) {
+        fs::write(&copy, &spec_text).map_err(|e| format!("{}: {e}", copy.display()))?;
+    }
     fs::write(spec_dir.join(PROVENANCE), source::canonical(&provenance))
         .map_err(|e| e.to_string())?;
     let operations = select::operations(&spec["paths"]).count();
@@ -374,6 +384,20 @@ fn check(spec_dir: &Path) -> Result<ExitCode, String> {
         omni_dbt_codegen::generate(&spec_text)
             .map(|code| format!("{} lines", code.lines().count())),
     );
+    if let Some(copy) = conformance_copy(spec_dir) {
+        report(
+            "the conformance crate's copy is the vendored spec",
+            match fs::read(&copy) {
+                Ok(bytes) if bytes == spec_bytes => Ok(copy.display().to_string()),
+                Ok(_) => Err(format!(
+                    "{} differs from {}; copy it (`cargo xtask spec pull` writes both)",
+                    copy.display(),
+                    spec_path.display()
+                )),
+                Err(e) => Err(format!("{}: {e}", copy.display())),
+            },
+        );
+    }
     report(
         "provenance matches the vendored spec",
         read_json(&spec_dir.join(PROVENANCE)).and_then(|p| {
