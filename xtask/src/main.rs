@@ -93,6 +93,8 @@ struct Report {
 enum Format {
     Human,
     Json,
+    /// A table for a CI job summary (e.g. `>> $GITHUB_STEP_SUMMARY`).
+    Markdown,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -321,6 +323,32 @@ fn print_report(changes: &[diff::Change], report: Report) -> ExitCode {
                 .collect();
             let out = json!({"changes": items, "breaking": breaking, "nonBreaking": changes.len() - breaking});
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        Format::Markdown => {
+            println!("## Omni spec drift\n");
+            if changes.is_empty() {
+                println!("No differences in the covered operations.");
+            } else {
+                println!("| operation | level | change |\n|---|---|---|");
+                let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+                for change in changes {
+                    let level = if change.level == Level::Breaking {
+                        "**breaking**"
+                    } else {
+                        "non-breaking"
+                    };
+                    println!(
+                        "| `{}` | {level} | {} |",
+                        cell(&change.operation),
+                        cell(&change.message)
+                    );
+                }
+                println!(
+                    "\n{} change(s): {breaking} breaking, {} non-breaking",
+                    changes.len(),
+                    changes.len() - breaking
+                );
+            }
         }
         Format::Human if changes.is_empty() => println!("no differences in the covered operations"),
         Format::Human => {

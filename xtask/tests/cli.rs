@@ -956,3 +956,31 @@ fn a_yaml_document_whose_aliases_explode_is_refused_quickly() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn markdown_reports_are_tables_for_a_job_summary() {
+    let dir = spec_dir();
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "diff",
+            &fixture("upstream-3.1.json"),
+            &fixture("upstream-3.1-v2.json"),
+            "--format",
+            "markdown",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.starts_with("## Omni spec drift\n\n| operation | level | change |\n|---|---|---|\n"),
+        "{md}"
+    );
+    assert!(md.contains("| `PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}` | non-breaking | optional request body property 'isDeferralEnabled' added |"), "{md}");
+    assert!(
+        md.trim_end()
+            .ends_with("4 change(s): 0 breaking, 4 non-breaking"),
+        "{md}"
+    );
+}
