@@ -52,6 +52,9 @@ struct Differ<'a> {
     changes: Vec<Change>,
     /// (old $ref, new $ref, label) pairs already compared: recursion stops there.
     seen: BTreeSet<(String, String, String)>,
+    /// The `$ref` pairs being compared right now (ancestors of the current schema), so that a
+    /// self-referencing schema ends the descent instead of recursing forever.
+    stack: Vec<(String, String)>,
 }
 
 /// Compares two documents that are already selected, rebased and in OpenAPI 3.0 form.
@@ -70,6 +73,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
             operation: key.clone(),
             changes: Vec::new(),
             seen: BTreeSet::new(),
+            stack: Vec::new(),
         };
         match new_ops.iter().find(|(k, _)| k == key) {
             None => d.push(Level::Breaking, "operation removed".into()),
@@ -283,13 +287,23 @@ impl<'a> Differ<'a> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        if !old_ref.is_empty()
-            && !self
-                .seen
-                .insert((old_ref, new_ref, format!("{place}:{path}")))
+        let pair = (old_ref.clone(), new_ref.clone());
+        let recursive = !old_ref.is_empty() && self.stack.contains(&pair);
+        if recursive
+            || self.stack.len() > MAX_DEPTH
+            || (!old_ref.is_empty()
+                && !self
+                    .seen
+                    .insert((old_ref.clone(), new_ref, format!("{place}:{path}"))))
         {
             return;
         }
+        self.stack.push(pair);
+        self.schema_inner(old, new, side, place, path);
+        self.stack.pop();
+    }
+
+    fn schema_inner(&mut self, old: &Value, new: &Value, side: Side, place: &str, path: &str) {
         let o = flatten_all_of(self.old, resolve(self.old, old));
         let n = flatten_all_of(self.new, resolve(self.new, new));
         let (kind, side_name) = match side {
@@ -390,25 +404,25 @@ impl<'a> Differ<'a> {
             ) else {
                 continue;
             };
-            for (a, b) in ov.iter().zip(nv) {
+            let (pairs, lost, gained) = match_variants(self.old, ov, self.new, nv);
+            for (a, b) in pairs {
                 self.schema(a, b, side, place, path);
             }
-            match (nv.len().cmp(&ov.len()), side) {
-                (std::cmp::Ordering::Less, Side::Request) => {
-                    self.push(Level::Breaking, format!("{what} lost {key} variant(s)"))
-                }
-                (std::cmp::Ordering::Greater, Side::Response) => {
-                    self.push(Level::Breaking, format!("{what} gained {key} variant(s)"))
-                }
-                (std::cmp::Ordering::Equal, _) => {}
-                _ => self.push(
-                    Level::NonBreaking,
-                    format!(
-                        "{what} {key} variants changed from {} to {}",
-                        ov.len(),
-                        nv.len()
-                    ),
-                ),
+            if lost > 0 {
+                let level = if side == Side::Request {
+                    Level::Breaking
+                } else {
+                    Level::NonBreaking
+                };
+                self.push(level, format!("{what} lost {lost} {key} variant(s)"));
+            }
+            if gained > 0 {
+                let level = if side == Side::Response {
+                    Level::Breaking
+                } else {
+                    Level::NonBreaking
+                };
+                self.push(level, format!("{what} gained {gained} {key} variant(s)"));
             }
         }
     }
@@ -509,15 +523,135 @@ fn resolve<'x>(doc: &'x Value, node: &'x Value) -> &'x Value {
     node
 }
 
-/// Merges `allOf` members (after resolving) into one schema, for comparison.
+/// How deep a comparison descends before it stops (no real schema nests this deep; a
+/// recursive one would go on forever).
+const MAX_DEPTH: usize = 64;
+
+/// Pairs the variants of two `oneOf`/`anyOf` lists by meaning, not position: the same `$ref`
+/// target first, then the same `title`, then the same structure (a component renamed, or a
+/// variant moved, pairs with itself), then the closest structure of the same type. Returns the
+/// pairs and how many old variants were lost and new ones gained.
+fn match_variants<'x>(
+    old_doc: &'x Value,
+    old: &'x [Value],
+    new_doc: &'x Value,
+    new: &'x [Value],
+) -> (Vec<(&'x Value, &'x Value)>, usize, usize) {
+    let reference = |v: &Value| v.get("$ref").and_then(Value::as_str).map(str::to_owned);
+    let title = |doc: &Value, v: &Value| {
+        resolve(doc, v)
+            .get("title")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let shape = |doc: &'x Value, v: &'x Value| structure(doc, resolve(doc, v), 0);
+    let mut free: Vec<usize> = (0..new.len()).collect();
+    let mut pairs: Vec<Option<usize>> = vec![None; old.len()];
+    let keys: [&dyn Fn(&'x Value, &'x Value) -> Option<Value>; 3] = [
+        &|_, v| reference(v).map(Value::String),
+        &|doc, v| title(doc, v).map(Value::String),
+        &|doc, v| Some(shape(doc, v)),
+    ];
+    for key in keys {
+        for (i, o) in old.iter().enumerate() {
+            if pairs[i].is_some() {
+                continue;
+            }
+            let Some(wanted) = key(old_doc, o) else {
+                continue;
+            };
+            if let Some(pos) = free
+                .iter()
+                .position(|&j| key(new_doc, &new[j]) == Some(wanted.clone()))
+            {
+                pairs[i] = Some(free.remove(pos));
+            }
+        }
+    }
+    // What is left: pair by type and the most shared property names.
+    for (i, o) in old.iter().enumerate() {
+        if pairs[i].is_some() {
+            continue;
+        }
+        let o_resolved = flatten_all_of(old_doc, resolve(old_doc, o));
+        let best = free
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, &j)| {
+                let n = flatten_all_of(new_doc, resolve(new_doc, &new[j]));
+                (o_resolved.get("type") == n.get("type"))
+                    .then(|| (pos, shared_properties(&o_resolved, &n)))
+            })
+            .max_by_key(|(_, shared)| *shared);
+        if let Some((pos, _)) = best {
+            pairs[i] = Some(free.remove(pos));
+        }
+    }
+    let lost = pairs.iter().filter(|p| p.is_none()).count();
+    let matched = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|j| (&old[i], &new[j])))
+        .collect();
+    (matched, lost, free.len())
+}
+
+fn shared_properties(a: &Value, b: &Value) -> usize {
+    let names = |s: &Value| -> BTreeSet<String> {
+        s.get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    names(a).intersection(&names(b)).count()
+}
+
+/// A schema's structure for comparison: references followed (to a bounded depth) and
+/// annotations (`description`, `title`, `example`, `examples`) dropped, so that a renamed
+/// component compares equal to itself.
+fn structure(doc: &Value, schema: &Value, depth: usize) -> Value {
+    if depth > 8 {
+        return Value::Null;
+    }
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("$ref") {
+                return structure(doc, resolve(doc, schema), depth + 1);
+            }
+            Value::Object(
+                map.iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "description" | "title" | "example" | "examples")
+                    })
+                    .map(|(k, v)| (k.clone(), structure(doc, v, depth + 1)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| structure(doc, v, depth + 1)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Merges `allOf` members (after resolving) into one schema, for comparison. A member already
+/// being merged (an `allOf` cycle) is skipped.
 fn flatten_all_of(doc: &Value, schema: &Value) -> Value {
+    flatten_all_of_within(doc, schema, &mut Vec::new())
+}
+
+fn flatten_all_of_within(doc: &Value, schema: &Value, merging: &mut Vec<*const Value>) -> Value {
     let Some(members) = schema.get("allOf").and_then(Value::as_array) else {
         return schema.clone();
     };
     let mut out = schema.as_object().cloned().unwrap_or_default();
     out.remove("allOf");
+    if merging.contains(&(schema as *const Value)) || merging.len() > MAX_DEPTH {
+        return Value::Object(out);
+    }
+    merging.push(schema as *const Value);
     for member in members {
-        let member = flatten_all_of(doc, resolve(doc, member));
+        let member = flatten_all_of_within(doc, resolve(doc, member), merging);
         for (key, value) in member.as_object().into_iter().flatten() {
             match (out.get_mut(key), value) {
                 (Some(Value::Object(existing)), Value::Object(more)) => {
@@ -533,5 +667,6 @@ fn flatten_all_of(doc: &Value, schema: &Value) -> Value {
             }
         }
     }
+    merging.pop();
     Value::Object(out)
 }

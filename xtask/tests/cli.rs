@@ -984,3 +984,96 @@ fn markdown_reports_are_tables_for_a_job_summary() {
         "{md}"
     );
 }
+
+const ORNEW: &str = "/components/schemas/DbtEnvironmentVariableUpdateOrNew/oneOf";
+
+#[test]
+fn variants_are_matched_by_meaning_not_position() {
+    // Reordered: nothing changed.
+    expect(
+        |d| at(d, ORNEW).as_array_mut().unwrap().reverse(),
+        none,
+        &[],
+    );
+    // A component renamed, same structure: nothing changed.
+    expect(
+        |d| {
+            let schemas = at(d, "/components/schemas").as_object_mut().unwrap();
+            let moved = schemas.remove("DbtEnvironmentVariable").unwrap();
+            schemas.insert("DbtEnvironmentNewVariable".into(), moved);
+            let text = d.to_string().replace(
+                "schemas/DbtEnvironmentVariable\"",
+                "schemas/DbtEnvironmentNewVariable\"",
+            );
+            *d = serde_json::from_str(&text).unwrap();
+        },
+        none,
+        &[],
+    );
+    // Reordered and one changed: the change is found in its own variant.
+    expect(
+        |d| {
+            at(d, ORNEW).as_array_mut().unwrap().reverse();
+            at(
+                d,
+                "/components/schemas/DbtEnvironmentVariable/properties/name",
+            )["maxLength"] = json!(64);
+        },
+        none,
+        &[
+            (
+                C,
+                B,
+                "request body property 'variables[].name' maxLength 64 added",
+            ),
+            (
+                U,
+                B,
+                "request body property 'variables[].name' maxLength 64 added",
+            ),
+        ],
+    );
+    // A variant dropped from a request: breaking, counted.
+    expect(
+        |d| {
+            at(d, ORNEW).as_array_mut().unwrap().remove(0);
+        },
+        none,
+        &[(
+            U,
+            B,
+            "request body property 'variables[]' lost 1 oneOf variant(s)",
+        )],
+    );
+}
+
+#[test]
+fn recursive_schemas_and_all_of_cycles_end() {
+    let recursive = |d: &mut Value| {
+        at(d, &format!("{ITEM}/properties"))["parent"] =
+            json!({"$ref": "#/components/schemas/DbtEnvironmentItem"});
+        at(d, "/components/schemas")["CycleA"] =
+            json!({"allOf": [{"$ref": "#/components/schemas/CycleB"}], "type": "object"});
+        at(d, "/components/schemas")["CycleB"] =
+            json!({"allOf": [{"$ref": "#/components/schemas/CycleA"}]});
+        at(d, &format!("{ITEM}/properties"))["cycle"] =
+            json!({"$ref": "#/components/schemas/CycleA"});
+    };
+    expect(none, recursive, &[]);
+    expect(
+        |d| {
+            at(d, &format!("{ITEM}/properties"))["isDeferralEnabled"] = json!({"type": "boolean"});
+        },
+        recursive,
+        &[
+            (L, N, "response property '[].isDeferralEnabled' added"),
+            (
+                L,
+                N,
+                "response property 'records[].isDeferralEnabled' added",
+            ),
+            (C, N, "response property 'isDeferralEnabled' added"),
+            (U, N, "response property 'isDeferralEnabled' added"),
+        ],
+    );
+}
