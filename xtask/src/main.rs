@@ -4,6 +4,7 @@
 
 mod diff;
 mod overlay;
+mod rules;
 mod select;
 mod source;
 mod translate;
@@ -55,6 +56,9 @@ enum SpecCommand {
         /// A file or an https URL.
         #[arg(long)]
         from: String,
+        /// Output format of the report (which translation rules applied where).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Classify the changes between two documents for the covered operations.
     Diff {
@@ -63,6 +67,8 @@ enum SpecCommand {
         #[command(flatten)]
         report: Report,
     },
+    /// List the translation rules `pull` may apply, with what each does.
+    Rules,
     /// Time `spec check` on a generated upstream document of the given size.
     Bench {
         /// Size in megabytes.
@@ -120,14 +126,22 @@ fn main() -> ExitCode {
     let spec_dir = cli.spec_dir.clone().unwrap_or_else(|| root.join("openapi"));
     let result = match cli.command {
         Command::Spec {
-            command: SpecCommand::Pull { from },
-        } => pull(&spec_dir, &from).map(|()| ExitCode::SUCCESS),
+            command: SpecCommand::Pull { from, format },
+        } => pull(&spec_dir, &from, format).map(|()| ExitCode::SUCCESS),
         Command::Spec {
             command: SpecCommand::Diff { old, new, report },
         } => diff_sources(&spec_dir, &old, &new, report),
         Command::Spec {
             command: SpecCommand::Check { against, report },
         } => spec_check(&spec_dir, &against, report),
+        Command::Spec {
+            command: SpecCommand::Rules,
+        } => {
+            for (name, what) in rules::RULES {
+                println!("{name}: {what}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Spec {
             command: SpecCommand::Bench { size_mb },
         } => bench(&spec_dir, size_mb),
@@ -166,6 +180,15 @@ fn corrections(spec_dir: &Path) -> Result<Overlay, String> {
 
 /// Parses, selects and converts a document; no corrections.
 fn normalize(bytes: &[u8], name: &str, selection: &Selection) -> Result<Value, String> {
+    normalize_reporting(bytes, name, selection).map(|(doc, _)| doc)
+}
+
+/// [`normalize`], also returning which translation rules applied where.
+fn normalize_reporting(
+    bytes: &[u8],
+    name: &str,
+    selection: &Selection,
+) -> Result<(Value, Vec<rules::Applied>), String> {
     let doc = source::parse(bytes, name)?;
     if doc.get("swagger").is_some() {
         return Err(format!(
@@ -179,25 +202,34 @@ fn normalize(bytes: &[u8], name: &str, selection: &Selection) -> Result<Value, S
     }
     let mut selected = select::select(&doc, selection).map_err(|e| format!("{name}: {e}"))?;
     translate::to_openapi_30(&mut selected).map_err(|e| format!("{name}: {e}"))?;
-    Ok(selected)
+    let applied = rules::apply(&mut selected);
+    Ok((selected, applied))
 }
 
-/// The whole pull pipeline, in memory: (upstream before corrections, vendored spec).
-fn pull_in_memory(spec_dir: &Path, bytes: &[u8], name: &str) -> Result<(Value, Value), String> {
-    let upstream = normalize(bytes, name, &selection(spec_dir)?)?;
+/// The whole pull pipeline, in memory: (upstream before corrections, vendored spec, the
+/// translation rules applied).
+fn pull_in_memory(
+    spec_dir: &Path,
+    bytes: &[u8],
+    name: &str,
+) -> Result<(Value, Value, Vec<rules::Applied>), String> {
+    let (upstream, applied) = normalize_reporting(bytes, name, &selection(spec_dir)?)?;
     let mut spec = upstream.clone();
     corrections(spec_dir)?
         .apply(&mut spec)
         .map_err(|e| format!("{CORRECTIONS}: {e}"))?;
-    Ok((upstream, spec))
+    Ok((upstream, spec, applied))
 }
 
-fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
+fn pull(spec_dir: &Path, from: &str, format: Format) -> Result<(), String> {
     let bytes = source::read(from)?;
     // Never record or print a URL's credentials or query.
     let shown = source::describe(from);
-    let (upstream, spec) = pull_in_memory(spec_dir, &bytes, &shown)?;
+    let (upstream, spec, applied) = pull_in_memory(spec_dir, &bytes, &shown)?;
     let spec_text = source::canonical(&spec);
+    // Nothing is written unless the client generates from it; otherwise every operation at
+    // fault is named.
+    omni_dbt_codegen::generate(&spec_text)?;
     let upstream_sha = source::sha256(&bytes);
     let spec_sha = source::sha256(spec_text.as_bytes());
     // A re-pull of the same input changes no byte, the date in the provenance included.
@@ -224,10 +256,25 @@ fn pull(spec_dir: &Path, from: &str) -> Result<(), String> {
     fs::write(spec_dir.join(PROVENANCE), source::canonical(&provenance))
         .map_err(|e| e.to_string())?;
     let operations = select::operations(&spec["paths"]).count();
+    if format == Format::Json {
+        let report = json!({
+            "source": shown,
+            "operations": operations,
+            "rules": applied.iter().map(rules::Applied::to_json).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        return Ok(());
+    }
     println!(
         "pulled {shown}: {operations} operations -> {}",
         spec_dir.join(SPEC).display()
     );
+    for a in &applied {
+        println!("translated ({}) {}: {}", a.rule, a.pointer, a.detail);
+    }
     println!(
         "next: review `git diff {}`, then `cargo build` and `cargo test --workspace`",
         spec_dir.display()
@@ -253,7 +300,7 @@ fn spec_check(spec_dir: &Path, against: &str, report: Report) -> Result<ExitCode
 /// `spec check` after the bytes are read: pull in memory, diff against the vendored spec.
 fn check_bytes(spec_dir: &Path, bytes: &[u8], name: &str) -> Result<Vec<diff::Change>, String> {
     let vendored = read_json(&spec_dir.join(SPEC))?;
-    let (_, pulled) = pull_in_memory(spec_dir, bytes, name)?;
+    let (_, pulled, _) = pull_in_memory(spec_dir, bytes, name)?;
     Ok(diff::diff(&vendored, &pulled))
 }
 

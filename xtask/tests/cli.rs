@@ -1077,3 +1077,133 @@ fn recursive_schemas_and_all_of_cycles_end() {
         ],
     );
 }
+
+#[test]
+fn every_operation_of_a_whole_omni_shaped_spec_generates_with_each_rule_named() {
+    let dir = spec_dir();
+    std::fs::copy(
+        fixture("whole-shape-operations.json"),
+        dir.path().join("operations.json"),
+    )
+    .unwrap();
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "pull",
+            "--from",
+            &fixture("omni-whole-shape-3.1.json"),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 18 selected, 1 refused (a multipart-only body), 17 generated.
+    assert_eq!(report["operations"], 17);
+    let applied: Vec<(String, String)> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rule"].as_str().unwrap().to_owned(),
+                r["pointer"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has = |rule: &str, pointer: &str| {
+        applied
+            .iter()
+            .any(|(r, p)| r == rule && p.contains(pointer))
+    };
+    assert!(
+        has("multipart-body", "/paths/~1v1~1uploads/post"),
+        "{applied:?}"
+    );
+    assert!(
+        has(
+            "per-status-bodies",
+            "/paths/~1v1~1ai~1jobs~1{jobId}/get/responses"
+        ),
+        "{applied:?}"
+    );
+    assert!(
+        has(
+            "per-status-bodies",
+            "/paths/~1v1~1query~1run/post/responses"
+        ),
+        "{applied:?}"
+    );
+    assert!(
+        has(
+            "case-colliding-enum",
+            "/properties/Operations/items/properties/op"
+        ),
+        "{applied:?}"
+    );
+    assert!(
+        has("nonconforming-default", "/properties/modelKind/default"),
+        "{applied:?}"
+    );
+    let spec = read(dir.path(), "omni-dbt.json");
+    assert!(
+        spec["paths"].get("/v1/uploads").is_none(),
+        "refused, not half-typed"
+    );
+    assert_eq!(
+        spec["paths"]["/v1/ai/jobs/{jobId}"]["get"]["responses"]["202"]["content"]["application/json"]["schema"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // And the offline check generates the client from it.
+    let out = xtask(
+        dir.path(),
+        &["codegen", "--out", dir.path().join("gen").to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let code = std::fs::read_to_string(dir.path().join("gen/omni_dbt_api.rs")).unwrap();
+    assert_eq!(code.matches("pub async fn").count(), 17);
+}
+
+#[test]
+fn a_nonconforming_default_in_any_selection_is_dropped_and_named() {
+    let dir = spec_dir();
+    let doc = json!({
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/api/v1/a": {"post": {"operationId": "a",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                    "properties": {"x": {"type": "string", "format": "uuid", "default": 7}}}}}},
+                "responses": {"200": {"description": "ok"}}}}
+        }
+    });
+    // A default that does not conform is dropped by the rule; the pull works.
+    let source = dir.path().join("doc.json");
+    std::fs::write(&source, doc.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("operations.json"),
+        json!({"basePath": "/api", "operations": [{"method": "post", "path": "/v1/a"}]})
+            .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("corrections.overlay.json"),
+        json!({"overlay": "1.0.0", "info": {"title": "none", "version": "1"}, "actions": []})
+            .to_string(),
+    )
+    .unwrap();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", source.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("translated (nonconforming-default) /paths/~1v1~1a/post"),
+        "{}",
+        text(&out)
+    );
+}

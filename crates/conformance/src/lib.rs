@@ -257,6 +257,14 @@ fn compile(defs: &Map<String, Value>, schema: &Value) -> Result<Validator, Strin
         .map_err(|e| e.to_string())
 }
 
+/// Checks `value` against one OpenAPI 3.0 `schema` of `doc` (its `#/components/schemas`
+/// references resolved), e.g. a schema's own `default`.
+pub fn check_value(doc: &Value, schema: &Value, value: &Value) -> Result<(), Violations> {
+    let validator =
+        compile(&definitions(doc), schema).map_err(|e| Violations(vec![format!("schema: {e}")]))?;
+    check(&validator, value)
+}
+
 /// Translates an OpenAPI 3.0 schema into JSON Schema 2020-12: `nullable` becomes a `null`
 /// type (or an `anyOf` with one), boolean `exclusiveMinimum/Maximum` become numeric,
 /// `#/components/schemas/X` references become `#/$defs/X`, and annotations JSON Schema does
