@@ -115,6 +115,23 @@ impl fmt::Display for Token {
     }
 }
 
+/// Where the settings of a client come from, as [`ClientBuilder::resolve`] finds them. Holds
+/// no secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resolved {
+    /// The normalised base URL, e.g. `https://acme.omniapp.co/api`.
+    pub base_url: String,
+    /// Where it came from: the builder, `OMNI_BASE_URL`, or a profile's `apiEndpoint`.
+    pub base_url_from: String,
+    /// The token's kind.
+    pub token_kind: TokenKind,
+    /// Where the token came from: the builder, `OMNI_API_TOKEN`, or a profile.
+    pub token_from: String,
+    /// The profile file that was read, if one was needed.
+    pub profile_file: Option<PathBuf>,
+}
+
 /// Where to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Location {
@@ -323,8 +340,26 @@ impl ClientBuilder {
         self
     }
 
-    /// Resolves token and location, checks the host policy, and builds the client.
-    pub fn build(self) -> Result<Client> {
+    /// Resolves the settings without building a client: where the token and the base URL come
+    /// from (an explicit value, an environment variable, or a profile), after the host policy.
+    /// The token itself is not part of the answer.
+    ///
+    /// ```
+    /// use omni_dbt::{Client, Token};
+    ///
+    /// let resolved = Client::builder()
+    ///     .with_token(Token::personal_access_token("omni_pat_example"))
+    ///     .with_instance("acme")
+    ///     .resolve()?;
+    /// assert_eq!(resolved.base_url, "https://acme.omniapp.co/api");
+    /// assert_eq!(resolved.token_from, "the token given to with_token");
+    /// # Ok::<(), omni_dbt::Error>(())
+    /// ```
+    pub fn resolve(&self) -> Result<Resolved> {
+        self.resolve_with_token().map(|(_, resolved)| resolved)
+    }
+
+    fn resolve_with_token(&self) -> Result<(Token, Resolved)> {
         let mut token = self
             .token
             .clone()
@@ -376,13 +411,30 @@ impl ClientBuilder {
         let (token, token_origin) = token.ok_or_else(|| where_to_look("token", ENV_TOKEN))?;
         let (location, base_origin) =
             base.ok_or_else(|| where_to_look("instance or base URL", ENV_BASE_URL))?;
-
         let base_url = resolve_base_url(
             &location,
             &base_origin,
             self.allow_any_host,
             self.allow_plain_http,
         )?;
+        // The header must be valid before anything else is believed.
+        token.header(&token_origin)?;
+        let resolved = Resolved {
+            base_url: base_url.as_str().trim_end_matches('/').to_owned(),
+            base_url_from: base_origin,
+            token_kind: token.kind(),
+            token_from: token_origin,
+            profile_file: searched,
+        };
+        Ok((token, resolved))
+    }
+
+    /// Resolves token and location, checks the host policy, and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let (token, resolved) = self.resolve_with_token()?;
+        let token_origin = resolved.token_from.clone();
+        let base_url = Url::parse(&resolved.base_url)
+            .map_err(|e| Error::config(&resolved.base_url_from, e.to_string()))?;
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, token.header(&token_origin)?);
 
@@ -407,7 +459,7 @@ impl ClientBuilder {
         })?;
 
         Ok(Client::from_shared(Arc::new(Shared {
-            base_url: base_url.as_str().trim_end_matches('/').to_owned(),
+            base_url: resolved.base_url,
             http,
             token_kind: token.kind(),
             retry: self.retry,

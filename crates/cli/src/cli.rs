@@ -1,0 +1,311 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use omni_dbt::Uuid;
+
+/// Exit codes, by what a script has to decide.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  any other failure (a server error, an unexpected answer, a transport error)
+  2  usage error or invalid input: nothing was sent
+  3  authentication or permission (401, 403): fix the token or ask for Connection Admin
+  4  not found (404, or a name that matches no environment)
+  5  rate limited, after the client's retries
+  6  outcome unknown: a create may or may not have happened; list before retrying
+  7  a schema refresh failed or did not finish in time";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "omni-dbt",
+    version,
+    about = "Omni dbt environments from pipelines: by name or id, the connection's dbt configuration, \
+             a model's dbt exposures, and pull-request previews",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command shares. The token is never taken from the command line.
+#[derive(Args, Debug)]
+pub struct Global {
+    /// The Omni CLI profile to read (from OMNI_CONFIG_PATH or ~/.config/omni-cli/config.json).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// The API base URL, e.g. https://acme.omniapp.co (default: OMNI_BASE_URL, then the profile).
+    #[arg(long, global = true, conflicts_with = "instance")]
+    pub base_url: Option<String>,
+    /// The production instance name: https://NAME.omniapp.co.
+    #[arg(long, global = true)]
+    pub instance: Option<String>,
+    /// Read the API token from this file (default: OMNI_API_TOKEN, then the profile).
+    #[arg(long, global = true, conflicts_with = "token_stdin")]
+    pub token_file: Option<PathBuf>,
+    /// Read the API token from the first line of standard input.
+    #[arg(long, global = true)]
+    pub token_stdin: bool,
+    /// Output format: a table on a terminal, JSON otherwise.
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<Output>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show the configuration in effect and where each setting came from (token redacted).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// dbt environments of a connection, by name or id.
+    Env {
+        #[command(subcommand)]
+        command: EnvCommand,
+    },
+    /// The connection's dbt configuration.
+    Dbt {
+        #[command(subcommand)]
+        command: DbtCommand,
+    },
+    /// A model's dbt exposures.
+    Exposures {
+        #[command(subcommand)]
+        command: ExposuresCommand,
+    },
+    /// A dbt environment per pull request: create or update it and point the model's branch
+    /// at it (`up`), or delete it (`down`).
+    Preview {
+        #[command(subcommand)]
+        command: PreviewCommand,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Where the base URL, the token and the connection come from.
+    Show(ConnectionArg),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConnectionArg {
+    /// The connection (default: OMNI_CONNECTION_ID).
+    #[arg(long, env = "OMNI_CONNECTION_ID")]
+    pub connection: Option<Uuid>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EnvCommand {
+    /// Every environment of the connection (all pages).
+    List(ConnectionArg),
+    /// One environment, by name or id.
+    Get {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        /// The environment's name or id.
+        env: String,
+    },
+    /// Create an environment.
+    Create {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        /// Its name.
+        name: String,
+        #[command(flatten)]
+        fields: CreateFields,
+        #[command(flatten)]
+        variables: VariableArgs,
+    },
+    /// Change an environment: only what is given changes.
+    Update {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        /// The environment's name or id.
+        env: String,
+        #[command(flatten)]
+        fields: UpdateFields,
+        #[command(flatten)]
+        variables: VariableArgs,
+    },
+    /// Delete an environment (never the connection's default).
+    Delete {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        /// The environment's name or id.
+        env: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CreateFields {
+    /// The schema dbt builds into.
+    #[arg(long)]
+    pub schema: String,
+    /// Target database override.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// dbt target name override.
+    #[arg(long)]
+    pub target_name: Option<String>,
+    /// Target role override.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The owning user (Organization API key only).
+    #[arg(long)]
+    pub owner: Option<Uuid>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateFields {
+    /// New name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// New target schema.
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Target database override.
+    #[arg(long, conflicts_with = "clear_database")]
+    pub database: Option<String>,
+    /// Clear the target database override (sends null).
+    #[arg(long)]
+    pub clear_database: bool,
+    /// dbt target name override.
+    #[arg(long, conflicts_with = "clear_target_name")]
+    pub target_name: Option<String>,
+    /// Clear the dbt target name override (sends null).
+    #[arg(long)]
+    pub clear_target_name: bool,
+    /// Target role override.
+    #[arg(long, conflicts_with = "clear_role")]
+    pub role: Option<String>,
+    /// Clear the target role override (sends null).
+    #[arg(long)]
+    pub clear_role: bool,
+    /// New owner (Organization API key only).
+    #[arg(long, conflicts_with = "clear_owner")]
+    pub owner: Option<Uuid>,
+    /// Clear the owner (sends null; Organization API key only).
+    #[arg(long)]
+    pub clear_owner: bool,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct VariableArgs {
+    /// A variable, NAME=VALUE (repeatable). An existing variable of that name gets the value.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// A secret variable NAME whose value is read from the environment variable of the same
+    /// name, or (when that is unset) from standard input; never from the command line.
+    #[arg(long = "secret-var", value_name = "NAME")]
+    pub secret_vars: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbtCommand {
+    /// The configuration, or Omni's message when there is none.
+    Show(ConnectionArg),
+    /// Store the configuration (the whole of it).
+    Set {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        /// The repository's SSH URL.
+        #[arg(long)]
+        ssh_url: String,
+        /// The git branch to read the dbt project from.
+        #[arg(long)]
+        branch: String,
+        /// Generate relationships from dbt.
+        #[arg(long, action = clap::ArgAction::Set)]
+        autogen_relationships: bool,
+        /// Enable virtual schemas.
+        #[arg(long, action = clap::ArgAction::Set)]
+        virtual_schemas: bool,
+        /// The dbt version (default: Omni's).
+        #[arg(long)]
+        dbt_version: Option<String>,
+        /// Enable the dbt semantic layer.
+        #[arg(long)]
+        semantic_layer: bool,
+        /// Generate a new deploy key pair.
+        #[arg(long)]
+        rotate_keys: bool,
+        /// The dbt project's folder in the repository.
+        #[arg(long)]
+        project_root: Option<String>,
+    },
+    /// Remove the configuration.
+    Delete(ConnectionArg),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExposuresCommand {
+    /// Every exposure of the model (all pages).
+    List {
+        /// The model.
+        #[arg(long)]
+        model: Uuid,
+        /// A model branch's exposures instead.
+        #[arg(long)]
+        branch_id: Option<Uuid>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PreviewCommand {
+    /// Create or update the branch's environment and point the model's branch at it.
+    Up {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        #[command(flatten)]
+        target: PreviewTarget,
+        /// The schema dbt builds into (default: dbt_<branch>, sanitised).
+        #[arg(long)]
+        schema: Option<String>,
+        /// The dbt project's git branch to read (default: the environment's).
+        #[arg(long)]
+        dbt_git_branch: Option<String>,
+        #[command(flatten)]
+        variables: VariableArgs,
+        /// Also refresh the model's schema and wait for the job.
+        #[arg(long)]
+        refresh: bool,
+        /// Branch-based schema refresh is on for the connection: refresh the branch.
+        #[arg(long, requires = "refresh")]
+        branch_id: Option<Uuid>,
+        /// How long to wait for the refresh, in seconds.
+        #[arg(long, default_value_t = 600)]
+        refresh_timeout: u64,
+    },
+    /// Delete the branch's environment (nothing to do when it is gone).
+    Down {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        #[command(flatten)]
+        target: PreviewTarget,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct PreviewTarget {
+    /// The model.
+    #[arg(long)]
+    pub model: Uuid,
+    /// The model branch (usually the pull request's git branch).
+    #[arg(long)]
+    pub branch: String,
+}

@@ -1,0 +1,648 @@
+//! What each command does, through the library's client.
+
+use std::{io::Read, time::Duration};
+
+use omni_dbt::{
+    Client, DbtEnvironment, Uuid,
+    api::types::{ConnectionDbtGetResponse, JobStatusResponseStatus},
+};
+use serde_json::json;
+
+use crate::{
+    Context,
+    cli::{
+        Cli, Command, ConfigCommand, ConnectionArg, DbtCommand, EnvCommand, ExposuresCommand,
+        PreviewCommand, VariableArgs,
+    },
+    failure::Failure,
+    output::{emit, environment_rows},
+};
+
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Show(connection),
+        } => config_show(&ctx, &connection),
+        Command::Env { command } => env(&ctx, command).await,
+        Command::Dbt { command } => dbt(&ctx, command).await,
+        Command::Exposures { command } => exposures(&ctx, command).await,
+        Command::Preview { command } => preview(&ctx, command).await,
+        Command::Completions { .. } => Ok(()),
+    }
+}
+
+fn connection(arg: &ConnectionArg) -> Result<Uuid, Failure> {
+    arg.connection.ok_or_else(|| {
+        Failure::Usage("--connection (or OMNI_CONNECTION_ID) is required".to_owned())
+    })
+}
+
+fn config_show(ctx: &Context, connection: &ConnectionArg) -> Result<(), Failure> {
+    let resolved = ctx.builder.resolve()?;
+    let connection_from = match (connection.connection, std::env::var("OMNI_CONNECTION_ID")) {
+        (None, _) => "not set",
+        (Some(c), Ok(env)) if env.trim() == c.to_string() => "OMNI_CONNECTION_ID",
+        (Some(_), _) => "--connection",
+    };
+    let profile_file = resolved
+        .profile_file
+        .as_ref()
+        .map(|p| p.display().to_string());
+    // The library names its own entry points; say which flag the user gave instead.
+    let token_from = ctx
+        .token_from
+        .clone()
+        .unwrap_or(resolved.token_from.clone());
+    let base_url_from = match resolved.base_url_from.as_str() {
+        "the base URL given to the builder" => ctx.base_url_from.clone(),
+        other => other.to_owned(),
+    };
+    let value = json!({
+        "baseUrl": resolved.base_url,
+        "baseUrlFrom": base_url_from,
+        "token": "<redacted>",
+        "tokenKind": resolved.token_kind.to_string(),
+        "tokenFrom": token_from,
+        "profileFile": profile_file,
+        "connection": connection.connection,
+        "connectionFrom": connection_from,
+    });
+    emit(ctx.output, &value, || {
+        vec![
+            vec!["SETTING".into(), "VALUE".into(), "FROM".into()],
+            vec![
+                "base URL".into(),
+                resolved.base_url.clone(),
+                base_url_from.clone(),
+            ],
+            vec![
+                "token".into(),
+                format!("<redacted> ({})", resolved.token_kind),
+                token_from.clone(),
+            ],
+            vec![
+                "connection".into(),
+                connection
+                    .connection
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                connection_from.into(),
+            ],
+            vec![
+                "profile file".into(),
+                profile_file.clone().unwrap_or_else(|| "(not read)".into()),
+                String::new(),
+            ],
+        ]
+    });
+    Ok(())
+}
+
+/// Every environment of the connection.
+async fn all_environments(
+    client: &Client,
+    connection: Uuid,
+) -> Result<Vec<DbtEnvironment>, Failure> {
+    Ok(client.dbt_environments(connection).list().all().await?)
+}
+
+/// An environment by id, or by exact name among all of them (every page). An unknown name is
+/// "not found" and an ambiguous one invalid input, each listing the candidates.
+async fn find(
+    client: &Client,
+    connection: Uuid,
+    name_or_id: &str,
+) -> Result<DbtEnvironment, Failure> {
+    let all = all_environments(client, connection).await?;
+    if let Ok(id) = Uuid::parse_str(name_or_id) {
+        return all.into_iter().find(|e| e.id == id).ok_or_else(|| {
+            Failure::NotFound(format!(
+                "no environment with id {id} on connection {connection}"
+            ))
+        });
+    }
+    let matching: Vec<&DbtEnvironment> = all.iter().filter(|e| e.name == name_or_id).collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => {
+            let names: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
+            Err(Failure::NotFound(format!(
+                "no environment named \"{name_or_id}\" on connection {connection}; it has: {}",
+                names.join(", ")
+            )))
+        }
+        many => {
+            let ids: Vec<String> = many.iter().map(|e| e.id.to_string()).collect();
+            Err(Failure::Usage(format!(
+                "{} environments are named \"{name_or_id}\"; give one of their ids: {}",
+                many.len(),
+                ids.join(", ")
+            )))
+        }
+    }
+}
+
+/// `--var NAME=VALUE` and `--secret-var NAME`, read into (name, value, secret).
+fn variables(ctx: &Context, args: &VariableArgs) -> Result<Vec<(String, String, bool)>, Failure> {
+    let mut out = Vec::new();
+    for var in &args.vars {
+        let (name, value) = var
+            .split_once('=')
+            .ok_or_else(|| Failure::Usage(format!("--var {var}: expected NAME=VALUE")))?;
+        out.push((name.to_owned(), value.to_owned(), false));
+    }
+    let from_stdin: Vec<&String> = args
+        .secret_vars
+        .iter()
+        .filter(|name| std::env::var_os(name).is_none())
+        .collect();
+    if from_stdin.len() > 1 || (!from_stdin.is_empty() && ctx.stdin_taken) {
+        return Err(Failure::Usage(format!(
+            "--secret-var: set the environment variable of each secret's name; only one value \
+             can come from standard input, and not with --token-stdin (missing: {})",
+            from_stdin
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    for name in &args.secret_vars {
+        let value = match std::env::var(name) {
+            Ok(value) => value,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Failure::Usage(format!(
+                    "--secret-var {name}: the environment variable is not UTF-8"
+                )));
+            }
+            Err(std::env::VarError::NotPresent) => {
+                let mut value = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut value)
+                    .map_err(|e| Failure::Usage(format!("--secret-var {name}: {e}")))?;
+                value.trim_end_matches(['\n', '\r']).to_owned()
+            }
+        };
+        out.push((name.clone(), value, true));
+    }
+    Ok(out)
+}
+
+async fn env(ctx: &Context, command: EnvCommand) -> Result<(), Failure> {
+    match command {
+        EnvCommand::List(c) => {
+            let connection = connection(&c)?;
+            let all = all_environments(&ctx.client()?, connection).await?;
+            emit(ctx.output, &all, || environment_rows(&all));
+        }
+        EnvCommand::Get { connection: c, env } => {
+            let connection = connection(&c)?;
+            let found = find(&ctx.client()?, connection, &env).await?;
+            emit(ctx.output, &found, || {
+                environment_rows(std::slice::from_ref(&found))
+            });
+        }
+        EnvCommand::Create {
+            connection: c,
+            name,
+            fields,
+            variables: vars,
+        } => {
+            let connection = connection(&c)?;
+            let vars = variables(ctx, &vars)?;
+            let client = ctx.client()?;
+            let mut create = client
+                .dbt_environments(connection)
+                .create(name, fields.schema);
+            if let Some(v) = fields.database {
+                create = create.target_database(v);
+            }
+            if let Some(v) = fields.target_name {
+                create = create.target_name(v);
+            }
+            if let Some(v) = fields.role {
+                create = create.target_role(v);
+            }
+            if let Some(v) = fields.owner {
+                create = create.owner_id(v);
+            }
+            for (name, value, secret) in vars {
+                create = if secret {
+                    create.add_secret_variable(name, value)
+                } else {
+                    create.add_variable(name, value)
+                };
+            }
+            let created = create.send().await?;
+            eprintln!("created environment {} ({})", created.name, created.id);
+            emit(ctx.output, &created, || {
+                environment_rows(std::slice::from_ref(&created))
+            });
+        }
+        EnvCommand::Update {
+            connection: c,
+            env,
+            fields,
+            variables: vars,
+        } => {
+            let connection = connection(&c)?;
+            let vars = variables(ctx, &vars)?;
+            let client = ctx.client()?;
+            let current = find(&client, connection, &env).await?;
+            let mut update = client.dbt_environments(connection).update(current.id);
+            if let Some(v) = fields.name {
+                update = update.name(v);
+            }
+            if let Some(v) = fields.schema {
+                update = update.target_schema(v);
+            }
+            update = match (fields.database, fields.clear_database) {
+                (Some(v), _) => update.target_database(v),
+                (None, true) => update.clear_target_database(),
+                (None, false) => update,
+            };
+            update = match (fields.target_name, fields.clear_target_name) {
+                (Some(v), _) => update.target_name(v),
+                (None, true) => update.clear_target_name(),
+                (None, false) => update,
+            };
+            update = match (fields.role, fields.clear_role) {
+                (Some(v), _) => update.target_role(v),
+                (None, true) => update.clear_target_role(),
+                (None, false) => update,
+            };
+            update = match (fields.owner, fields.clear_owner) {
+                (Some(v), _) => update.owner_id(v),
+                (None, true) => update.clear_owner_id(),
+                (None, false) => update,
+            };
+            update = with_variables(update, &current, vars);
+            let updated = update.send().await?;
+            eprintln!("updated environment {} ({})", updated.name, updated.id);
+            emit(ctx.output, &updated, || {
+                environment_rows(std::slice::from_ref(&updated))
+            });
+        }
+        EnvCommand::Delete { connection: c, env } => {
+            let connection = connection(&c)?;
+            let client = ctx.client()?;
+            let current = find(&client, connection, &env).await?;
+            if current.is_default_environment {
+                return Err(Failure::Usage(format!(
+                    "{} is the connection's default environment; it is never deleted",
+                    current.name
+                )));
+            }
+            client
+                .dbt_environments(connection)
+                .delete(current.id)
+                .send()
+                .await?;
+            eprintln!("deleted environment {} ({})", current.name, current.id);
+            emit(
+                ctx.output,
+                &json!({"deleted": current.id, "name": current.name}),
+                || {
+                    vec![
+                        vec!["DELETED".into(), "ID".into()],
+                        vec![current.name.clone(), current.id.to_string()],
+                    ]
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Sets each variable: an existing one (by name) gets the value, a new one is created.
+fn with_variables(
+    mut update: omni_dbt::UpdateEnvironment,
+    current: &DbtEnvironment,
+    vars: Vec<(String, String, bool)>,
+) -> omni_dbt::UpdateEnvironment {
+    for (name, value, secret) in vars {
+        update = match (current.variable(&name), secret) {
+            (Some(existing), true) => update.set_secret_variable(existing.id, value),
+            (Some(existing), false) => update.set_variable(existing.id, value),
+            (None, true) => update.add_secret_variable(name, value),
+            (None, false) => update.add_variable(name, value),
+        };
+    }
+    update
+}
+
+async fn dbt(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    match command {
+        DbtCommand::Show(c) => {
+            let answer = client.dbt(connection(&c)?).config().send().await?;
+            emit(ctx.output, &answer, || match &answer {
+                ConnectionDbtGetResponse::Config(c) => vec![
+                    vec!["SETTING".into(), "VALUE".into()],
+                    vec!["sshUrl".into(), c.ssh_url.clone()],
+                    vec!["branch".into(), c.branch.clone()],
+                    vec!["dbtVersion".into(), c.dbt_version.clone()],
+                    vec![
+                        "projectRootPath".into(),
+                        c.project_root_path.clone().unwrap_or_default(),
+                    ],
+                    vec![
+                        "autogenRelationships".into(),
+                        c.autogen_relationships.to_string(),
+                    ],
+                    vec![
+                        "enableVirtualSchemas".into(),
+                        c.enable_virtual_schemas.to_string(),
+                    ],
+                    vec![
+                        "enableSemanticLayer".into(),
+                        c.enable_semantic_layer.to_string(),
+                    ],
+                ],
+                ConnectionDbtGetResponse::NotConfigured(n) => vec![
+                    vec!["SETTING".into(), "VALUE".into()],
+                    vec!["message".into(), n.message.clone()],
+                    vec!["supportsDbt".into(), n.supports_dbt.to_string()],
+                ],
+            });
+        }
+        DbtCommand::Set {
+            connection: c,
+            ssh_url,
+            branch,
+            autogen_relationships,
+            virtual_schemas,
+            dbt_version,
+            semantic_layer,
+            rotate_keys,
+            project_root,
+        } => {
+            let mut set = client
+                .dbt(connection(&c)?)
+                .update_config(ssh_url, branch)
+                .autogen_relationships(autogen_relationships)
+                .enable_virtual_schemas(virtual_schemas)
+                .enable_semantic_layer(semantic_layer)
+                .rotate_keys(rotate_keys);
+            if let Some(v) = dbt_version {
+                set = set.dbt_version(v);
+            }
+            if let Some(v) = project_root {
+                set = set.project_root_path(v);
+            }
+            let answer = set.send().await?;
+            eprintln!("{}", answer.message);
+            emit(ctx.output, &answer, || vec![vec![answer.message.clone()]]);
+        }
+        DbtCommand::Delete(c) => {
+            let answer = client.dbt(connection(&c)?).delete_config().send().await?;
+            eprintln!("{}", answer.message);
+            emit(ctx.output, &answer, || vec![vec![answer.message.clone()]]);
+        }
+    }
+    Ok(())
+}
+
+async fn exposures(ctx: &Context, command: ExposuresCommand) -> Result<(), Failure> {
+    let ExposuresCommand::List { model, branch_id } = command;
+    let mut list = ctx.client()?.model(model).dbt_exposures();
+    if let Some(branch) = branch_id {
+        list = list.branch_id(branch);
+    }
+    let all = list.all().await?;
+    emit(ctx.output, &all, || {
+        let mut rows = vec![vec![
+            "NAME".into(),
+            "TYPE".into(),
+            "OWNER".into(),
+            "DEPENDS ON".into(),
+        ]];
+        for e in &all {
+            rows.push(vec![
+                e.deduplication_name.clone(),
+                e.exposure.type_.to_string(),
+                e.exposure.owner.email.clone(),
+                e.exposure.depends_on.join(", "),
+            ]);
+        }
+        rows
+    });
+    Ok(())
+}
+
+/// The environment name for a branch: `preview-` and the branch, lowercased, every run of
+/// characters other than a-z and 0-9 turned into one `-`, at most 64 characters in all.
+pub fn preview_name(branch: &str) -> Result<String, Failure> {
+    let slug = sanitise(branch, '-', 56);
+    if slug.is_empty() {
+        return Err(Failure::Usage(format!(
+            "--branch {branch:?}: has no letter or digit to name an environment after"
+        )));
+    }
+    Ok(format!("preview-{slug}"))
+}
+
+/// The default schema for a branch: `dbt_` and the branch sanitised with `_`, at most 63
+/// characters (the identifier limit of PostgreSQL, the strictest common warehouse).
+pub fn preview_schema(branch: &str) -> String {
+    format!("dbt_{}", sanitise(branch, '_', 59))
+}
+
+fn sanitise(text: &str, separator: char, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(separator) {
+            out.push(separator);
+        }
+    }
+    let mut out: String = out.chars().take(max).collect();
+    while out.ends_with(separator) {
+        out.pop();
+    }
+    out
+}
+
+async fn preview(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> {
+    match command {
+        PreviewCommand::Up {
+            connection: c,
+            target,
+            schema,
+            dbt_git_branch,
+            variables: vars,
+            refresh,
+            branch_id,
+            refresh_timeout,
+        } => {
+            let connection = connection(&c)?;
+            let name = preview_name(&target.branch)?;
+            let schema = schema.unwrap_or_else(|| preview_schema(&target.branch));
+            let vars = variables(ctx, &vars)?;
+            let client = ctx.client()?;
+            let existing = all_environments(&client, connection)
+                .await?
+                .into_iter()
+                .find(|e| e.name == name);
+            let (environment, action) = match existing {
+                Some(current) => {
+                    let update = client
+                        .dbt_environments(connection)
+                        .update(current.id)
+                        .target_schema(&schema);
+                    let updated = with_variables(update, &current, vars).send().await?;
+                    (updated, "updated")
+                }
+                None => {
+                    let mut create = client.dbt_environments(connection).create(&name, &schema);
+                    for (n, v, secret) in vars {
+                        create = if secret {
+                            create.add_secret_variable(n, v)
+                        } else {
+                            create.add_variable(n, v)
+                        };
+                    }
+                    (create.send().await?, "created")
+                }
+            };
+            eprintln!(
+                "{action} environment {} ({}) building into {}",
+                environment.name, environment.id, environment.target_schema
+            );
+            let mut point = client
+                .model(target.model)
+                .branch(&target.branch)
+                .use_dbt_environment(environment.id);
+            if let Some(git) = &dbt_git_branch {
+                point = point.dbt_git_branch(git);
+            }
+            point.send().await?;
+            eprintln!(
+                "branch {} of model {} reads dbt from {}",
+                target.branch, target.model, environment.name
+            );
+            let refreshed = if refresh {
+                Some(refresh_and_wait(&client, target.model, branch_id, refresh_timeout).await?)
+            } else {
+                None
+            };
+            let value = json!({
+                "action": action,
+                "environment": environment,
+                "model": target.model,
+                "branch": target.branch,
+                "refresh": refreshed,
+            });
+            emit(ctx.output, &value, || {
+                let mut rows = environment_rows(std::slice::from_ref(&environment));
+                rows[0].insert(0, "ACTION".into());
+                rows[1].insert(0, action.into());
+                rows
+            });
+        }
+        PreviewCommand::Down {
+            connection: c,
+            target,
+        } => {
+            let connection = connection(&c)?;
+            let name = preview_name(&target.branch)?;
+            let client = ctx.client()?;
+            let existing = all_environments(&client, connection)
+                .await?
+                .into_iter()
+                .find(|e| e.name == name && !e.is_default_environment);
+            let value = match existing {
+                None => {
+                    eprintln!("no environment named {name}: nothing to delete");
+                    json!({"action": "none", "name": name})
+                }
+                Some(env) => {
+                    client
+                        .dbt_environments(connection)
+                        .delete(env.id)
+                        .send()
+                        .await?;
+                    eprintln!("deleted environment {} ({})", env.name, env.id);
+                    json!({"action": "deleted", "name": name, "id": env.id})
+                }
+            };
+            emit(ctx.output, &value, || {
+                vec![
+                    vec!["ACTION".into(), "NAME".into()],
+                    vec![
+                        value["action"].as_str().unwrap_or_default().into(),
+                        name.clone(),
+                    ],
+                ]
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Starts a schema refresh and waits for its job, polling with a growing interval.
+async fn refresh_and_wait(
+    client: &Client,
+    model: Uuid,
+    branch_id: Option<Uuid>,
+    timeout_secs: u64,
+) -> Result<serde_json::Value, Failure> {
+    let api = client.api();
+    let job = api
+        .models_refresh(&model, branch_id.as_ref())
+        .await
+        .map_err(omni_dbt::Error::from)?
+        .into_inner();
+    eprintln!("schema refresh started: job {}", job.job_id);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_secs);
+    let mut interval = Duration::from_millis(250);
+    loop {
+        let state = api
+            .jobs_get_status(&job.job_id)
+            .await
+            .map_err(omni_dbt::Error::from)?
+            .into_inner();
+        match state.status {
+            JobStatusResponseStatus::Completed => {
+                eprintln!("schema refresh completed");
+                return Ok(json!({"jobId": job.job_id, "status": "COMPLETED"}));
+            }
+            JobStatusResponseStatus::Failed => {
+                return Err(Failure::Refresh(format!(
+                    "schema refresh job {} FAILED",
+                    job.job_id
+                )));
+            }
+            JobStatusResponseStatus::InProgress => {}
+        }
+        if tokio::time::Instant::now() + interval > deadline {
+            return Err(Failure::Refresh(format!(
+                "schema refresh job {} still IN_PROGRESS after {timeout_secs} s",
+                job.job_id
+            )));
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_become_environment_names_and_schemas() {
+        assert_eq!(
+            preview_name("feature/PR-42_fix").unwrap(),
+            "preview-feature-pr-42-fix"
+        );
+        assert_eq!(preview_schema("feature/PR-42_fix"), "dbt_feature_pr_42_fix");
+        assert_eq!(preview_schema("--Ünïcode--branch--"), "dbt_n_code_branch");
+        assert!(preview_name("///").is_err());
+        let long = "x".repeat(200);
+        assert_eq!(preview_schema(&long).len(), 63);
+        assert_eq!(preview_name(&long).unwrap().len(), 64);
+    }
+}

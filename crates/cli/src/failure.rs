@@ -1,0 +1,52 @@
+//! Why a command failed, and the exit code that says so (see `cli::EXIT_CODES`).
+
+use std::fmt;
+
+use omni_dbt::Error;
+
+/// A failed command.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage or input; nothing was sent.
+    Usage(String),
+    /// What the client reported.
+    Api(Error),
+    /// A name that matches no environment.
+    NotFound(String),
+    /// A schema refresh that failed or did not finish.
+    Refresh(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Api(e)
+    }
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::NotFound(_) => 4,
+            Failure::Refresh(_) => 7,
+            Failure::Api(e) => match e {
+                Error::InvalidInput { .. } | Error::Config { .. } => 2,
+                Error::Unauthorized { .. } | Error::Forbidden { .. } => 3,
+                Error::NotFound { .. } => 4,
+                Error::RateLimited { .. } | Error::LocallyRateLimited { .. } => 5,
+                Error::OutcomeUnknown { .. } => 6,
+                _ => 1,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(m) | Failure::NotFound(m) | Failure::Refresh(m) => f.write_str(m),
+            // The client's errors carry Omni's own `detail`.
+            Failure::Api(e) => write!(f, "{e}"),
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! `omni-dbt` end to end against the fake: exact requests in the fake's journal, what the
+//! binary prints, exit codes, and no secret anywhere in what it printed.
+
+use std::process::{Command, Output};
+
+use omni_dbt_fake::{FakeOmni, Operation, SEEDED_BRANCH};
+use serde_json::{Value, json};
+
+struct Harness {
+    fake: FakeOmni,
+    home: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let fake = FakeOmni::builder()
+            .without_rate_limit()
+            .job_duration(std::time::Duration::from_millis(100))
+            .start()
+            .await
+            .unwrap();
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join("token"),
+            format!("{}\n", fake.tokens().organization_api_key),
+        )
+        .unwrap();
+        Harness { fake, home }
+    }
+
+    /// Runs the binary with the fake's URL and token file, JSON output, and a clean
+    /// environment plus `env`.
+    async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_omni-dbt"));
+        for var in [
+            "OMNI_API_TOKEN",
+            "OMNI_BASE_URL",
+            "OMNI_CONFIG_PATH",
+            "OMNI_CONNECTION_ID",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .env("HOME", self.home.path())
+            .args(["--base-url", self.fake.base_url()])
+            .arg("--token-file")
+            .arg(self.home.path().join("token"))
+            .args(["--output", "json"])
+            .args(args)
+            .envs(env.iter().copied());
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn connection(&self) -> String {
+        self.fake.connection_id().to_string()
+    }
+}
+
+fn json_out(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "stdout is not JSON: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environments_by_name_create_update_get_delete() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "--connection",
+                &conn,
+                "pr-7",
+                "--schema",
+                "dbt_pr_7",
+                "--role",
+                "CI",
+                "--var",
+                "DBT_TARGET=ci",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let created = json_out(&out);
+    assert_eq!(created["name"], "pr-7");
+    assert!(stderr(&out).starts_with("created environment pr-7 ("));
+
+    // Update by name: the tri-state and an existing variable by name.
+    let out = h
+        .run(
+            &[
+                "env",
+                "update",
+                "--connection",
+                &conn,
+                "pr-7",
+                "--clear-role",
+                "--database",
+                "analytics",
+                "--var",
+                "DBT_TARGET=prod",
+                "--var",
+                "NEW=1",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let put = h
+        .fake
+        .journal()
+        .into_iter()
+        .rev()
+        .find(|e| e.operation == Some(Operation::Update))
+        .unwrap();
+    let var_id = created["variables"][0]["id"].clone();
+    assert_eq!(
+        put.json().unwrap(),
+        json!({"targetDatabase": "analytics", "targetRole": null, "variables": [
+            {"id": var_id, "isSecret": false, "value": "prod"},
+            {"name": "NEW", "value": "1", "isSecret": false}
+        ]})
+    );
+    let out = h
+        .run(&["env", "get", "--connection", &conn, "pr-7"], &[])
+        .await;
+    let got = json_out(&out);
+    assert_eq!(
+        (got["targetRole"].clone(), got["targetDatabase"].clone()),
+        (Value::Null, json!("analytics"))
+    );
+
+    // Unknown and default: clear errors and exit codes; nothing deleted.
+    let out = h
+        .run(&["env", "delete", "--connection", &conn, "nope"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("no environment named \"nope\"")
+            && stderr(&out).contains("Default, pr-7"),
+        "{}",
+        stderr(&out)
+    );
+    let out = h
+        .run(&["env", "delete", "--connection", &conn, "Default"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = h
+        .run(&["env", "delete", "--connection", &conn, "pr-7"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = h
+        .run(&["env", "list"], &[("OMNI_CONNECTION_ID", conn.as_str())])
+        .await;
+    let names: Vec<Value> = json_out(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("Default")]);
+    assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_come_from_the_environment_and_are_never_printed() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let secret = "hunter2-DO-NOT-PRINT";
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "--connection",
+                &conn,
+                "s",
+                "--schema",
+                "s",
+                "--secret-var",
+                "DBT_PASSWORD",
+            ],
+            &[("DBT_PASSWORD", secret)],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id: omni_dbt::Uuid = json_out(&out)["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        h.fake
+            .stored_value(h.fake.connection_id(), id, "DBT_PASSWORD")
+            .as_deref(),
+        Some(secret)
+    );
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(!printed.contains(secret), "{printed}");
+    assert!(
+        !printed.contains(&h.fake.tokens().organization_api_key),
+        "{printed}"
+    );
+    let out = h.run(&["config", "show", "--connection", &conn], &[]).await;
+    let shown = json_out(&out);
+    assert_eq!(shown["token"], "<redacted>");
+    assert!(
+        shown["tokenFrom"]
+            .as_str()
+            .unwrap()
+            .starts_with("--token-file ")
+    );
+    assert_eq!(shown["baseUrlFrom"], "--base-url");
+    assert_eq!(shown["connectionFrom"], "--connection");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&h.fake.tokens().organization_api_key));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_up_and_down_are_idempotent_and_refresh_waits_for_the_job() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let model = h.fake.model_id().to_string();
+    let up = [
+        "preview",
+        "up",
+        "--connection",
+        &conn,
+        "--model",
+        &model,
+        "--branch",
+        SEEDED_BRANCH,
+        "--var",
+        "DBT_TARGET=pr",
+    ];
+    let out = h.run(&up, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = json_out(&out);
+    assert_eq!(first["action"], "created");
+    assert_eq!(first["environment"]["name"], "preview-dev");
+    assert_eq!(first["environment"]["targetSchema"], "dbt_dev");
+    let env_id: omni_dbt::Uuid = first["environment"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        h.fake
+            .branch(h.fake.model_id(), SEEDED_BRANCH)
+            .unwrap()
+            .dbt_environment,
+        Some(env_id)
+    );
+
+    let mut again = up.to_vec();
+    again.push("--refresh");
+    let out = h.run(&again, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let second = json_out(&out);
+    assert_eq!(second["action"], "updated");
+    assert_eq!(second["environment"]["id"], first["environment"]["id"]);
+    assert_eq!(second["refresh"]["status"], "COMPLETED");
+    assert!(
+        stderr(&out).contains("schema refresh completed"),
+        "{}",
+        stderr(&out)
+    );
+
+    h.fake.fail_next_refreshes(1);
+    let out = h.run(&again, &[]).await;
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert!(stderr(&out).contains("FAILED"), "{}", stderr(&out));
+
+    let down = [
+        "preview",
+        "down",
+        "--connection",
+        &conn,
+        "--model",
+        &model,
+        "--branch",
+        SEEDED_BRANCH,
+    ];
+    let out = h.run(&down, &[]).await;
+    assert_eq!(json_out(&out)["action"], "deleted");
+    assert_eq!(
+        h.fake
+            .branch(h.fake.model_id(), SEEDED_BRANCH)
+            .unwrap()
+            .dbt_environment,
+        None
+    );
+    let out = h.run(&down, &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_out(&out)["action"], "none");
+    assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dbt_configuration_exposures_and_exit_codes() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "dbt",
+                "set",
+                "--connection",
+                &conn,
+                "--ssh-url",
+                "git@github.com:acme/dbt.git",
+                "--branch",
+                "main",
+                "--autogen-relationships",
+                "true",
+                "--virtual-schemas",
+                "false",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = h.run(&["dbt", "show", "--connection", &conn], &[]).await;
+    assert_eq!(json_out(&out)["sshUrl"], "git@github.com:acme/dbt.git");
+    let out = h.run(&["dbt", "delete", "--connection", &conn], &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let out = h.run(&["dbt", "delete", "--connection", &conn], &[]).await;
+    assert_eq!(out.status.code(), Some(4), "not configured is a 404");
+
+    let model = h.fake.model_id().to_string();
+    let out = h.run(&["exposures", "list", "--model", &model], &[]).await;
+    assert_eq!(
+        json_out(&out).as_array().unwrap().len(),
+        omni_dbt_fake::SEEDED_EXPOSURES
+    );
+
+    // No connection: usage, nothing sent. A bad token: 3.
+    let before = h.fake.journal().len();
+    let out = h.run(&["env", "list"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(h.fake.journal().len(), before);
+    std::fs::write(h.home.path().join("token"), "omni_osk_wrong\n").unwrap();
+    let out = h.run(&["env", "list", "--connection", &conn], &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unauthorized (401)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_documents_exit_codes_and_completions_are_generated() {
+    let out = Command::new(env!("CARGO_BIN_EXE_omni-dbt"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("Exit codes:") && help.contains("6  outcome unknown"),
+        "{help}"
+    );
+    assert!(!help.contains("--token "), "no bare token flag");
+    let out = Command::new(env!("CARGO_BIN_EXE_omni-dbt"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().contains("omni-dbt"));
+}
