@@ -50,6 +50,10 @@ pub struct Global {
     /// Read the API token from the first line of standard input.
     #[arg(long, global = true)]
     pub token_stdin: bool,
+    /// Requests per minute this token may send (Omni's default is 60; an instance can be raised
+    /// to 500). The client paces itself at this rate.
+    #[arg(long, global = true, value_name = "PER_MINUTE")]
+    pub rate_limit: Option<u32>,
     /// Output format: a table on a terminal, JSON otherwise.
     #[arg(long, global = true, value_enum)]
     pub output: Option<Output>,
@@ -142,6 +146,26 @@ pub enum EnvCommand {
         #[command(flatten)]
         variables: VariableArgs,
     },
+    /// Show what `apply` would change to make the connection's environments match a YAML file.
+    Plan {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        #[command(flatten)]
+        apply: ApplyArgs,
+        /// Exit 0 when nothing would change, 2 when something would, 1 on any error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make the connection's environments match a YAML file (shows the plan first).
+    Apply {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        #[command(flatten)]
+        apply: ApplyArgs,
+        /// Apply without asking (required when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Delete an environment (never the connection's default).
     Delete {
         #[command(flatten)]
@@ -149,6 +173,19 @@ pub enum EnvCommand {
         /// The environment's name or id.
         env: String,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The environments file (YAML).
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Also delete environments the file does not name (never the default one).
+    #[arg(long)]
+    pub prune: bool,
+    /// Re-send secret variables' values (Omni never returns them, so they are not compared).
+    #[arg(long)]
+    pub rotate_secrets: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,9 @@
 //! What each command does, through the library's client.
 
-use std::{io::Read, time::Duration};
+use std::{
+    io::{IsTerminal, Read},
+    time::Duration,
+};
 
 use omni_dbt::{
     Client, DbtEnvironment, Uuid,
@@ -11,24 +14,133 @@ use serde_json::json;
 use crate::{
     Context,
     cli::{
-        Cli, Command, ConfigCommand, ConnectionArg, DbtCommand, EnvCommand, ExposuresCommand,
-        PreviewCommand, VariableArgs,
+        ApplyArgs, Cli, Command, ConfigCommand, ConnectionArg, DbtCommand, EnvCommand,
+        ExposuresCommand, Output, PreviewCommand, VariableArgs,
     },
     failure::Failure,
     output::{emit, environment_rows},
+    plan,
 };
 
-pub async fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs a command; the exit code on success is 0, or 2 for `plan --detailed-exitcode` with
+/// changes.
+pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let ctx = Context::new(&cli.global)?;
     match cli.command {
+        Command::Env {
+            command:
+                EnvCommand::Plan {
+                    connection,
+                    apply,
+                    detailed_exitcode: true,
+                },
+        } => match env_plan(&ctx, &connection, &apply).await {
+            Ok(changes) => Ok(if changes { 2 } else { 0 }),
+            Err(e) => Err(Failure::Detailed(Box::new(e))),
+        },
+        other => run_other(&ctx, other).await.map(|()| 0),
+    }
+}
+
+async fn run_other(ctx: &Context, command: Command) -> Result<(), Failure> {
+    match command {
         Command::Config {
             command: ConfigCommand::Show(connection),
-        } => config_show(&ctx, &connection),
-        Command::Env { command } => env(&ctx, command).await,
-        Command::Dbt { command } => dbt(&ctx, command).await,
-        Command::Exposures { command } => exposures(&ctx, command).await,
-        Command::Preview { command } => preview(&ctx, command).await,
+        } => config_show(ctx, &connection),
+        Command::Env { command } => env(ctx, command).await,
+        Command::Dbt { command } => dbt(ctx, command).await,
+        Command::Exposures { command } => exposures(ctx, command).await,
+        Command::Preview { command } => preview(ctx, command).await,
         Command::Completions { .. } => Ok(()),
+    }
+}
+
+/// The connection of a plan: the file's, else the flag's (they must agree when both are given).
+fn plan_connection(file: &plan::File, arg: &ConnectionArg) -> Result<Uuid, Failure> {
+    match (file.connection, arg.connection) {
+        (Some(a), Some(b)) if a != b => Err(Failure::Usage(format!(
+            "the file names connection {a} but --connection (or OMNI_CONNECTION_ID) says {b}"
+        ))),
+        (Some(c), _) | (None, Some(c)) => Ok(c),
+        (None, None) => Err(Failure::Usage(
+            "no connection: name it in the file (`connection:`), with --connection or OMNI_CONNECTION_ID"
+                .to_owned(),
+        )),
+    }
+}
+
+/// Prints the plan; returns whether it changes anything.
+async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Result<bool, Failure> {
+    let (file, _secrets) = plan::load(&args.file)?;
+    let connection = plan_connection(&file, arg)?;
+    let current = all_environments(&ctx.client()?, connection).await?;
+    let planned = plan::plan(&file, &current, args.prune, args.rotate_secrets);
+    match ctx.output {
+        Output::Table => print!("{}", planned.human()),
+        Output::Json => emit(ctx.output, &planned, Vec::new),
+    }
+    Ok(planned.has_changes())
+}
+
+async fn env_apply(
+    ctx: &Context,
+    arg: &ConnectionArg,
+    args: &ApplyArgs,
+    yes: bool,
+) -> Result<(), Failure> {
+    let (file, secrets) = plan::load(&args.file)?;
+    let connection = plan_connection(&file, arg)?;
+    let client = ctx.client()?;
+    let current = all_environments(&client, connection).await?;
+    let planned = plan::plan(&file, &current, args.prune, args.rotate_secrets);
+    // The plan goes to stderr, so that stdout stays the machine-readable result.
+    eprint!("{}", planned.human());
+    if !planned.has_changes() {
+        emit(
+            ctx.output,
+            &json!({"applied": false, "plan": planned}),
+            Vec::new,
+        );
+        return Ok(());
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() || ctx.stdin_taken {
+            return Err(Failure::Usage(
+                "refusing to apply without --yes: standard input is not a terminal".to_owned(),
+            ));
+        }
+        eprint!("Apply these changes? Only 'yes' is accepted: ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| Failure::Usage(format!("reading the answer: {e}")))?;
+        if answer.trim() != "yes" {
+            return Err(Failure::Usage(
+                "apply cancelled; nothing was changed".to_owned(),
+            ));
+        }
+    }
+    let total = (planned.create.len() + planned.update.len() + planned.delete.len()) as u64;
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let failures = plan::apply(
+        &client, connection, &file, &secrets, &current, &planned, &bar,
+    )
+    .await;
+    bar.finish_and_clear();
+    let applied = total as usize - failures.len();
+    eprintln!("Applied {applied} of {total} change(s).");
+    emit(
+        ctx.output,
+        &json!({"applied": true, "plan": planned, "failed": failures}),
+        Vec::new,
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Partial(failures))
     }
 }
 
@@ -284,6 +396,18 @@ async fn env(ctx: &Context, command: EnvCommand) -> Result<(), Failure> {
                 environment_rows(std::slice::from_ref(&updated))
             });
         }
+        EnvCommand::Plan {
+            connection: c,
+            apply,
+            ..
+        } => {
+            env_plan(ctx, &c, &apply).await?;
+        }
+        EnvCommand::Apply {
+            connection: c,
+            apply,
+            yes,
+        } => env_apply(ctx, &c, &apply, yes).await?,
         EnvCommand::Delete { connection: c, env } => {
             let connection = connection(&c)?;
             let client = ctx.client()?;

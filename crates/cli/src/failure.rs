@@ -15,6 +15,10 @@ pub enum Failure {
     NotFound(String),
     /// A schema refresh that failed or did not finish.
     Refresh(String),
+    /// Some steps of an apply failed (each named).
+    Partial(Vec<String>),
+    /// Any failure under `plan --detailed-exitcode`, which reserves 2 for "changes": exit 1.
+    Detailed(Box<Failure>),
 }
 
 impl From<Error> for Failure {
@@ -29,6 +33,7 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::NotFound(_) => 4,
             Failure::Refresh(_) => 7,
+            Failure::Partial(_) | Failure::Detailed(_) => 1,
             Failure::Api(e) => match e {
                 Error::InvalidInput { .. } | Error::Config { .. } => 2,
                 Error::Unauthorized { .. } | Error::Forbidden { .. } => 3,
@@ -45,6 +50,15 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Usage(m) | Failure::NotFound(m) | Failure::Refresh(m) => f.write_str(m),
+            Failure::Partial(failed) => {
+                write!(
+                    f,
+                    "{} step(s) failed:\n  {}",
+                    failed.len(),
+                    failed.join("\n  ")
+                )
+            }
+            Failure::Detailed(inner) => write!(f, "{inner}"),
             // The client's errors carry Omni's own `detail`.
             Failure::Api(e) => write!(f, "{e}"),
         }

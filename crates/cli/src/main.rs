@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod failure;
 mod output;
+mod plan;
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(commands::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(failure) => {
             eprintln!("error: {failure}");
             ExitCode::from(failure.exit_code())
@@ -70,6 +71,12 @@ impl Context {
         }
         if let Some(instance) = &global.instance {
             builder = builder.with_instance(instance);
+        }
+        if let Some(per_minute) = global.rate_limit {
+            if per_minute == 0 {
+                return Err(Failure::Usage("--rate-limit must be at least 1".to_owned()));
+            }
+            builder = builder.with_rate_limit(omni_dbt::RateLimit::per_minute(per_minute));
         }
         if let Some(path) = &global.token_file {
             let text = std::fs::read_to_string(path)

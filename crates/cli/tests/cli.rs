@@ -44,8 +44,11 @@ impl Harness {
             .env("HOME", self.home.path())
             .args(["--base-url", self.fake.base_url()])
             .arg("--token-file")
-            .arg(self.home.path().join("token"))
-            .args(["--output", "json"])
+            .arg(self.home.path().join("token"));
+        if !args.contains(&"--output") {
+            command.args(["--output", "json"]);
+        }
+        command
             .args(args)
             .envs(env.iter().copied());
         tokio::task::spawn_blocking(move || command.output().unwrap())
@@ -376,4 +379,130 @@ fn help_documents_exit_codes_and_completions_are_generated() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8(out.stdout).unwrap().contains("omni-dbt"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environments_as_code_plan_apply_and_a_second_apply_changes_nothing() {
+    let h = Harness::start().await;
+    let file = h.home.path().join("environments.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "connection: {}\nenvironments:\n  - name: staging\n    targetSchema: dbt_staging\n    targetRole: TRANSFORMER\n    variables:\n      DBT_TARGET: staging\n    secretVariables:\n      DBT_PASSWORD: ${{STAGING_PW}}\n  - name: Default\n    targetSchema: analytics\n    targetDatabase: null\n    variables:\n      DBT_TARGET: prod2\n",
+            h.connection()
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let secret = [("STAGING_PW", "s3cret-DO-NOT-PRINT")];
+
+    let out = h
+        .run(&["env", "plan", "-f", f, "--detailed-exitcode"], &secret)
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let plan = json_out(&out);
+    assert_eq!(plan["create"][0]["name"], "staging");
+    assert_eq!(
+        plan["update"][0]["changes"],
+        json!([{"field": "variable DBT_TARGET", "from": "prod", "to": "prod2"}])
+    );
+
+    let out = h
+        .run(&["--output", "table", "env", "plan", "-f", f], &secret)
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "+ create staging\n    targetSchema: dbt_staging\n    targetRole: TRANSFORMER\n    variable DBT_TARGET: staging\n    secret DBT_PASSWORD: <secret>\n~ update Default\n    variable DBT_TARGET: prod -> prod2\nPlan: 1 to create, 1 to update, 0 to delete.\n"
+    );
+
+    // Not on a terminal and no --yes: refused, nothing sent.
+    let before = h.fake.journal().len();
+    let out = h.run(&["env", "apply", "-f", f], &secret).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(h.fake.journal().len(), before + 1, "only the list was sent");
+
+    let out = h.run(&["env", "apply", "-f", f, "--yes"], &secret).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Applied 2 of 2 change(s)."),
+        "{}",
+        stderr(&out)
+    );
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(!printed.contains("s3cret-DO-NOT-PRINT"), "{printed}");
+
+    // Idempotent: the secret exists and is not re-sent.
+    let out = h
+        .run(&["env", "plan", "-f", f, "--detailed-exitcode"], &secret)
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = h
+        .run(
+            &["env", "apply", "-f", f, "--yes", "--output", "table"],
+            &secret,
+        )
+        .await;
+    assert!(stderr(&out).contains("No changes."), "{}", stderr(&out));
+    let out = h
+        .run(
+            &[
+                "env",
+                "plan",
+                "-f",
+                f,
+                "--rotate-secrets",
+                "--detailed-exitcode",
+            ],
+            &secret,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+
+    // --prune deletes what the file does not name, never the default.
+    h.run(
+        &[
+            "env",
+            "create",
+            "old",
+            "--schema",
+            "old",
+            "--connection",
+            &h.connection(),
+        ],
+        &[],
+    )
+    .await;
+    let out = h
+        .run(&["env", "apply", "-f", f, "--yes", "--prune"], &secret)
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let names: Vec<String> = h
+        .fake
+        .environments(h.fake.connection_id())
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["Default", "staging"]);
+
+    // A secret given literally in the file is refused before anything is sent.
+    std::fs::write(&file, format!("connection: {}\nenvironments:\n  - name: x\n    targetSchema: x\n    secretVariables:\n      P: literal\n", h.connection())).unwrap();
+    let out = h
+        .run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "errors are 1 under --detailed-exitcode"
+    );
+    assert!(
+        stderr(&out).contains("must be a ${ENV_VAR} reference"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
 }
