@@ -48,9 +48,7 @@ impl Harness {
         if !args.contains(&"--output") {
             command.args(["--output", "json"]);
         }
-        command
-            .args(args)
-            .envs(env.iter().copied());
+        command.args(args).envs(env.iter().copied());
         tokio::task::spawn_blocking(move || command.output().unwrap())
             .await
             .unwrap()
