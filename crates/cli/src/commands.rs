@@ -339,14 +339,7 @@ async fn env(ctx: &Context, command: EnvCommand) -> Result<(), Failure> {
             if let Some(v) = fields.owner {
                 create = create.owner_id(v);
             }
-            for (name, value, secret) in vars {
-                create = if secret {
-                    create.add_secret_variable(name, value)
-                } else {
-                    create.add_variable(name, value)
-                };
-            }
-            let created = create.send().await?;
+            let created = with_new_variables(create, vars).send().await?;
             eprintln!("created environment {} ({})", created.name, created.id);
             emit(ctx.output, &created, || {
                 environment_rows(std::slice::from_ref(&created))
@@ -437,6 +430,21 @@ async fn env(ctx: &Context, command: EnvCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Adds each variable to a create.
+fn with_new_variables(
+    mut create: omni_dbt::CreateEnvironment,
+    vars: Vec<(String, String, bool)>,
+) -> omni_dbt::CreateEnvironment {
+    for (name, value, secret) in vars {
+        create = if secret {
+            create.add_secret_variable(name, value)
+        } else {
+            create.add_variable(name, value)
+        };
+    }
+    create
 }
 
 /// Sets each variable: an existing one (by name) gets the value, a new one is created.
@@ -620,15 +628,8 @@ async fn preview(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                     (updated, "updated")
                 }
                 None => {
-                    let mut create = client.dbt_environments(connection).create(&name, &schema);
-                    for (n, v, secret) in vars {
-                        create = if secret {
-                            create.add_secret_variable(n, v)
-                        } else {
-                            create.add_variable(n, v)
-                        };
-                    }
-                    (create.send().await?, "created")
+                    let create = client.dbt_environments(connection).create(&name, &schema);
+                    (with_new_variables(create, vars).send().await?, "created")
                 }
             };
             eprintln!(
