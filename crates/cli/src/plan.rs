@@ -132,8 +132,12 @@ pub struct Plan {
     pub create: Vec<Step>,
     pub update: Vec<Step>,
     pub delete: Vec<Step>,
-    /// Environments on the connection that the file does not mention (kept without --prune).
+    /// Environments on the connection that the file does not mention and that stay (all of
+    /// them without --prune; the default one with it).
     pub unmanaged: Vec<String>,
+    /// Whether the plan prunes.
+    #[serde(skip)]
+    pub prune: bool,
 }
 
 impl Plan {
@@ -179,9 +183,14 @@ impl Plan {
             }
         }
         if !self.unmanaged.is_empty() {
+            let why = if self.prune {
+                "the default environment is never deleted"
+            } else {
+                "--prune deletes them"
+            };
             let _ = writeln!(
                 out,
-                "  (not in the file, kept: {}; --prune deletes them)",
+                "  (not in the file, kept: {}; {why})",
                 self.unmanaged.join(", ")
             );
         }
@@ -196,7 +205,10 @@ impl Plan {
 
 /// Compares the file with what the connection has.
 pub fn plan(file: &File, current: &[DbtEnvironment], prune: bool, rotate_secrets: bool) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        prune,
+        ..Plan::default()
+    };
     let secret_text = json!("<secret>");
     for want in &file.environments {
         let Some(have) = current.iter().find(|e| e.name == want.name) else {

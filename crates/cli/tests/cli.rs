@@ -504,3 +504,74 @@ async fn environments_as_code_plan_apply_and_a_second_apply_changes_nothing() {
     );
     assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
 }
+
+/// The human output people read, as snapshots (`crates/cli/tests/snapshots/`). Ids and the
+/// fake's address vary per run, so they are replaced before comparing.
+#[tokio::test(flavor = "multi_thread")]
+async fn human_output_snapshots() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let stable = |text: &str| {
+        let mut out = text.replace(&conn, "<connection>");
+        for e in h.fake.environments(h.fake.connection_id()) {
+            out = out.replace(e["id"].as_str().unwrap(), "<environment-id>");
+        }
+        out.replace(h.fake.base_url(), "<base-url>")
+    };
+    h.run(
+        &[
+            "env",
+            "create",
+            "--connection",
+            &conn,
+            "pr-42",
+            "--schema",
+            "dbt_pr_42",
+            "--var",
+            "DBT_TARGET=ci",
+            "--secret-var",
+            "PW",
+        ],
+        &[("PW", "hidden")],
+    )
+    .await;
+    let out = h
+        .run(
+            &["--output", "table", "env", "list", "--connection", &conn],
+            &[],
+        )
+        .await;
+    insta::assert_snapshot!(
+        "env_list_table",
+        stable(&String::from_utf8_lossy(&out.stdout))
+    );
+
+    let file = h.home.path().join("environments.yaml");
+    std::fs::write(
+        &file,
+        format!("connection: {conn}\nenvironments:\n  - name: pr-42\n    targetSchema: dbt_pr_42_v2\n    targetRole: null\n    variables:\n      DBT_TARGET: ci\n      NEW: x\n    secretVariables:\n      PW: ${{PW}}\n  - name: nightly\n    targetSchema: dbt_nightly\n"),
+    )
+    .unwrap();
+    let out = h
+        .run(
+            &[
+                "--output",
+                "table",
+                "env",
+                "plan",
+                "-f",
+                file.to_str().unwrap(),
+                "--prune",
+            ],
+            &[("PW", "hidden")],
+        )
+        .await;
+    insta::assert_snapshot!(
+        "env_plan_table",
+        stable(&String::from_utf8_lossy(&out.stdout))
+    );
+    let out = h
+        .run(&["env", "get", "--connection", &conn, "missing"], &[])
+        .await;
+    insta::assert_snapshot!("env_get_missing_stderr", stable(&stderr(&out)));
+}
