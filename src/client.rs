@@ -135,6 +135,22 @@ pub(crate) fn finish<T>(
     result.map_err(|e| Error::from_api(e, &context.record()))
 }
 
+/// A success answer that says `success: false` breaks the contract: an
+/// [`Error::UnexpectedResponse`] carrying Omni's message (or saying what it answered).
+pub(crate) fn confirmed(success: bool, status: u16, message: Option<&str>) -> Result<()> {
+    if success {
+        return Ok(());
+    }
+    let detail = match message {
+        Some(m) if !m.is_empty() => m.to_owned(),
+        _ => "Omni answered success: false".to_owned(),
+    };
+    Err(Error::UnexpectedResponse {
+        status,
+        detail: Some(detail),
+    })
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")

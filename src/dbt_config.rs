@@ -6,7 +6,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::{
-    client::{Client, finish},
+    client::{Client, confirmed, finish},
     error::{Error, Result},
     generated::types::{
         ConnectionDbtDeleteResponse, ConnectionDbtGetResponse, ConnectionDbtUpdateBody,
@@ -214,7 +214,7 @@ impl UpdateDbtConfig {
         let value = finish(result, &context)?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
-        confirmed(answer.success, status, &answer.message)?;
+        confirmed(answer.success, status, Some(&answer.message))?;
         Ok(answer)
     }
 }
@@ -243,24 +243,7 @@ impl DeleteDbtConfig {
         let value = finish(result, &context)?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
-        confirmed(answer.success, status, &answer.message)?;
+        confirmed(answer.success, status, Some(&answer.message))?;
         Ok(answer)
-    }
-}
-
-/// A success answer that says `success: false` breaks the contract.
-pub(crate) fn confirmed(success: bool, status: u16, message: &str) -> Result<()> {
-    if success {
-        Ok(())
-    } else {
-        let detail = if message.is_empty() {
-            "Omni answered success: false".to_owned()
-        } else {
-            message.to_owned()
-        };
-        Err(Error::UnexpectedResponse {
-            status,
-            detail: Some(detail),
-        })
     }
 }

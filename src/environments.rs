@@ -7,7 +7,7 @@ use futures_util::{Stream, TryStreamExt};
 use uuid::Uuid;
 
 use crate::{
-    client::{Client, finish},
+    client::{Client, confirmed, finish},
     config::TokenKind,
     error::{Error, Result},
     generated::types,
@@ -503,19 +503,10 @@ impl DeleteEnvironment {
         };
         let status = value.status().as_u16();
         let body = value.into_inner();
-        if body.success {
-            Ok(Deleted {
-                message: body.message,
-            })
-        } else {
-            let detail = body
-                .message
-                .unwrap_or_else(|| "Omni answered success: false".to_owned());
-            Err(Error::UnexpectedResponse {
-                status,
-                detail: Some(detail),
-            })
-        }
+        confirmed(body.success, status, body.message.as_deref())?;
+        Ok(Deleted {
+            message: body.message,
+        })
     }
 }
 

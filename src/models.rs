@@ -7,8 +7,7 @@ use futures_util::{Stream, TryStreamExt};
 use uuid::Uuid;
 
 use crate::{
-    client::{Client, finish},
-    dbt_config::confirmed,
+    client::{Client, confirmed, finish},
     error::{Error, Result},
     generated::types::{DbtExposureWithMeta, ModelBranchDbtBody, ModelBranchDbtResponse},
     model::{Page, SortDirection, WirePageInfo},
@@ -259,7 +258,7 @@ impl UseDbtEnvironment {
         let value = finish(result, &context)?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
-        confirmed(answer.success, status, "")?;
+        confirmed(answer.success, status, None)?;
         Ok(answer)
     }
 }
