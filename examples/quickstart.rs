@@ -10,7 +10,7 @@
 use std::{error::Error, process::ExitCode, time::Duration};
 
 use omni_dbt::{
-    Client, DbtEnvironment, RateLimit, Token, Uuid, api::types::JobStatusResponseStatus,
+    Client, DbtEnvironment, RateLimit, Token, Uuid, api::types::JobsGetStatusResponseStatus,
 };
 use omni_dbt_fake::{FakeOmni, SEEDED_BRANCH};
 
@@ -113,17 +113,21 @@ async fn tour_of_the_fake() -> Result<(), Box<dyn Error>> {
     // The refresh and its job have no ergonomic handle: the generated API calls them.
     let job = client
         .api()
-        .models_refresh(&model, None)
+        .models_refresh()
+        .model_id(model)
+        .send()
         .await?
         .into_inner();
     let started = std::time::Instant::now();
     let status = loop {
         let state = client
             .api()
-            .jobs_get_status(&job.job_id)
+            .jobs_get_status()
+            .job_id(job.job_id.clone())
+            .send()
             .await?
             .into_inner();
-        if state.status != JobStatusResponseStatus::InProgress {
+        if state.status != JobsGetStatusResponseStatus::InProgress {
             break state.status;
         }
         if started.elapsed() > Duration::from_secs(30) {
@@ -132,7 +136,7 @@ async fn tour_of_the_fake() -> Result<(), Box<dyn Error>> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     println!("4. refresh  job {} ended {status:?}", job.job_id);
-    if status != JobStatusResponseStatus::Completed {
+    if status != JobsGetStatusResponseStatus::Completed {
         return Err(format!("schema refresh {} ended {status:?}", job.job_id).into());
     }
 

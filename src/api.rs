@@ -13,10 +13,17 @@
 //!
 //! ```no_run
 //! # async fn demo(client: omni_dbt::Client, model: omni_dbt::Uuid, env: omni_dbt::Uuid) -> omni_dbt::Result<()> {
-//! use omni_dbt::api::types::ModelBranchDbtBody;
+//! use omni_dbt::api::types::ModelsBranchDbtBody;
 //!
-//! let body = ModelBranchDbtBody { dbt_environment_id: env, dbt_git_branch: None };
-//! let answer = client.api().models_branch_dbt(&model, "pr-42", &body).await?;
+//! let body = ModelsBranchDbtBody { dbt_environment_id: env, dbt_git_branch: None };
+//! let answer = client
+//!     .api()
+//!     .models_branch_dbt()
+//!     .model_id(model)
+//!     .branch_name("pr-42")
+//!     .body(body)
+//!     .send()
+//!     .await?;
 //! assert!(answer.into_inner().success);
 //! # Ok(()) }
 //! ```

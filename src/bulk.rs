@@ -7,7 +7,7 @@ use futures_util::{StreamExt, stream};
 use crate::{
     environments::{CreateEnvironment, DeleteEnvironment, UpdateEnvironment},
     error::Result,
-    generated::types::ModelBranchDbtResponse,
+    generated::types::SuccessResponse,
     model::{DbtEnvironment, Deleted},
     models::UseDbtEnvironment,
 };
@@ -32,8 +32,8 @@ mod sealed {
 }
 
 impl SendRequest for UseDbtEnvironment {
-    type Output = ModelBranchDbtResponse;
-    fn send_request(self) -> impl Future<Output = Result<ModelBranchDbtResponse>> + Send {
+    type Output = SuccessResponse;
+    fn send_request(self) -> impl Future<Output = Result<SuccessResponse>> + Send {
         self.send()
     }
 }

@@ -82,7 +82,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: omni_dbt::Client, connection: omni_dbt::Uuid) -> omni_dbt::Result<()> {
-    /// let answer = client.api().connections_dbt_get(&connection).await?;
+    /// let answer = client.api().connections_dbt_get().connection_id(connection).send().await?;
     /// println!("{:?}", answer.into_inner());
     /// # Ok(()) }
     /// ```
@@ -101,7 +101,7 @@ impl Client {
     /// ```no_run
     /// # async fn demo(client: omni_dbt::Client, model: omni_dbt::Uuid) -> omni_dbt::Result<()> {
     /// let page = client
-    ///     .call(|api| async move { api.models_dbt_exposures(&model, None, None, None, None, None).await })
+    ///     .call(|api| async move { api.models_dbt_exposures().model_id(model).send().await })
     ///     .await?;
     /// println!("{} exposures", page.records.len());
     /// # Ok(()) }

@@ -9,8 +9,8 @@ use crate::{
     client::{Client, confirmed, finish},
     error::{Error, Result},
     generated::types::{
-        ConnectionDbtDeleteResponse, ConnectionDbtGetResponse, ConnectionDbtUpdateBody,
-        ConnectionDbtUpdateResponse,
+        ConnectionsDbtDeleteResponse, ConnectionsDbtGetResponse, ConnectionsDbtUpdateBody,
+        ConnectionsDbtUpdateResponse,
     },
     runtime::CallOptions,
     validate::{nonnil, spec_rule},
@@ -20,11 +20,13 @@ use crate::{
 ///
 /// ```no_run
 /// # async fn demo(client: omni_dbt::Client, connection: omni_dbt::Uuid) -> omni_dbt::Result<()> {
-/// use omni_dbt::api::types::ConnectionDbtGetResponse;
+/// use omni_dbt::api::types::ConnectionsDbtGetResponse;
 ///
 /// match client.dbt(connection).config().send().await? {
-///     ConnectionDbtGetResponse::Config(c) => println!("{} on {}", c.ssh_url, c.branch),
-///     ConnectionDbtGetResponse::NotConfigured(n) => println!("no dbt: {}", n.message),
+///     ConnectionsDbtGetResponse::ConfiguredResponse { ssh_url, branch, .. } => {
+///         println!("{ssh_url} on {branch}")
+///     }
+///     ConnectionsDbtGetResponse::NotConfiguredResponse { message, .. } => println!("no dbt: {message}"),
 /// }
 /// client
 ///     .dbt(connection)
@@ -82,8 +84,8 @@ impl ConnectionDbt {
             autogen_relationships: None,
             enable_virtual_schemas: None,
             dbt_version: None,
-            enable_semantic_layer: false,
-            rotate_keys: false,
+            enable_semantic_layer: None,
+            rotate_keys: None,
             project_root_path: None,
         }
     }
@@ -115,10 +117,14 @@ impl GetDbtConfig {
     }
 
     /// Sends the request.
-    pub async fn send(self) -> Result<ConnectionDbtGetResponse> {
+    pub async fn send(self) -> Result<ConnectionsDbtGetResponse> {
         nonnil("connectionId", self.connection_id)?;
         let (api, context) = self.client.one_call(self.options);
-        let result = api.connections_dbt_get(&self.connection_id).await;
+        let result = api
+            .connections_dbt_get()
+            .connection_id(self.connection_id)
+            .send()
+            .await;
         Ok(finish(result, &context)?.into_inner())
     }
 }
@@ -135,8 +141,8 @@ pub struct UpdateDbtConfig {
     autogen_relationships: Option<bool>,
     enable_virtual_schemas: Option<bool>,
     dbt_version: Option<String>,
-    enable_semantic_layer: bool,
-    rotate_keys: bool,
+    enable_semantic_layer: Option<bool>,
+    rotate_keys: Option<bool>,
     project_root_path: Option<String>,
 }
 
@@ -165,25 +171,26 @@ impl UpdateDbtConfig {
         self
     }
 
-    /// Enable the dbt semantic layer (default off).
+    /// Enable the dbt semantic layer (not sent unless called; Omni's default is off).
     pub fn enable_semantic_layer(mut self, on: bool) -> Self {
-        self.enable_semantic_layer = on;
+        self.enable_semantic_layer = Some(on);
         self
     }
 
-    /// Generate a new deploy key pair (default off).
+    /// Generate a new deploy key pair (not sent unless called; Omni's default is off).
     pub fn rotate_keys(mut self, on: bool) -> Self {
-        self.rotate_keys = on;
+        self.rotate_keys = Some(on);
         self
     }
 
-    /// The dbt project's folder in the repository (omitted or `""`: the root).
+    /// The dbt project's folder in the repository (omitted or `""`: the root). The spec's
+    /// pattern applies: relative (no leading `/`) and without `..`.
     pub fn project_root_path(mut self, path: impl Into<String>) -> Self {
         self.project_root_path = Some(path.into());
         self
     }
 
-    fn body(&self) -> Result<ConnectionDbtUpdateBody> {
+    fn body(&self) -> Result<ConnectionsDbtUpdateBody> {
         nonnil("connectionId", self.connection_id)?;
         let required = |field: &str, value: Option<bool>| {
             value.ok_or_else(|| {
@@ -193,7 +200,7 @@ impl UpdateDbtConfig {
                 )
             })
         };
-        Ok(ConnectionDbtUpdateBody {
+        Ok(ConnectionsDbtUpdateBody {
             ssh_url: spec_rule("sshUrl", &self.ssh_url)?,
             branch: spec_rule("branch", &self.branch)?,
             autogen_relationships: required("autogenRelationships", self.autogen_relationships)?,
@@ -201,16 +208,25 @@ impl UpdateDbtConfig {
             dbt_version: self.dbt_version.clone(),
             enable_semantic_layer: self.enable_semantic_layer,
             rotate_keys: self.rotate_keys,
-            project_root_path: self.project_root_path.clone(),
+            project_root_path: self
+                .project_root_path
+                .as_deref()
+                .map(|p| spec_rule("projectRootPath", p))
+                .transpose()?,
         })
     }
 
     /// Validates and sends the configuration. `success: false` is
     /// [`Error::UnexpectedResponse`].
-    pub async fn send(self) -> Result<ConnectionDbtUpdateResponse> {
+    pub async fn send(self) -> Result<ConnectionsDbtUpdateResponse> {
         let body = self.body()?;
         let (api, context) = self.client.one_call(self.options);
-        let result = api.connections_dbt_update(&self.connection_id, &body).await;
+        let result = api
+            .connections_dbt_update()
+            .connection_id(self.connection_id)
+            .body(body)
+            .send()
+            .await;
         let value = finish(result, &context)?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
@@ -236,10 +252,14 @@ impl DeleteDbtConfig {
     }
 
     /// Sends the delete. `success: false` is [`Error::UnexpectedResponse`].
-    pub async fn send(self) -> Result<ConnectionDbtDeleteResponse> {
+    pub async fn send(self) -> Result<ConnectionsDbtDeleteResponse> {
         nonnil("connectionId", self.connection_id)?;
         let (api, context) = self.client.one_call(self.options);
-        let result = api.connections_dbt_delete(&self.connection_id).await;
+        let result = api
+            .connections_dbt_delete()
+            .connection_id(self.connection_id)
+            .send()
+            .await;
         let value = finish(result, &context)?;
         let status = value.status().as_u16();
         let answer = value.into_inner();

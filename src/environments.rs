@@ -12,12 +12,12 @@ use crate::{
     error::{Error, Result},
     generated::types,
     model::{
-        DbtEnvironment, Deleted, IntoPatch, NewVariable, Page, Patch, SortDirection, UpdateBody,
+        DbtEnvironment, Deleted, NewVariable, Page, Patch, SortDirection, UpdateBody,
         VariableChange, VariableUpdate,
     },
     paging::{self, PagedRequest},
     runtime::CallOptions,
-    validate::{nonempty, nonnil, spec_rule},
+    validate::{nonnil, spec_rule},
 };
 
 /// The dbt environments of one connection: `GET`, `POST`, `PUT` and `DELETE` on
@@ -67,12 +67,7 @@ impl DbtEnvironments {
             client: self.client.clone(),
             options: CallOptions::default(),
             connection_id: self.connection_id,
-            name: name.into(),
-            target_schema: target_schema.into(),
-            owner_id: None,
-            target_database: None,
-            target_name: None,
-            target_role: None,
+            body: types::DbtEnvironmentCreateBody::new(name.into(), target_schema.into()),
             variables: Vec::new(),
         }
     }
@@ -86,6 +81,7 @@ impl DbtEnvironments {
             connection_id: self.connection_id,
             environment_id,
             body: UpdateBody::default(),
+            variables: Vec::new(),
         }
     }
 
@@ -142,20 +138,24 @@ impl ListEnvironments {
     pub async fn send(self) -> Result<Page> {
         nonnil("connectionId", self.connection_id)?;
         paging::check_page_size(self.page_size)?;
-        let page_size = self
-            .page_size
-            .and_then(|n| std::num::NonZeroU64::new(n.into()));
         let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .connections_dbt_environments_list(
-                &self.connection_id,
-                self.cursor.as_deref(),
-                page_size,
-                self.sort.map(Into::into),
-                self.sort
-                    .map(|_| types::ConnectionsDbtEnvironmentsListSortField::Name),
-            )
-            .await;
+        let mut request = api
+            .connections_dbt_environments_list()
+            .connection_id(self.connection_id);
+        if let Some(cursor) = self.cursor {
+            request = request.cursor(cursor);
+        }
+        if let Some(size) = self.page_size {
+            request = request.page_size(u64::from(size));
+        }
+        if let Some(direction) = self.sort {
+            request = request
+                .sort_direction(types::ConnectionsDbtEnvironmentsListSortDirection::from(
+                    direction,
+                ))
+                .sort_field(types::ConnectionsDbtEnvironmentsListSortField::Name);
+        }
+        let result = request.send().await;
         Ok(Page::from(finish(result, &context)?.into_inner()))
     }
 
@@ -186,18 +186,18 @@ impl PagedRequest for ListEnvironments {
 }
 
 /// Creates an environment. Built by [`DbtEnvironments::create`].
+///
+/// A setter for every optional property of the spec's `DbtEnvironmentCreateBody` is generated
+/// (`owner_id`, `target_database`, `target_name`, `target_role`, and whatever Omni adds); what
+/// is not set is not sent. Variables are added here.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct CreateEnvironment {
     client: Client,
     options: CallOptions,
     connection_id: Uuid,
-    name: String,
-    target_schema: String,
-    owner_id: Option<Uuid>,
-    target_database: Option<String>,
-    target_name: Option<String>,
-    target_role: Option<String>,
+    // The generated setters fill this.
+    pub(crate) body: types::DbtEnvironmentCreateBody,
     variables: Vec<NewVariable>,
 }
 
@@ -205,30 +205,6 @@ impl CreateEnvironment {
     /// Overrides the client's total timeout for each attempt of this request.
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// The owning user. Only valid with an Organization API key.
-    pub fn owner_id(mut self, owner_id: Uuid) -> Self {
-        self.owner_id = Some(owner_id);
-        self
-    }
-
-    /// Target database override.
-    pub fn target_database(mut self, value: impl Into<String>) -> Self {
-        self.target_database = Some(value.into());
-        self
-    }
-
-    /// dbt target name override.
-    pub fn target_name(mut self, value: impl Into<String>) -> Self {
-        self.target_name = Some(value.into());
-        self
-    }
-
-    /// Target role override.
-    pub fn target_role(mut self, value: impl Into<String>) -> Self {
-        self.target_role = Some(value.into());
         self
     }
 
@@ -250,32 +226,24 @@ impl CreateEnvironment {
 
     fn body(&self) -> Result<types::DbtEnvironmentCreateBody> {
         nonnil("connectionId", self.connection_id)?;
-        if let Some(owner) = self.owner_id {
+        let mut body = self.body.clone();
+        body.validate().map_err(Error::from_rule)?;
+        if !body.owner_id.is_unchanged() {
             owner_allowed(self.client.token_kind())?;
+        }
+        if let Patch::Set(owner) = body.owner_id {
             nonnil("ownerId", owner)?;
         }
         let changes: Vec<VariableChange> = self.variables.iter().cloned().map(Into::into).collect();
-        validate_variables(&changes)?;
-        let variables = self
-            .variables
-            .iter()
-            .map(|v| {
-                Ok(types::DbtEnvironmentVariable {
-                    name: spec_rule("variables[].name", v.name())?,
-                    value: v.value().to_owned(),
-                    is_secret: v.is_secret(),
+        body.variables = generated_variables(&changes)?.map(|all| {
+            all.into_iter()
+                .filter_map(|v| match v {
+                    types::DbtEnvironmentVariableUpdateOrNew::Variant1(new) => Some(new),
+                    types::DbtEnvironmentVariableUpdateOrNew::Variant0(_) => None,
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(types::DbtEnvironmentCreateBody {
-            name: spec_rule("name", self.name.as_str())?,
-            target_schema: spec_rule("targetSchema", self.target_schema.as_str())?,
-            owner_id: self.owner_id,
-            target_database: self.target_database.clone(),
-            target_name: self.target_name.clone(),
-            target_role: self.target_role.clone(),
-            variables,
-        })
+                .collect()
+        });
+        Ok(body)
     }
 
     /// Validates and sends the create; returns the new environment.
@@ -283,7 +251,10 @@ impl CreateEnvironment {
         let body = self.body()?;
         let (api, context) = self.client.one_call(self.options);
         let result = api
-            .connections_dbt_environments_create(&self.connection_id, &body)
+            .connections_dbt_environments_create()
+            .connection_id(self.connection_id)
+            .body(body)
+            .send()
             .await;
         Ok(finish(result, &context)?.into_inner())
     }
@@ -307,6 +278,10 @@ impl CreateEnvironment {
 /// println!("{} now builds into {}", updated.name, updated.target_schema);
 /// # Ok(()) }
 /// ```
+///
+/// A setter for every property of the spec's `DbtEnvironmentUpdateBody` is generated (`name`,
+/// `target_schema`, `owner_id`, `target_database`, …, and whatever Omni adds, e.g.
+/// `is_deferral_enabled`); only what is called is sent. Variables are changed here.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct UpdateEnvironment {
@@ -314,7 +289,9 @@ pub struct UpdateEnvironment {
     options: CallOptions,
     connection_id: Uuid,
     environment_id: Uuid,
-    body: UpdateBody,
+    // The generated setters fill this; variables are kept apart, as redacting models.
+    pub(crate) body: UpdateBody,
+    variables: Vec<VariableChange>,
 }
 
 impl UpdateEnvironment {
@@ -322,62 +299,6 @@ impl UpdateEnvironment {
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.options.timeout = Some(timeout);
         self
-    }
-
-    /// New name (must not be empty).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.body.name = Some(name.into());
-        self
-    }
-
-    /// New target schema (must not be empty).
-    pub fn target_schema(mut self, schema: impl Into<String>) -> Self {
-        self.body.target_schema = Some(schema.into());
-        self
-    }
-
-    /// New owner (a `Uuid`), or `None` for no owner. Only valid with an Organization API key.
-    pub fn owner_id(mut self, owner: impl IntoPatch<Uuid>) -> Self {
-        self.body.owner_id = owner.into_patch();
-        self
-    }
-
-    /// Sends `"ownerId": null`. Only valid with an Organization API key.
-    pub fn clear_owner_id(self) -> Self {
-        self.owner_id(Patch::Clear)
-    }
-
-    /// Target database override; `None` clears it.
-    pub fn target_database(mut self, value: impl IntoPatch<String>) -> Self {
-        self.body.target_database = value.into_patch();
-        self
-    }
-
-    /// Sends `"targetDatabase": null`.
-    pub fn clear_target_database(self) -> Self {
-        self.target_database(Patch::Clear)
-    }
-
-    /// dbt target name override; `None` clears it.
-    pub fn target_name(mut self, value: impl IntoPatch<String>) -> Self {
-        self.body.target_name = value.into_patch();
-        self
-    }
-
-    /// Sends `"targetName": null`.
-    pub fn clear_target_name(self) -> Self {
-        self.target_name(Patch::Clear)
-    }
-
-    /// Target role override; `None` clears it.
-    pub fn target_role(mut self, value: impl IntoPatch<String>) -> Self {
-        self.body.target_role = value.into_patch();
-        self
-    }
-
-    /// Sends `"targetRole": null`.
-    pub fn clear_target_role(self) -> Self {
-        self.target_role(Patch::Clear)
     }
 
     /// Create a variable whose value Omni returns when read.
@@ -400,39 +321,34 @@ impl UpdateEnvironment {
         self.variable(VariableUpdate::secret(id, value))
     }
 
-    /// Keep the stored value of the secret variable `id` (sent as `"value": null`).
+    /// Keep the stored value of the secret variable `id` (sent without a `value`: Omni keeps the stored one).
     pub fn keep_secret_variable(self, id: Uuid) -> Self {
         self.variable(VariableUpdate::keep_secret(id))
     }
 
     /// Add a variable change of either kind.
     pub fn variable(mut self, change: impl Into<VariableChange>) -> Self {
-        self.body.variables.push(change.into());
+        self.variables.push(change.into());
         self
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The body as it will be sent, after every check.
+    fn validate(&self) -> Result<UpdateBody> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
-        let body = &self.body;
+        let mut body = self.body.clone();
+        body.variables = generated_variables(&self.variables)?;
         if body.is_empty() {
             return Err(Error::invalid("body", "must change at least one field"));
         }
-        // This schema's generated type is replaced (tri-state), so its minLength rules are
-        // checked here.
-        if let Some(name) = &body.name {
-            nonempty("name", name)?;
-        }
-        if let Some(schema) = &body.target_schema {
-            nonempty("targetSchema", schema)?;
-        }
+        body.validate().map_err(Error::from_rule)?;
         if !body.owner_id.is_unchanged() {
             owner_allowed(self.client.token_kind())?;
         }
         if let Patch::Set(owner) = body.owner_id {
             nonnil("ownerId", owner)?;
         }
-        validate_variables(&body.variables)
+        Ok(body)
     }
 
     /// Validates and sends the update; returns the environment as Omni now has it.
@@ -441,23 +357,16 @@ impl UpdateEnvironment {
     /// repeating that after Omni may have applied it would meet the new names as duplicates,
     /// so it is retried only when it provably never reached Omni (like a create).
     pub async fn send(self) -> Result<DbtEnvironment> {
-        self.validate()?;
-        let creates_variables = self
-            .body
-            .variables
-            .iter()
-            .any(|v| matches!(v, VariableChange::New(_)));
-        let options = CallOptions {
-            repeatable: creates_variables.then_some(false),
-            ..self.options
-        };
-        let (api, context) = self.client.one_call(options);
+        let body = self.validate()?;
+        // Whether it is retried is decided by the hook (`retry::request_is_repeatable`), the
+        // same for `Client::api()`.
+        let (api, context) = self.client.one_call(self.options);
         let result = api
-            .connections_dbt_environments_update(
-                &self.connection_id,
-                &self.environment_id,
-                &self.body,
-            )
+            .connections_dbt_environments_update()
+            .connection_id(self.connection_id)
+            .environment_id(self.environment_id)
+            .body(body)
+            .send()
             .await;
         Ok(finish(result, &context)?.into_inner())
     }
@@ -491,7 +400,10 @@ impl DeleteEnvironment {
         nonnil("environmentId", self.environment_id)?;
         let (api, context) = self.client.one_call(self.options);
         let result = api
-            .connections_dbt_environments_delete(&self.connection_id, &self.environment_id)
+            .connections_dbt_environments_delete()
+            .connection_id(self.connection_id)
+            .environment_id(self.environment_id)
+            .send()
             .await;
         let value = match finish(result, &context) {
             Err(Error::NotFound { detail, .. })
@@ -528,6 +440,30 @@ fn owner_allowed(kind: TokenKind) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// The variables checked ([`validate_variables`]) and as the generated items; `None` when
+/// there are none (the key is then not sent).
+fn generated_variables(
+    changes: &[VariableChange],
+) -> Result<Option<Vec<types::DbtEnvironmentVariableUpdateOrNew>>> {
+    validate_variables(changes)?;
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.to_generated().map_err(|e| {
+                Error::invalid(
+                    format!("variables[{i}]"),
+                    format!("breaks the spec's rule: {e}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 fn validate_variables(changes: &[VariableChange]) -> Result<()> {
@@ -778,8 +714,9 @@ mod tests {
         #[test]
         fn every_valid_update_conforms_and_round_trips(intent in intent()) {
             let update = build(&intent);
-            prop_assert!(update.validate().is_ok(), "{:?}", update.validate());
-            let body = serde_json::to_value(&update.body).unwrap();
+            let sent = update.validate();
+            prop_assert!(sent.is_ok(), "{:?}", sent);
+            let body = serde_json::to_value(sent.unwrap()).unwrap();
             let conforms = Spec::bundled().check_request("connectionsDbtEnvironmentsUpdate", &body);
             prop_assert!(conforms.is_ok(), "{body}: {:?}", conforms);
             prop_assert_eq!(decode(&body), intent);

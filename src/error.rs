@@ -250,6 +250,11 @@ impl Error {
         }
     }
 
+    /// A rule of the spec that a derived body's `validate()` found broken.
+    pub(crate) fn from_rule(violation: crate::generated::types::RuleViolation) -> Self {
+        Error::invalid(violation.field, violation.rule)
+    }
+
     pub(crate) fn config(origin: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
             origin: origin.into(),

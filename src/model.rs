@@ -1,16 +1,20 @@
-//! Models the generator cannot express, each replacing a generated type for one reason:
+//! The crate's own models beside the generated ones.
+//!
+//! Two kinds of type live here. Models derived from the spec by `crates/codegen` (patch bodies
+//! and the tolerant environment answer) are generated; this module gives them their
+//! hand-written extras ([`Patch`], [`IntoPatch`], the one-or-many rule, short names).
+//! One schema is replaced by a hand-written model, for a reason generation cannot express:
 //!
 //! | model | replaces | why |
 //! |---|---|---|
-//! | [`Patch`], `UpdateBody` | `DbtEnvironmentUpdateBody` | three states per nullable field (absent, `null`, value) |
-//! | [`NewVariable`], [`VariableUpdate`], [`VariableChange`] | the update body's variable items | a secret value never shows in `Debug` or `Display` |
-//! | [`DbtEnvironment`] | `DbtEnvironmentItem` | Omni's documented answer sends `variables` as one object |
 //! | [`Variable`] | `DbtEnvironmentResponseVariable` | a secret's value never survives decoding |
-//! | [`Page`], `Listing` | `DbtEnvironmentListing`, the list envelopes | two documented list shapes; one page type for every cursor-paged list |
-//! | [`SortDirection`] | the per-operation `…SortDirection` enums | one name for the same two values |
-//! | [`Deleted`] | `DbtEnvironmentDeleteResponse` | only a confirmed delete (`success: true`, or gone after a retry) |
 //!
-//! `tests/it/drift.rs` fails, naming the property, when the spec gives one of these schemas a
+//! And the builders' inputs, which convert into generated types when a request is sent:
+//! [`NewVariable`], [`VariableUpdate`], [`VariableChange`] (a secret value never shows in
+//! `Debug` or `Display`), [`Page`] (one page type for every cursor-paged list),
+//! [`SortDirection`] (one name for the per-operation enums), [`Deleted`].
+//!
+//! `tests/it/drift.rs` fails, naming the property, when the spec gives a replaced schema a
 //! property the model does not carry.
 
 use std::fmt;
@@ -50,6 +54,14 @@ impl<T> Patch<T> {
     }
 }
 
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    /// `null` is [`Patch::Clear`], a value [`Patch::Set`]; an absent key is the field's
+    /// default, [`Patch::Unchanged`].
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(deserializer)?.map_or(Patch::Clear, Patch::Set))
+    }
+}
+
 impl<T: Serialize> Serialize for Patch<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -77,19 +89,16 @@ pub trait IntoPatch<T>: sealed::Sealed<T> {
 }
 
 mod sealed {
-    use uuid::Uuid;
-
     use super::Patch;
 
     /// Keeps [`IntoPatch`](super::IntoPatch) implemented by this crate only, so that it can
     /// grow without breaking anyone.
     pub trait Sealed<T> {}
+    impl<T> Sealed<T> for T {}
     impl<T> Sealed<T> for Patch<T> {}
     impl<T> Sealed<T> for Option<T> {}
     impl Sealed<String> for &str {}
-    impl Sealed<String> for String {}
     impl Sealed<String> for &String {}
-    impl Sealed<Uuid> for Uuid {}
 }
 
 impl<T> IntoPatch<T> for Patch<T> {
@@ -110,8 +119,8 @@ impl IntoPatch<String> for &str {
     }
 }
 
-impl IntoPatch<String> for String {
-    fn into_patch(self) -> Patch<String> {
+impl<T> IntoPatch<T> for T {
+    fn into_patch(self) -> Patch<T> {
         Patch::Set(self)
     }
 }
@@ -119,12 +128,6 @@ impl IntoPatch<String> for String {
 impl IntoPatch<String> for &String {
     fn into_patch(self) -> Patch<String> {
         Patch::Set(self.clone())
-    }
-}
-
-impl IntoPatch<Uuid> for Uuid {
-    fn into_patch(self) -> Patch<Uuid> {
-        Patch::Set(self)
     }
 }
 
@@ -192,6 +195,19 @@ impl NewVariable {
     }
 }
 
+impl NewVariable {
+    /// The generated item, through the type that carries the spec's rules for it.
+    pub(crate) fn to_generated(
+        &self,
+    ) -> Result<types::DbtEnvironmentVariable, types::error::ConversionError> {
+        Ok(types::DbtEnvironmentVariable {
+            name: self.name.as_str().try_into()?,
+            value: self.value.clone(),
+            is_secret: self.is_secret,
+        })
+    }
+}
+
 impl fmt::Debug for NewVariable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewVariable")
@@ -250,7 +266,7 @@ impl VariableUpdate {
         }
     }
 
-    /// Keep a secret variable's stored value (sent as `"value": null`).
+    /// Keep a secret variable's stored value (sent without a `value`: Omni keeps the stored one).
     pub fn keep_secret(id: Uuid) -> Self {
         Self {
             id,
@@ -305,6 +321,23 @@ pub enum VariableChange {
     Existing(VariableUpdate),
 }
 
+impl VariableChange {
+    /// The generated item, through the types that carry the spec's rules.
+    pub(crate) fn to_generated(
+        &self,
+    ) -> Result<types::DbtEnvironmentVariableUpdateOrNew, types::error::ConversionError> {
+        Ok(match self {
+            VariableChange::New(v) => v.to_generated()?.into(),
+            VariableChange::Existing(u) => types::DbtEnvironmentVariableUpdate {
+                id: u.id,
+                is_secret: u.is_secret,
+                value: u.value.clone(),
+            }
+            .into(),
+        })
+    }
+}
+
 impl From<NewVariable> for VariableChange {
     fn from(v: NewVariable) -> Self {
         VariableChange::New(v)
@@ -317,10 +350,10 @@ impl From<VariableUpdate> for VariableChange {
     }
 }
 
-/// The body of `PUT .../dbt/environments/{environmentId}`; replaces the generated type so that
-/// each nullable field can be absent, `null`, or a value. The generated
-/// `connections_dbt_environments_update` takes it; the
-/// [`UpdateEnvironment`](crate::UpdateEnvironment) builder fills and validates it.
+/// The body of `PUT .../dbt/environments/{environmentId}`, derived from the spec's
+/// `DbtEnvironmentUpdateBody`: each optional field is sent only when set, and each nullable one
+/// can be absent, `null` or a value. The [`UpdateEnvironment`](crate::UpdateEnvironment)
+/// builder fills and validates it; the generated `connections_dbt_environments_update` takes it.
 ///
 /// ```
 /// use omni_dbt::{Patch, UpdateBody};
@@ -329,44 +362,21 @@ impl From<VariableUpdate> for VariableChange {
 /// body.target_role = Patch::Clear;
 /// assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"targetRole":null}"#);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct UpdateBody {
-    /// New name (minLength 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// New target schema (minLength 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_schema: Option<String>,
-    /// New owner; only valid with an Organization API key.
-    #[serde(skip_serializing_if = "Patch::is_unchanged")]
-    pub owner_id: Patch<Uuid>,
-    /// Target database override.
-    #[serde(skip_serializing_if = "Patch::is_unchanged")]
-    pub target_database: Patch<String>,
-    /// dbt target name override.
-    #[serde(skip_serializing_if = "Patch::is_unchanged")]
-    pub target_name: Patch<String>,
-    /// Target role override.
-    #[serde(skip_serializing_if = "Patch::is_unchanged")]
-    pub target_role: Patch<String>,
-    /// Variables to create or change.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub variables: Vec<VariableChange>,
-}
+pub type UpdateBody = types::DbtEnvironmentUpdateBody;
 
-impl UpdateBody {
+impl types::DbtEnvironmentUpdateBody {
     /// Whether the body changes nothing.
     pub fn is_empty(&self) -> bool {
-        *self == UpdateBody::default()
+        *self == Self::default()
     }
 }
 
-/// A dbt environment as Omni returns it.
+/// A dbt environment as Omni returns it: the spec's `DbtEnvironmentItem`, derived by
+/// `crates/codegen` so that every property the spec gives it is here.
 ///
 /// Decoding tolerates what Omni sends: `variables` as an array, as a single object (as in
-/// Omni's documented example), absent or `null`; unknown fields are ignored.
+/// Omni's documented example), absent or `null`; a boolean or nullable property left out (an
+/// older instance); unknown fields are ignored.
 ///
 /// ```
 /// let env: omni_dbt::DbtEnvironment = serde_json::from_str(r#"{
@@ -376,51 +386,28 @@ impl UpdateBody {
 /// }"#).unwrap();
 /// assert_eq!(env.variables.len(), 1);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct DbtEnvironment {
-    /// The environment's id.
-    pub id: Uuid,
-    /// The environment's name.
-    pub name: String,
-    /// Whether this is the connection's default environment.
-    #[serde(default)]
-    pub is_default_environment: bool,
-    /// The owning user, or `None` for an organization-wide environment.
-    #[serde(default)]
-    pub owner_id: Option<Uuid>,
-    /// Target database override.
-    #[serde(default)]
-    pub target_database: Option<String>,
-    /// dbt target name override.
-    #[serde(default)]
-    pub target_name: Option<String>,
-    /// Target role override.
-    #[serde(default)]
-    pub target_role: Option<String>,
-    /// The schema dbt builds into.
-    pub target_schema: String,
-    /// The environment's variables.
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub variables: Vec<Variable>,
-}
+pub type DbtEnvironment = types::DbtEnvironmentItem;
 
-impl DbtEnvironment {
+impl types::DbtEnvironmentItem {
     /// The variable with this name, if any.
     pub fn variable(&self, name: &str) -> Option<&Variable> {
         self.variables.iter().find(|v| v.name == name)
     }
 }
 
-fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Variable>, D::Error> {
+/// A list in an answer, tolerantly: an array, one object (a list of one), or `null` (empty).
+pub(crate) fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum OneOrMany {
-        Many(Vec<Variable>),
-        One(Variable),
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
     }
-    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+    Ok(match Option::<OneOrMany<T>>::deserialize(deserializer)? {
         None => Vec::new(),
         Some(OneOrMany::Many(all)) => all,
         Some(OneOrMany::One(one)) => vec![one],
@@ -466,21 +453,9 @@ impl From<WireVariable> for Variable {
     }
 }
 
-/// The list response, in either of the shapes Omni is documented to send.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Listing {
-    /// A bare array (Omni's documentation).
-    Bare(Vec<DbtEnvironment>),
-    /// The `{records, pageInfo}` envelope (Omni's published spec).
-    Paged {
-        /// The environments on this page.
-        records: Vec<DbtEnvironment>,
-        /// Paging information, when sent.
-        #[serde(rename = "pageInfo", default)]
-        page_info: Option<WirePageInfo>,
-    },
-}
+/// The list response, in either of the shapes Omni is documented to send (a bare array, or
+/// the spec's `{records, pageInfo}` envelope): generated from the correction that says so.
+pub type Listing = types::DbtEnvironmentListing;
 
 /// The envelope's `pageInfo`, read leniently: any field may be missing, and the counts are
 /// numbers (as Omni's spec types them).
@@ -547,10 +522,11 @@ impl<T> Page<T> {
 impl From<Listing> for Page {
     fn from(listing: Listing) -> Self {
         match listing {
-            Listing::Bare(environments) => Page::new(environments, WirePageInfo::default()),
-            Listing::Paged { records, page_info } => {
-                Page::new(records, page_info.unwrap_or_default())
-            }
+            Listing::Array(environments) => Page::new(environments, WirePageInfo::default()),
+            Listing::DbtEnvironmentListResponse(envelope) => Page::new(
+                envelope.records,
+                WirePageInfo::from_generated(&envelope.page_info),
+            ),
         }
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::{
     client::{Client, confirmed, finish},
     error::{Error, Result},
-    generated::types::{DbtExposureWithMeta, ModelBranchDbtBody, ModelBranchDbtResponse},
+    generated::types::{self, DbtExposureWithMeta, ModelsBranchDbtBody, SuccessResponse},
     model::{Page, SortDirection, WirePageInfo},
     paging::{self, PagedRequest},
     runtime::CallOptions,
@@ -130,17 +130,24 @@ impl ListExposures {
         }
         paging::check_page_size(self.page_size)?;
         let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .models_dbt_exposures(
-                &self.model_id,
-                self.branch_id.as_ref(),
-                self.cursor.as_deref(),
-                self.page_size
-                    .and_then(|n| std::num::NonZeroU64::new(n.into())),
-                self.sort.map(Into::into),
-                self.sort_field.as_deref(),
-            )
-            .await;
+        let mut request = api.models_dbt_exposures().model_id(self.model_id);
+        if let Some(branch) = self.branch_id {
+            request = request.branch_id(branch);
+        }
+        if let Some(cursor) = self.cursor {
+            request = request.cursor(cursor);
+        }
+        if let Some(size) = self.page_size {
+            request = request.page_size(u64::from(size));
+        }
+        if let Some(direction) = self.sort {
+            request =
+                request.sort_direction(types::ModelsDbtExposuresSortDirection::from(direction));
+        }
+        if let Some(field) = self.sort_field {
+            request = request.sort_field(field);
+        }
+        let result = request.send().await;
         let list = finish(result, &context)?.into_inner();
         Ok(Page::new(
             list.records,
@@ -191,11 +198,8 @@ impl ModelBranch {
     pub fn use_dbt_environment(&self, environment_id: Uuid) -> UseDbtEnvironment {
         UseDbtEnvironment {
             client: self.client.clone(),
-            // Setting the same environment twice has the effect of setting it once.
-            options: CallOptions {
-                repeatable: Some(true),
-                ..CallOptions::default()
-            },
+            // Retried like an idempotent request: see `retry::request_is_repeatable`.
+            options: CallOptions::default(),
             model_id: self.model_id,
             branch: self.name.clone(),
             environment_id,
@@ -230,7 +234,7 @@ impl UseDbtEnvironment {
         self
     }
 
-    fn body(&self) -> Result<ModelBranchDbtBody> {
+    fn body(&self) -> Result<ModelsBranchDbtBody> {
         nonnil("modelId", self.model_id)?;
         if self.branch.trim().is_empty() {
             return Err(Error::invalid("branchName", "must not be empty"));
@@ -242,18 +246,22 @@ impl UseDbtEnvironment {
                 "must not be empty; leave it out to use the environment's branch",
             ));
         }
-        Ok(ModelBranchDbtBody {
+        Ok(ModelsBranchDbtBody {
             dbt_environment_id: self.environment_id,
             dbt_git_branch: self.dbt_git_branch.clone(),
         })
     }
 
     /// Validates and sends the request. `success: false` is [`Error::UnexpectedResponse`].
-    pub async fn send(self) -> Result<ModelBranchDbtResponse> {
+    pub async fn send(self) -> Result<SuccessResponse> {
         let body = self.body()?;
         let (api, context) = self.client.one_call(self.options);
         let result = api
-            .models_branch_dbt(&self.model_id, &self.branch, &body)
+            .models_branch_dbt()
+            .model_id(self.model_id)
+            .branch_name(self.branch.clone())
+            .body(body)
+            .send()
             .await;
         let value = finish(result, &context)?;
         let status = value.status().as_u16();

@@ -152,15 +152,49 @@ impl Outcome {
 /// The retry decision, in one place: used by the request hook and by
 /// [`Error::is_retryable`](crate::Error::is_retryable).
 ///
-/// A request that may be repeated safely is retried on 429, 502, 503, 504, timeouts and lost
-/// connections; any request is retried when the connection could not be made at all.
+/// A request that may be repeated safely is retried on 502, 503, 504, timeouts and lost
+/// connections; any request is retried on 429 (an answer to a request Omni did not carry out)
+/// and when the connection could not be made at all.
 pub(crate) fn should_retry(outcome: Outcome, repeatable: bool) -> bool {
     match outcome {
-        Outcome::ConnectFailed => true,
-        Outcome::Status(status) => repeatable && matches!(status, 429 | 502 | 503 | 504),
+        Outcome::ConnectFailed | Outcome::Status(429) => true,
+        Outcome::Status(status) => repeatable && matches!(status, 502..=504),
         Outcome::TimedOut | Outcome::ConnectionLost => repeatable,
         Outcome::TooLarge => false,
     }
+}
+
+/// The retry table, keyed by operation (and request shape where it matters): whether sending
+/// this request twice has the effect of sending it once. Read by the hook, so the ergonomic
+/// builders and `Client::api()` agree.
+///
+/// | operation | repeatable |
+/// |---|---|
+/// | `models_branch_dbt` (POST) | yes: setting a branch's environment twice sets it once |
+/// | `connections_dbt_environments_update` (PUT) | unless it creates variables: repeated, Omni would meet its new names as duplicates |
+/// | any other | by HTTP method ([`method_is_repeatable`]) |
+pub(crate) fn request_is_repeatable(
+    operation_id: &str,
+    method: &reqwest::Method,
+    body: Option<&[u8]>,
+) -> bool {
+    match operation_id {
+        "models_branch_dbt" => true,
+        "connections_dbt_environments_update" => !body.is_some_and(creates_variables),
+        _ => method_is_repeatable(method),
+    }
+}
+
+/// Whether an update body creates a variable (an item without `id`). A body that cannot be
+/// read counts as creating one: the safe answer.
+fn creates_variables(body: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return true;
+    };
+    value
+        .get("variables")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|items| items.iter().any(|item| item.get("id").is_none()))
 }
 
 /// Whether a request of this method may be repeated safely (RFC 9110 idempotent methods).
@@ -199,8 +233,9 @@ mod tests {
     #[test]
     fn only_repeatable_requests_retry_after_they_may_have_reached_omni() {
         for outcome in [
-            Outcome::Status(429),
+            Outcome::Status(502),
             Outcome::Status(503),
+            Outcome::Status(504),
             Outcome::TimedOut,
             Outcome::ConnectionLost,
         ] {
@@ -208,6 +243,10 @@ mod tests {
             assert!(!should_retry(outcome, false), "{outcome:?}");
         }
         assert!(should_retry(Outcome::ConnectFailed, false));
+        assert!(
+            should_retry(Outcome::Status(429), false),
+            "a 429 was not carried out: any method is retried"
+        );
         for status in [200, 400, 401, 403, 404, 500, 501] {
             assert!(!should_retry(Outcome::Status(status), true), "{status}");
         }
@@ -215,6 +254,47 @@ mod tests {
         assert!(method_is_repeatable(&reqwest::Method::PUT));
         assert!(!method_is_repeatable(&reqwest::Method::POST));
         assert!(!method_is_repeatable(&reqwest::Method::PATCH));
+    }
+
+    #[test]
+    fn the_table_decides_by_operation_and_body() {
+        use reqwest::Method;
+        let update = "connections_dbt_environments_update";
+        let new = br#"{"variables":[{"name":"A","value":"1","isSecret":false}]}"#;
+        let existing =
+            br#"{"variables":[{"id":"7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f","isSecret":true}]}"#;
+        assert!(request_is_repeatable(
+            update,
+            &Method::PUT,
+            Some(br#"{"name":"x"}"#)
+        ));
+        assert!(request_is_repeatable(update, &Method::PUT, Some(existing)));
+        assert!(!request_is_repeatable(update, &Method::PUT, Some(new)));
+        assert!(!request_is_repeatable(
+            update,
+            &Method::PUT,
+            Some(b"not json")
+        ));
+        assert!(request_is_repeatable(
+            "models_branch_dbt",
+            &Method::POST,
+            None
+        ));
+        assert!(!request_is_repeatable(
+            "connections_dbt_environments_create",
+            &Method::POST,
+            None
+        ));
+        assert!(!request_is_repeatable(
+            "models_refresh",
+            &Method::POST,
+            None
+        ));
+        assert!(request_is_repeatable(
+            "connections_dbt_get",
+            &Method::GET,
+            None
+        ));
     }
 
     #[test]

@@ -56,9 +56,6 @@ impl fmt::Debug for Shared {
 pub(crate) struct CallOptions {
     /// Overrides the client's timeout for each attempt of this request.
     pub timeout: Option<Duration>,
-    /// Whether sending the request twice has the effect of sending it once; `None` lets the
-    /// HTTP method decide ([`retry::method_is_repeatable`]).
-    pub repeatable: Option<bool>,
 }
 
 /// The context the generated client carries: the client's shared settings, and (for calls made
@@ -144,10 +141,8 @@ impl ClientHooks<CallContext> for generated::Client {
         request.headers_mut().remove("api-version");
         *request.timeout_mut() = Some(context.options.timeout.unwrap_or(shared.timeout));
         let method = request.method().clone();
-        let repeatable = context
-            .options
-            .repeatable
-            .unwrap_or_else(|| retry::method_is_repeatable(&method));
+        let body = request.body().and_then(reqwest::Body::as_bytes);
+        let repeatable = retry::request_is_repeatable(info.operation_id, &method, body);
         let policy = shared.retry;
         // No attempt starts after this; the call ends by it plus one attempt's timeout.
         let deadline = Instant::now().checked_add(policy.total_budget());

@@ -24,11 +24,3 @@ pub(crate) fn nonnil(field: &str, id: Uuid) -> Result<()> {
         Ok(())
     }
 }
-
-pub(crate) fn nonempty(field: &str, value: &str) -> Result<()> {
-    if value.is_empty() {
-        Err(Error::invalid(field, "must not be empty (minLength 1)"))
-    } else {
-        Ok(())
-    }
-}

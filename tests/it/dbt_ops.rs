@@ -51,11 +51,16 @@ async fn get_config_reads_the_configuration_and_the_no_dbt_answer() {
     let config = client.dbt(id(CONN)).config().send().await.unwrap();
     let req = only_request(&server).await;
     assert_request(&req, "GET", &config_path(), None, ORG_KEY);
-    let types::ConnectionDbtGetResponse::Config(config) = config else {
+    let types::ConnectionsDbtGetResponse::ConfiguredResponse {
+        ssh_url,
+        project_root_path,
+        ..
+    } = config
+    else {
         panic!("expected the configuration, got {config:?}");
     };
-    assert_eq!(config.ssh_url, "git@github.com:acme/analytics.git");
-    assert_eq!(config.project_root_path.as_deref(), Some("dbt_project"));
+    assert_eq!(ssh_url, "git@github.com:acme/analytics.git");
+    assert_eq!(project_root_path.as_deref(), Some("dbt_project"));
 
     let server = MockServer::start().await;
     let none = json!({"message": "dbt is not configured", "supportsDbt": true});
@@ -67,7 +72,7 @@ async fn get_config_reads_the_configuration_and_the_no_dbt_answer() {
         .await
         .unwrap();
     assert!(
-        matches!(&answer, types::ConnectionDbtGetResponse::NotConfigured(n) if n.message == "dbt is not configured"),
+        matches!(&answer, types::ConnectionsDbtGetResponse::NotConfiguredResponse { message, .. } if message == "dbt is not configured"),
         "{answer:?}"
     );
 }
@@ -94,9 +99,55 @@ async fn update_config_sends_exactly_the_fields_set() {
         json!({
             "sshUrl": "git@github.com:acme/analytics.git", "branch": "main",
             "autogenRelationships": true, "enableVirtualSchemas": false,
-            "enableSemanticLayer": false, "rotateKeys": false, "projectRootPath": ""
-        })
+            "projectRootPath": ""
+        }),
+        "a default of the spec (enableSemanticLayer, rotateKeys: false) is not a value to send"
     );
+}
+
+#[tokio::test]
+async fn project_root_path_follows_the_spec_pattern_before_sending() {
+    for bad in ["/abs", "a/../b", "..", "dbt\\project"] {
+        let server = MockServer::start().await;
+        let err = org_client(&server)
+            .dbt(id(CONN))
+            .update_config("git@github.com:acme/analytics.git", "main")
+            .autogen_relationships(true)
+            .enable_virtual_schemas(false)
+            .project_root_path(bad)
+            .send()
+            .await
+            .unwrap_err();
+        match &err {
+            Error::InvalidInput { field, rule, .. } => {
+                assert_eq!(field, "projectRootPath", "{bad}: {err}");
+                assert!(rule.contains("pattern"), "{bad}: {rule}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+        assert!(
+            server.received_requests().await.unwrap().is_empty(),
+            "{bad}: nothing is sent"
+        );
+    }
+    // A relative path, with spaces, dots and dashes, is fine; so are "" (the root) and a set flag.
+    let server = MockServer::start().await;
+    let ok = json!({"success": true, "message": "saved"});
+    answer(&server, "PUT", config_path(), json_response(200, ok)).await;
+    org_client(&server)
+        .dbt(id(CONN))
+        .update_config("git@github.com:acme/analytics.git", "main")
+        .autogen_relationships(false)
+        .enable_virtual_schemas(true)
+        .rotate_keys(true)
+        .project_root_path("analytics/dbt project-1.0")
+        .send()
+        .await
+        .unwrap();
+    let req = only_request(&server).await;
+    assert_eq!(body(&req)["projectRootPath"], "analytics/dbt project-1.0");
+    assert_eq!(body(&req)["rotateKeys"], true);
+    assert!(body(&req).get("enableSemanticLayer").is_none());
 }
 
 #[tokio::test]

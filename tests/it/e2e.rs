@@ -114,7 +114,7 @@ async fn lifecycle_create_update_list_delete() {
             "targetSchema": "dbt_pr_7_b", "targetName": null, "targetRole": null,
             "variables": [
                 {"id": plain_id, "isSecret": false, "value": "p2"},
-                {"id": secret_id, "isSecret": true, "value": null},
+                {"id": secret_id, "isSecret": true},
                 // The journal never keeps a secret's value.
                 {"name": "TOKEN", "value": "<redacted>", "isSecret": true}
             ]
@@ -442,7 +442,7 @@ async fn exposures_page_through_the_fake() {
 
 #[tokio::test]
 async fn the_dbt_configuration_round_trip() {
-    use omni_dbt::api::types::ConnectionDbtGetResponse as Answer;
+    use omni_dbt::api::types::ConnectionsDbtGetResponse as Answer;
     let (fake, client) = start(FakeOmni::builder().without_rate_limit()).await;
     let dbt = client.dbt(fake.connection_id());
     dbt.update_config("git@github.com:acme/dbt.git", "release")
@@ -454,30 +454,35 @@ async fn the_dbt_configuration_round_trip() {
         .await
         .unwrap();
     match dbt.config().send().await.unwrap() {
-        Answer::Config(c) => {
+        Answer::ConfiguredResponse {
+            ssh_url,
+            branch,
+            dbt_version,
+            project_root_path,
+            autogen_relationships,
+            enable_virtual_schemas,
+            supports_dbt,
+            ..
+        } => {
             assert_eq!(
-                (
-                    c.ssh_url.as_str(),
-                    c.branch.as_str(),
-                    c.dbt_version.as_str()
-                ),
+                (ssh_url.as_str(), branch.as_str(), dbt_version.as_str()),
                 ("git@github.com:acme/dbt.git", "release", "1.8")
             );
-            assert_eq!(c.project_root_path, None, "\"\" means the root");
-            assert!(!c.autogen_relationships && c.enable_virtual_schemas && c.supports_dbt);
+            assert_eq!(project_root_path, None, "\"\" means the root");
+            assert!(!autogen_relationships && enable_virtual_schemas && supports_dbt);
         }
         other => panic!("{other:?}"),
     }
     dbt.delete_config().send().await.unwrap();
     assert!(matches!(
         dbt.config().send().await.unwrap(),
-        Answer::NotConfigured(_)
+        Answer::NotConfiguredResponse { .. }
     ));
     let err = dbt.delete_config().send().await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     let none = client.dbt(fake.connection_without_dbt());
     match none.config().send().await.unwrap() {
-        Answer::NotConfigured(n) => assert!(!n.supports_dbt),
+        Answer::NotConfiguredResponse { supports_dbt, .. } => assert!(!supports_dbt),
         other => panic!("{other:?}"),
     }
     let err = none

@@ -27,11 +27,15 @@ impl Applied {
 pub const RULES: &[(&str, &str)] = &[
     (
         "per-status-bodies",
-        "success (or error) statuses of one operation answer different bodies: each becomes a oneOf of all of them, so one generated type covers every status",
+        "success (or error) statuses of one operation answer different bodies: each becomes a oneOf of all of them, so one generated type covers every status; error statuses described without a body beside ones with a body share that body",
     ),
     (
         "case-colliding-enum",
         "a string enum whose values differ only in case (Rust cannot name both variants): the enum becomes a plain string, the values listed in its description",
+    ),
+    (
+        "identical-branches",
+        "an anyOf/oneOf whose branches are all the same schema is that schema (typify would make a struct of flattened copies, which progenitor's builders cannot take as a parameter)",
     ),
     (
         "nonconforming-default",
@@ -50,6 +54,7 @@ pub fn apply(doc: &mut Value) -> Vec<Applied> {
     per_status_bodies(doc, &mut applied);
     let snapshot = doc.clone();
     walk_schemas(doc, "", &mut |schema, pointer| {
+        identical_branches(schema, pointer, &mut applied);
         case_colliding_enum(schema, pointer, &mut applied);
         nonconforming_default(&snapshot, schema, pointer, &mut applied);
     });
@@ -147,14 +152,38 @@ fn per_status_bodies(doc: &mut Value, applied: &mut Vec<Applied>) {
                     distinct.push(schema.clone());
                 }
             }
-            if distinct.len() < 2 {
+            // Error statuses described without a body beside ones with a body: progenitor
+            // needs one error type, so they share it (a body that does not decode is still
+            // reported with its status).
+            let bodiless: Vec<String> = if success || distinct.is_empty() {
+                Vec::new()
+            } else {
+                statuses
+                    .iter()
+                    .filter(|s| json_schema(&responses[*s]).is_none())
+                    .cloned()
+                    .collect()
+            };
+            if distinct.len() < 2 && bodiless.is_empty() {
                 continue;
             }
-            let union = json!({"oneOf": distinct});
+            let union = if distinct.len() == 1 {
+                distinct[0].clone()
+            } else {
+                json!({"oneOf": distinct})
+            };
             for status in &statuses {
-                if let Some(schema) = responses
-                    .get_mut(status)
-                    .and_then(|r| r.get_mut("content"))
+                let Some(response) = responses.get_mut(status).and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                if bodiless.contains(status) {
+                    response.insert(
+                        "content".into(),
+                        json!({"application/json": {"schema": union.clone()}}),
+                    );
+                } else if let Some(schema) = response
+                    .get_mut("content")
                     .and_then(|c| c.get_mut("application/json"))
                     .and_then(|m| m.get_mut("schema"))
                 {
@@ -164,12 +193,20 @@ fn per_status_bodies(doc: &mut Value, applied: &mut Vec<Applied>) {
             applied.push(Applied {
                 rule: "per-status-bodies",
                 pointer: format!("/paths/{}/{method}/responses", escape(path)),
-                detail: format!(
-                    "{} statuses {} answer {} different bodies; each is now a oneOf of them",
-                    if success { "success" } else { "error" },
-                    statuses.join(", "),
-                    distinct.len()
-                ),
+                detail: if bodiless.is_empty() {
+                    format!(
+                        "{} statuses {} answer {} different bodies; each is now a oneOf of them",
+                        if success { "success" } else { "error" },
+                        statuses.join(", "),
+                        distinct.len()
+                    )
+                } else {
+                    format!(
+                        "error statuses {} are described without a body beside {} with one; they share the error body",
+                        bodiless.join(", "),
+                        statuses.len() - bodiless.len()
+                    )
+                },
             });
         }
     });
@@ -230,6 +267,36 @@ fn walk(node: &mut Value, pointer: &str, in_schema: bool, f: &mut dyn FnMut(&mut
             }
         }
         _ => {}
+    }
+}
+
+fn identical_branches(schema: &mut Value, pointer: &str, applied: &mut Vec<Applied>) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(branches)) = map.get(key) else {
+            continue;
+        };
+        let Some(first) = branches.first().cloned() else {
+            continue;
+        };
+        if branches.len() < 2 || branches.iter().any(|b| *b != first) {
+            continue;
+        }
+        let Value::Object(only) = first else {
+            continue;
+        };
+        let count = branches.len();
+        map.remove(key);
+        for (k, v) in only {
+            map.entry(k).or_insert(v);
+        }
+        applied.push(Applied {
+            rule: "identical-branches",
+            pointer: format!("{pointer}/{key}"),
+            detail: format!("{count} identical branches became the one schema"),
+        });
     }
 }
 

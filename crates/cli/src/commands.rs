@@ -7,7 +7,7 @@ use std::{
 
 use omni_dbt::{
     Client, DbtEnvironment, Uuid,
-    api::types::{ConnectionDbtGetResponse, JobStatusResponseStatus},
+    api::types::{ConnectionsDbtGetResponse, JobsGetStatusResponseStatus},
 };
 use serde_json::json;
 
@@ -470,32 +470,44 @@ async fn dbt(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
         DbtCommand::Show(c) => {
             let answer = client.dbt(connection(&c)?).config().send().await?;
             emit(ctx.output, &answer, || match &answer {
-                ConnectionDbtGetResponse::Config(c) => vec![
+                ConnectionsDbtGetResponse::ConfiguredResponse {
+                    ssh_url,
+                    branch,
+                    dbt_version,
+                    project_root_path,
+                    autogen_relationships,
+                    enable_virtual_schemas,
+                    enable_semantic_layer,
+                    ..
+                } => vec![
                     vec!["SETTING".into(), "VALUE".into()],
-                    vec!["sshUrl".into(), c.ssh_url.clone()],
-                    vec!["branch".into(), c.branch.clone()],
-                    vec!["dbtVersion".into(), c.dbt_version.clone()],
+                    vec!["sshUrl".into(), ssh_url.clone()],
+                    vec!["branch".into(), branch.clone()],
+                    vec!["dbtVersion".into(), dbt_version.clone()],
                     vec![
                         "projectRootPath".into(),
-                        c.project_root_path.clone().unwrap_or_default(),
+                        project_root_path.clone().unwrap_or_default(),
                     ],
                     vec![
                         "autogenRelationships".into(),
-                        c.autogen_relationships.to_string(),
+                        autogen_relationships.to_string(),
                     ],
                     vec![
                         "enableVirtualSchemas".into(),
-                        c.enable_virtual_schemas.to_string(),
+                        enable_virtual_schemas.to_string(),
                     ],
                     vec![
                         "enableSemanticLayer".into(),
-                        c.enable_semantic_layer.to_string(),
+                        enable_semantic_layer.to_string(),
                     ],
                 ],
-                ConnectionDbtGetResponse::NotConfigured(n) => vec![
+                ConnectionsDbtGetResponse::NotConfiguredResponse {
+                    message,
+                    supports_dbt,
+                } => vec![
                     vec!["SETTING".into(), "VALUE".into()],
-                    vec!["message".into(), n.message.clone()],
-                    vec!["supportsDbt".into(), n.supports_dbt.to_string()],
+                    vec!["message".into(), message.clone()],
+                    vec!["supportsDbt".into(), supports_dbt.to_string()],
                 ],
             });
         }
@@ -715,8 +727,12 @@ async fn refresh_and_wait(
     timeout_secs: u64,
 ) -> Result<serde_json::Value, Failure> {
     let api = client.api();
-    let job = api
-        .models_refresh(&model, branch_id.as_ref())
+    let mut refresh = api.models_refresh().model_id(model);
+    if let Some(branch) = branch_id {
+        refresh = refresh.branch_id(branch);
+    }
+    let job = refresh
+        .send()
         .await
         .map_err(omni_dbt::Error::from)?
         .into_inner();
@@ -725,22 +741,24 @@ async fn refresh_and_wait(
     let mut interval = Duration::from_millis(250);
     loop {
         let state = api
-            .jobs_get_status(&job.job_id)
+            .jobs_get_status()
+            .job_id(job.job_id.clone())
+            .send()
             .await
             .map_err(omni_dbt::Error::from)?
             .into_inner();
         match state.status {
-            JobStatusResponseStatus::Completed => {
+            JobsGetStatusResponseStatus::Completed => {
                 eprintln!("schema refresh completed");
                 return Ok(json!({"jobId": job.job_id, "status": "COMPLETED"}));
             }
-            JobStatusResponseStatus::Failed => {
+            JobsGetStatusResponseStatus::Failed => {
                 return Err(Failure::Refresh(format!(
                     "schema refresh job {} FAILED",
                     job.job_id
                 )));
             }
-            JobStatusResponseStatus::InProgress => {}
+            JobsGetStatusResponseStatus::InProgress => {}
         }
         if tokio::time::Instant::now() + interval > deadline {
             return Err(Failure::Refresh(format!(

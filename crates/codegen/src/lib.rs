@@ -3,18 +3,15 @@
 //! (`check`, `codegen`), so both always generate the same code.
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
+use serde_json::Value;
 
-/// Schemas whose generated types would lose information, replaced by hand-written models in
-/// the `omni-dbt` crate (each with its reason):
+pub mod derive;
+
+/// Schemas replaced by hand-written models in the `omni-dbt` crate, each with its reason. Every
+/// other schema is generated: by typify, or by the rules of [`mod@derive`] (see [`derive::DERIVED`]).
 pub const REPLACEMENTS: &[(&str, &str)] = &[
-    // A tri-state per nullable field (absent / `null` / value); generation has two states.
-    ("DbtEnvironmentUpdateBody", "crate::model::UpdateBody"),
-    // Omni's documented answer sends `variables` as a single object; the schema says array.
-    ("DbtEnvironmentItem", "crate::model::DbtEnvironment"),
-    // A secret's value must never survive decoding or show in `Debug`.
+    // A secret's value must never survive decoding (nor show in `Debug`).
     ("DbtEnvironmentResponseVariable", "crate::model::Variable"),
-    // The list answer comes in two documented shapes (bare array and envelope).
-    ("DbtEnvironmentListing", "crate::model::Listing"),
 ];
 
 /// The context type the generated client carries (see `src/runtime.rs`).
@@ -44,12 +41,16 @@ pub fn parse(spec_json: &str) -> Result<openapiv3::OpenAPI, String> {
 /// whole document fails, each operation is generated on its own to name every one at fault,
 /// as `METHOD /path: what is wrong (/paths/… pointer)`, one per line.
 pub fn generate(spec_json: &str) -> Result<String, String> {
-    let spec = parse(spec_json)?;
-    match generate_spec(&spec) {
+    parse(spec_json)?;
+    let doc: Value = serde_json::from_str(spec_json)
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    check_patterns(&doc)?;
+    let view = generation_view(&doc);
+    let spec: openapiv3::OpenAPI = serde_json::from_value(view.clone())
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    match generate_spec(&spec, &view) {
         Ok(code) => Ok(code),
         Err(whole) => {
-            let doc: serde_json::Value = serde_json::from_str(spec_json)
-                .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
             let faults = operations_at_fault(&doc);
             if faults.is_empty() {
                 Err(whole)
@@ -64,13 +65,59 @@ pub fn generate(spec_json: &str) -> Result<String, String> {
     }
 }
 
-/// Each operation of `doc` generated alone (with every component): the ones that fail, each
-/// with what is wrong and its JSON pointer.
-pub fn operations_at_fault(doc: &serde_json::Value) -> Vec<String> {
+/// Each operation of `doc` generated alone, with only the schemas it reaches: the ones that
+/// fail, each with what is wrong and its JSON pointer. A schema that fails on its own is named
+/// once (`schema X: … (/components/schemas/X)`), and the operations that reach it are not
+/// blamed for it.
+pub fn operations_at_fault(doc: &Value) -> Vec<String> {
     let mut faults = Vec::new();
-    let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) else {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
         return faults;
     };
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    // Schemas that fail alone (with what they reach), seen as the whole document's view sees
+    // them (defaults of request bodies dropped).
+    let view = generation_view(doc);
+    let mut bad_schemas = std::collections::BTreeSet::new();
+    for name in schemas.keys() {
+        let mut alone = view.clone();
+        alone["paths"] = serde_json::json!({});
+        let reach = reachable(
+            &schemas,
+            &serde_json::json!({"$ref": format!("#/components/schemas/{name}")}),
+        );
+        keep_schemas(&mut alone, &reach);
+        if let Err(e) = generate_alone(&alone) {
+            // Blame the schema only when none of what it reaches fails by itself first.
+            bad_schemas.insert(name.clone());
+            faults.push(format!(
+                "schema {name}: {} (/components/schemas/{})",
+                e.replace('\n', " "),
+                escape(name)
+            ));
+        }
+    }
+    // A schema that only fails because it reaches a failing one is not named twice.
+    let culprits: Vec<String> = bad_schemas
+        .iter()
+        .filter(|name| {
+            let reach = reachable(
+                &schemas,
+                &serde_json::json!({"$ref": format!("#/components/schemas/{name}")}),
+            );
+            !reach.iter().any(|r| r != *name && bad_schemas.contains(r))
+        })
+        .cloned()
+        .collect();
+    faults.retain(|f| {
+        culprits
+            .iter()
+            .any(|c| f.starts_with(&format!("schema {c}: ")))
+    });
     for (path, item) in paths {
         let Some(item) = item.as_object() else {
             continue;
@@ -79,18 +126,28 @@ pub fn operations_at_fault(doc: &serde_json::Value) -> Vec<String> {
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let mut alone = doc.clone();
             let mut only = serde_json::Map::new();
             if let Some(shared) = item.get("parameters") {
                 only.insert("parameters".into(), shared.clone());
             }
             only.insert(method.clone(), operation.clone());
+            let only = Value::Object(only);
+            let reach = reachable(&schemas, &only);
+            let pointer = format!("/paths/{}/{method}", escape(path));
+            let blamed: Vec<&String> = culprits.iter().filter(|c| reach.contains(*c)).collect();
+            if !blamed.is_empty() {
+                let names: Vec<&str> = blamed.iter().map(|s| s.as_str()).collect();
+                faults.push(format!(
+                    "{} {path}: reaches the failing schema(s) {} ({pointer})",
+                    method.to_uppercase(),
+                    names.join(", ")
+                ));
+                continue;
+            }
+            let mut alone = doc.clone();
             alone["paths"] = serde_json::json!({ path.as_str(): only });
-            let result = serde_json::from_value::<openapiv3::OpenAPI>(alone)
-                .map_err(|e| format!("not valid OpenAPI 3.0: {e}"))
-                .and_then(|spec| generate_spec(&spec));
-            if let Err(e) = result {
-                let pointer = format!("/paths/{}/{method}", escape(path));
+            keep_schemas(&mut alone, &reach);
+            if let Err(e) = generate_alone(&alone) {
                 faults.push(format!(
                     "{} {path}: {} ({pointer})",
                     method.to_uppercase(),
@@ -100,6 +157,54 @@ pub fn operations_at_fault(doc: &serde_json::Value) -> Vec<String> {
         }
     }
     faults
+}
+
+fn generate_alone(alone: &Value) -> Result<String, String> {
+    let alone = generation_view(alone);
+    serde_json::from_value::<openapiv3::OpenAPI>(alone.clone())
+        .map_err(|e| format!("not valid OpenAPI 3.0: {e}"))
+        .and_then(|spec| generate_spec(&spec, &alone))
+}
+
+/// The component schemas `root` reaches through `$ref`s, transitively.
+fn reachable(
+    schemas: &serde_json::Map<String, Value>,
+    root: &Value,
+) -> std::collections::BTreeSet<String> {
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref")
+                    && let Some(name) = r.strip_prefix("#/components/schemas/")
+                {
+                    out.push(name.replace("~1", "/").replace("~0", "~"));
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = Vec::new();
+    refs(root, &mut todo);
+    while let Some(name) = todo.pop() {
+        if seen.insert(name.clone())
+            && let Some(schema) = schemas.get(&name)
+        {
+            refs(schema, &mut todo);
+        }
+    }
+    seen
+}
+
+fn keep_schemas(doc: &mut Value, keep: &std::collections::BTreeSet<String>) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.retain(|name, _| keep.contains(name));
+    }
 }
 
 const METHODS: [&str; 8] = [
@@ -112,11 +217,12 @@ fn escape(segment: &str) -> String {
 
 /// Runs progenitor on one parsed document, turning a panic into an error (and keeping the
 /// panic's own report off stderr).
-fn generate_spec(spec: &openapiv3::OpenAPI) -> Result<String, String> {
+fn generate_spec(spec: &openapiv3::OpenAPI, doc: &Value) -> Result<String, String> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generate_unguarded(spec)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generate_unguarded(spec, doc)
+    }));
     std::panic::set_hook(previous);
     match outcome {
         Ok(result) => result,
@@ -131,28 +237,181 @@ fn generate_spec(spec: &openapiv3::OpenAPI) -> Result<String, String> {
     }
 }
 
-fn generate_unguarded(spec: &openapiv3::OpenAPI) -> Result<String, String> {
+fn generate_unguarded(spec: &openapiv3::OpenAPI, doc: &Value) -> Result<String, String> {
     let inner_type = INNER_TYPE
         .parse()
         .map_err(|e| format!("internal: bad inner type: {e}"))?;
     let mut settings = GenerationSettings::default();
     settings
-        .with_interface(InterfaceStyle::Positional)
+        .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_inner_type(inner_type)
         .with_hooks(HooksMode::Expected);
     for derive in DERIVES {
         settings.with_derive(*derive);
     }
+    // Only the derived schemas the document has: a selection without them still generates.
+    let present = |name: &str| {
+        doc.pointer(&format!("/components/schemas/{name}"))
+            .is_some()
+    };
+    let derived: Vec<(&str, String)> = derive::replacements().filter(|(n, _)| present(n)).collect();
     for (schema, rust_type) in REPLACEMENTS {
+        settings.with_replacement(schema, rust_type, std::iter::empty());
+    }
+    for (schema, rust_type) in &derived {
         settings.with_replacement(schema, rust_type, std::iter::empty());
     }
     let tokens = Generator::new(&settings)
         .generate_tokens(spec)
         .map_err(|e| format!("progenitor cannot generate a client: {e}"))?;
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("internal: generated code does not parse: {e}"))?;
+    let derived_source = if derived.len() == derive::DERIVED.len() {
+        derive::generate(doc, REPLACEMENTS)?
+    } else {
+        // A partial selection (e.g. one operation generated alone) derives nothing; the crate
+        // itself always has every derived schema.
+        String::new()
+    };
+    // Into progenitor's `types` module, so that every type has one home and Omni's name.
+    let derived_file: syn::File = syn::parse_str(&derived_source)
+        .map_err(|e| format!("internal: derived code does not parse: {e}"))?;
+    let types = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    });
+    match types {
+        Some((_, items)) => items.extend(derived_file.items),
+        None if derived_file.items.is_empty() => {}
+        None => return Err("internal: progenitor wrote no `types` module".into()),
+    }
     Ok(prettyplease::unparse(&file))
+}
+
+/// The document progenitor sees: the vendored spec with one generation rule applied. A
+/// `default` on an optional property of a request body describes what Omni does when the key
+/// is absent; generated as a value, it would be written out on every request (an update that
+/// never mentions `isDeferralEnabled` would switch deferral off). So it is dropped here, and the
+/// field is generated as an `Option` that is sent only when set.
+pub fn generation_view(doc: &Value) -> Value {
+    let mut view = doc.clone();
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut reached = std::collections::BTreeSet::new();
+    if let Some(paths) = view.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, operation) in item.iter_mut() {
+                if !METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+                let Some(content) = operation
+                    .pointer_mut("/requestBody/content")
+                    .and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                for media in content.values_mut() {
+                    if let Some(schema) = media.get_mut("schema") {
+                        reached.extend(reachable(&schemas, schema));
+                        drop_optional_defaults(schema);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(schemas) = view
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for name in reached {
+            if let Some(schema) = schemas.get_mut(&name) {
+                drop_optional_defaults(schema);
+            }
+        }
+    }
+    view
+}
+
+/// Drops the `default` of every optional property of `schema` and of the object schemas
+/// nested in it (items, `allOf`/`anyOf`/`oneOf` members, properties).
+fn drop_optional_defaults(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    let required: Vec<String> = map
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    if let Some(properties) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, property) in properties.iter_mut() {
+            if !required.contains(name)
+                && let Some(p) = property.as_object_mut()
+            {
+                p.remove("default");
+            }
+            drop_optional_defaults(property);
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(members) = map.get_mut(key).and_then(Value::as_array_mut) {
+            members.iter_mut().for_each(drop_optional_defaults);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = map.get_mut(key) {
+            drop_optional_defaults(inner);
+        }
+    }
+}
+
+/// Every `pattern` in the document compiles with `regress` (the ECMAScript engine the generated
+/// code uses): a pattern it cannot compile is refused here, with its JSON pointer, rather than
+/// failing at run time.
+fn check_patterns(doc: &Value) -> Result<(), String> {
+    fn walk(value: &Value, pointer: &str, bad: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    let here = format!("{pointer}/{}", escape(key));
+                    if key == "pattern"
+                        && let Value::String(p) = child
+                    {
+                        if let Err(e) = regress::Regex::new(p) {
+                            bad.push(format!("{here}: {p:?} does not compile: {e}"));
+                        }
+                        continue;
+                    }
+                    walk(child, &here, bad);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{pointer}/{i}"), bad);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut bad = Vec::new();
+    walk(doc, "", &mut bad);
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "patterns that cannot be compiled:\n{}",
+            bad.join("\n")
+        ))
+    }
 }
 
 #[cfg(test)]

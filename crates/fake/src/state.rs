@@ -51,6 +51,8 @@ struct Environment {
     target_role: Option<String>,
     target_schema: String,
     variables: Vec<Variable>,
+    /// Omni's later release (facts file): always false for the default environment.
+    is_deferral_enabled: bool,
     created: u64,
 }
 
@@ -78,6 +80,7 @@ impl Environment {
             "targetRole": self.target_role,
             "targetSchema": self.target_schema,
             "variables": variables,
+            "isDeferralEnabled": self.is_deferral_enabled && !self.is_default,
         })
     }
 }
@@ -245,6 +248,7 @@ impl Store {
                         value: "prod".into(),
                         is_secret: false,
                     }],
+                    is_deferral_enabled: false,
                     created,
                 },
             );
@@ -357,6 +361,7 @@ impl Store {
                 target_role: optional_override(&body, "targetRole")?.flatten(),
                 target_schema,
                 variables,
+                is_deferral_enabled: optional_bool(&body, "isDeferralEnabled")?.unwrap_or(false),
                 created,
             })
         })();
@@ -733,6 +738,10 @@ fn apply_update(env: &mut Environment, who: &Principal, body: &[u8]) -> Result<(
     }
     if let Some(v) = optional_override(&body, "targetRole")? {
         env.target_role = v;
+    }
+    if let Some(on) = optional_bool(&body, "isDeferralEnabled")? {
+        // Ignored (forced to false) for the default environment.
+        env.is_deferral_enabled = on && !env.is_default;
     }
     if let Some(value) = body.get("variables") {
         let items = value

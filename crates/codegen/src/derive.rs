@@ -1,0 +1,597 @@
+//! Types derived from the spec by rules that progenitor and typify do not have, so that a
+//! property Omni adds to these schemas reaches users with no hand edit:
+//!
+//! - a **patch body** for a request body: every optional property is sent only when the caller
+//!   set it (a `default` in the spec is Omni's behaviour when the key is absent, not a value to
+//!   write out); an optional nullable property has three states (`omni_dbt::Patch`: absent, `null`,
+//!   value); the spec's string rules (`minLength`, `maxLength`, `pattern`) are checked by a
+//!   generated `validate()`; and the builder that owns the body gets a setter per property;
+//! - a **tolerant answer**: decodes what Omni sends even when it leaves out a property the spec
+//!   calls required but that has a natural empty value (a boolean is `false`, a nullable one
+//!   `null`, a list empty, a list sent as one object is a list of one), so that an older
+//!   instance's answer without a newly added property still decodes.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+/// What a derived type is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A request body sent as a patch.
+    Body {
+        /// The hand-written builder that holds the body in a field named `body`, and gets a
+        /// generated setter for every property not in `hand_written`.
+        builder: &'static str,
+        /// Properties whose setters are hand-written (what generation cannot know).
+        hand_written: &'static [&'static str],
+    },
+    /// An answer, decoded tolerantly.
+    Answer,
+}
+
+/// The schemas derived here, by component name.
+pub const DERIVED: &[(&str, Role)] = &[
+    (
+        "DbtEnvironmentCreateBody",
+        Role::Body {
+            builder: "crate::environments::CreateEnvironment",
+            // Variables are collected as the crate's redacting models.
+            hand_written: &["variables"],
+        },
+    ),
+    (
+        "DbtEnvironmentUpdateBody",
+        Role::Body {
+            builder: "crate::environments::UpdateEnvironment",
+            hand_written: &["variables"],
+        },
+    ),
+    ("DbtEnvironmentItem", Role::Answer),
+];
+
+/// Where the derived types live in the crate.
+pub const MODULE: &str = "crate::generated::types";
+
+const PATCH: &str = "crate::model::Patch";
+const INTO_PATCH: &str = "crate::model::IntoPatch";
+const ONE_OR_MANY: &str = "crate::model::one_or_many";
+
+/// The replacement path of each derived schema, for progenitor.
+pub fn replacements() -> impl Iterator<Item = (&'static str, String)> {
+    DERIVED
+        .iter()
+        .map(|(name, _)| (*name, format!("{MODULE}::{name}")))
+}
+
+/// A property's Rust type and whether it may be `null`.
+struct Shape {
+    rust: String,
+    nullable: bool,
+    /// `true` for a list (decoded one-or-many in answers).
+    list: bool,
+}
+
+/// The derived types' source (items for the generated `types` module), or an error
+/// naming the schema that is missing or not an object.
+pub fn generate(doc: &Value, replaced: &[(&str, &str)]) -> Result<String, String> {
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object);
+    let mut out = String::new();
+    out.push_str(PRELUDE);
+    for (name, role) in DERIVED {
+        let Some(schema) = schemas.and_then(|s| s.get(*name)) else {
+            return Err(format!(
+                "the spec has no schema {name}, which omni-dbt derives ({})",
+                "crates/codegen/src/derive.rs"
+            ));
+        };
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| format!("{name}: omni-dbt derives it, but it has no properties"))?;
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let description = schema
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(name);
+        match role {
+            Role::Body {
+                builder,
+                hand_written,
+            } => body(
+                &mut out,
+                name,
+                description,
+                properties,
+                &required,
+                replaced,
+                builder,
+                hand_written,
+            ),
+            Role::Answer => answer(&mut out, name, description, properties, &required, replaced),
+        }
+    }
+    Ok(out)
+}
+
+const PRELUDE: &str = r#"
+/// A request body's value that breaks a rule the spec states for its field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuleViolation {
+    /// The field, as the spec names it.
+    pub field: &'static str,
+    /// The rule it breaks.
+    pub rule: String,
+}
+
+impl ::std::fmt::Display for RuleViolation {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{} {}", self.field, self.rule)
+    }
+}
+
+impl ::std::error::Error for RuleViolation {}
+
+fn check_text(
+    field: &'static str,
+    value: &str,
+    min: Option<usize>,
+    max: Option<usize>,
+    pattern: Option<(&str, &::std::sync::LazyLock<Option<::regress::Regex>>)>,
+) -> Result<(), RuleViolation> {
+    let length = value.chars().count();
+    let broken = |rule: String| Err(RuleViolation { field, rule });
+    if let Some(min) = min {
+        if length < min {
+            return broken(format!("must be at least {min} character(s) long (minLength {min})"));
+        }
+    }
+    if let Some(max) = max {
+        if length > max {
+            return broken(format!("must be at most {max} character(s) long (maxLength {max})"));
+        }
+    }
+    if let Some((source, regex)) = pattern {
+        match regex.as_ref() {
+            Some(regex) if regex.find(value).is_some() => {}
+            Some(_) => return broken(format!("must match the pattern {source}")),
+            None => return broken(format!("has a pattern the client cannot compile: {source}")),
+        }
+    }
+    Ok(())
+}
+"#;
+
+/// The Rust field name of a property (snake case, keywords escaped).
+pub fn field_name(property: &str) -> String {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in property.chars() {
+        if c.is_ascii_uppercase() {
+            if previous_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            previous_lower = false;
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+            previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else {
+            out.push('_');
+            previous_lower = false;
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "box", "break", "const", "continue", "crate", "dyn", "else",
+        "enum", "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match",
+        "mod", "move", "mut", "priv", "pub", "ref", "return", "self", "static", "struct", "super",
+        "trait", "true", "try", "type", "unsafe", "use", "where", "while", "yield",
+    ];
+    if KEYWORDS.contains(&out.as_str()) {
+        out.push('_');
+    }
+    out
+}
+
+fn component_path(reference: &str, replaced: &[(&str, &str)]) -> String {
+    let name = reference.trim_start_matches("#/components/schemas/");
+    if let Some((_, path)) = replaced.iter().find(|(n, _)| *n == name) {
+        return (*path).to_owned();
+    }
+    format!("{MODULE}::{name}")
+}
+
+fn is_null_schema(s: &Value) -> bool {
+    s.get("type").and_then(Value::as_str) == Some("null")
+        || s.get("enum")
+            .and_then(Value::as_array)
+            .is_some_and(|e| e.iter().all(Value::is_null))
+}
+
+fn shape(s: &Value, replaced: &[(&str, &str)]) -> Shape {
+    let mut nullable = s.get("nullable").and_then(Value::as_bool) == Some(true);
+    if let Some(reference) = s.get("$ref").and_then(Value::as_str) {
+        return Shape {
+            rust: component_path(reference, replaced),
+            nullable,
+            list: false,
+        };
+    }
+    // `anyOf`/`oneOf` of one schema and null branches: that schema, nullable.
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = s.get(key).and_then(Value::as_array) {
+            let others: Vec<&Value> = branches.iter().filter(|b| !is_null_schema(b)).collect();
+            if others.len() == 1 {
+                let mut inner = shape(others[0], replaced);
+                inner.nullable |= nullable || others.len() < branches.len();
+                return inner;
+            }
+            return Shape {
+                rust: "::serde_json::Value".into(),
+                nullable: true,
+                list: false,
+            };
+        }
+    }
+    let types: Vec<&str> = match s.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    nullable |= types.contains(&"null");
+    let kind: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
+    let rust = match kind.as_slice() {
+        ["string"] if s.get("format").and_then(Value::as_str) == Some("uuid") => {
+            "::uuid::Uuid".to_owned()
+        }
+        ["string"] => "::std::string::String".to_owned(),
+        ["boolean"] => "bool".to_owned(),
+        ["integer"] => "i64".to_owned(),
+        ["number"] => "f64".to_owned(),
+        ["array"] => {
+            let item = s
+                .get("items")
+                .map(|i| shape(i, replaced))
+                .map_or_else(|| "::serde_json::Value".to_owned(), |i| i.rust);
+            return Shape {
+                rust: format!("::std::vec::Vec<{item}>"),
+                nullable,
+                list: true,
+            };
+        }
+        _ => "::serde_json::Value".to_owned(),
+    };
+    Shape {
+        rust,
+        nullable,
+        list: false,
+    }
+}
+
+fn doc_comment(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "///{}{}", if line.is_empty() { "" } else { " " }, line);
+    }
+}
+
+fn describe<'a>(schema: &'a Value, fallback: &'a str) -> &'a str {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or(fallback)
+}
+
+/// A Rust string literal.
+fn literal(text: &str) -> String {
+    format!("{text:?}")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn body(
+    out: &mut String,
+    name: &str,
+    description: &str,
+    properties: &Map<String, Value>,
+    required: &[&str],
+    replaced: &[(&str, &str)],
+    builder: &str,
+    hand_written: &[&str],
+) {
+    let all_optional = properties.keys().all(|p| !required.contains(&p.as_str()));
+    doc_comment(out, description);
+    doc_comment(
+        out,
+        "\nA patch body derived from the spec: an optional property is sent only when set, and a \
+         nullable one can be left out (`Patch::Unchanged`), cleared (`Patch::Clear`, `null`) or \
+         set.",
+    );
+    let derives = if all_optional {
+        "Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize"
+    } else {
+        "Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize"
+    };
+    let _ = writeln!(
+        out,
+        "#[derive({derives})]\n#[non_exhaustive]\npub struct {name} {{"
+    );
+    let mut setters = String::new();
+    let mut checks = String::new();
+    let mut required_args = Vec::new();
+    for (property, schema) in properties {
+        let field = field_name(property);
+        let s = shape(schema, replaced);
+        let is_required = required.contains(&property.as_str());
+        doc_comment(out, describe(schema, property));
+        let rust = s.rust.clone();
+        let (ty, access) = if is_required {
+            let ty = if s.nullable {
+                format!("::std::option::Option<{rust}>")
+            } else {
+                rust.clone()
+            };
+            let _ = writeln!(out, "#[serde(rename = {})]", literal(property));
+            required_args.push((field.clone(), ty.clone()));
+            (ty, Access::Required(s.nullable))
+        } else if s.nullable {
+            let _ = writeln!(
+                out,
+                "#[serde(rename = {}, default, skip_serializing_if = \"{PATCH}::is_unchanged\")]",
+                literal(property)
+            );
+            (format!("{PATCH}<{rust}>"), Access::Patch)
+        } else {
+            let _ = writeln!(
+                out,
+                "#[serde(rename = {}, default, skip_serializing_if = \"::std::option::Option::is_none\")]",
+                literal(property)
+            );
+            (format!("::std::option::Option<{rust}>"), Access::Optional)
+        };
+        let _ = writeln!(out, "pub {field}: {ty},");
+        if rust == "::std::string::String" {
+            text_check(&mut checks, property, &field, schema, access);
+        }
+        if !is_required && !hand_written.contains(&property.as_str()) {
+            setter(&mut setters, property, &field, &rust, schema, access);
+        }
+    }
+    out.push_str("}\n");
+    // Constructor from the required fields, and the spec's rules.
+    let _ = writeln!(out, "impl {name} {{");
+    let args: Vec<String> = required_args
+        .iter()
+        .map(|(f, t)| format!("{f}: {t}"))
+        .collect();
+    let fields: Vec<String> = properties
+        .keys()
+        .map(|p| {
+            let f = field_name(p);
+            if required.contains(&p.as_str()) {
+                f
+            } else {
+                format!("{f}: ::std::default::Default::default()")
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "/// A body with the required fields set and every optional one left out.\n\
+         #[allow(clippy::too_many_arguments)]\n\
+         pub fn new({}) -> Self {{ Self {{ {} }} }}",
+        args.join(", "),
+        fields.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "/// Checks the spec's rules for each field's value (`minLength`, `maxLength`, \
+         `pattern`); the first broken one is the error.\n\
+         pub fn validate(&self) -> ::std::result::Result<(), RuleViolation> {{\n{checks}Ok(())\n}}"
+    );
+    out.push_str("}\n");
+    if !setters.is_empty() {
+        let _ = writeln!(out, "impl {builder} {{\n{setters}}}");
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Access {
+    Required(bool),
+    Patch,
+    Optional,
+}
+
+fn text_check(out: &mut String, property: &str, field: &str, schema: &Value, access: Access) {
+    // The constraints of the string itself (inside a nullable wrapper too).
+    let mut min = schema.get("minLength").and_then(Value::as_u64);
+    let mut max = schema.get("maxLength").and_then(Value::as_u64);
+    let mut pattern = schema.get("pattern").and_then(Value::as_str);
+    for key in ["anyOf", "oneOf"] {
+        for branch in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            min = min.or(branch.get("minLength").and_then(Value::as_u64));
+            max = max.or(branch.get("maxLength").and_then(Value::as_u64));
+            pattern = pattern.or(branch.get("pattern").and_then(Value::as_str));
+        }
+    }
+    if min.is_none() && max.is_none() && pattern.is_none() {
+        return;
+    }
+    let opt = |n: Option<u64>| n.map_or_else(|| "None".to_owned(), |n| format!("Some({n}usize)"));
+    let pattern_arg = match pattern {
+        Some(p) => {
+            let _ = writeln!(
+                out,
+                "static PATTERN_{upper}: ::std::sync::LazyLock<Option<::regress::Regex>> = \
+                 ::std::sync::LazyLock::new(|| ::regress::Regex::new({lit}).ok());",
+                upper = field.to_ascii_uppercase(),
+                lit = literal(p)
+            );
+            format!(
+                "Some(({}, &PATTERN_{}))",
+                literal(p),
+                field.to_ascii_uppercase()
+            )
+        }
+        None => "None".to_owned(),
+    };
+    let call = format!(
+        "check_text({}, value, {}, {}, {pattern_arg})?;",
+        literal(property),
+        opt(min),
+        opt(max)
+    );
+    let _ = match access {
+        Access::Required(false) => writeln!(out, "{{ let value = self.{field}.as_str(); {call} }}"),
+        Access::Required(true) | Access::Optional => writeln!(
+            out,
+            "if let Some(value) = self.{field}.as_deref() {{ {call} }}"
+        ),
+        Access::Patch => writeln!(
+            out,
+            "if let {PATCH}::Set(value) = &self.{field} {{ let value = value.as_str(); {call} }}"
+        ),
+    };
+}
+
+fn setter(
+    out: &mut String,
+    property: &str,
+    field: &str,
+    rust: &str,
+    schema: &Value,
+    access: Access,
+) {
+    let description = describe(schema, property);
+    match access {
+        Access::Patch => {
+            doc_comment(out, description);
+            doc_comment(
+                out,
+                &format!("\nA value sets `{property}`, `None` clears it (sends `null`)."),
+            );
+            let _ = writeln!(
+                out,
+                "pub fn {field}(mut self, value: impl {INTO_PATCH}<{rust}>) -> Self {{ \
+                 self.body.{field} = value.into_patch(); self }}"
+            );
+            let _ = writeln!(
+                out,
+                "/// Sends `\"{property}\": null`.\npub fn clear_{field}(self) -> Self {{ \
+                 self.{field}({PATCH}::Clear) }}"
+            );
+        }
+        Access::Optional => {
+            doc_comment(out, description);
+            doc_comment(
+                out,
+                "\nSent only when called: Omni's own default applies otherwise.",
+            );
+            let _ = writeln!(
+                out,
+                "pub fn {field}(mut self, value: impl ::std::convert::Into<{rust}>) -> Self {{ \
+                 self.body.{field} = Some(value.into()); self }}"
+            );
+        }
+        Access::Required(_) => {}
+    }
+}
+
+fn answer(
+    out: &mut String,
+    name: &str,
+    description: &str,
+    properties: &Map<String, Value>,
+    required: &[&str],
+    replaced: &[(&str, &str)],
+) {
+    doc_comment(out, description);
+    doc_comment(
+        out,
+        "\nDecoded tolerantly (derived from the spec): a boolean left out is `false`, a nullable \
+         value left out is `None`, a list left out or `null` is empty and a list sent as one \
+         object is a list of one; unknown properties are ignored.",
+    );
+    let _ = writeln!(
+        out,
+        "#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]\n\
+         #[non_exhaustive]\npub struct {name} {{"
+    );
+    for (property, schema) in properties {
+        let field = field_name(property);
+        let s = shape(schema, replaced);
+        let is_required = required.contains(&property.as_str());
+        doc_comment(out, describe(schema, property));
+        let rename = literal(property);
+        let ty = if s.list {
+            let _ = writeln!(
+                out,
+                "#[serde(rename = {rename}, default, deserialize_with = \"{ONE_OR_MANY}\")]"
+            );
+            s.rust.clone()
+        } else if s.nullable || !is_required {
+            let _ = writeln!(out, "#[serde(rename = {rename}, default)]");
+            format!("::std::option::Option<{}>", s.rust)
+        } else if s.rust == "bool" {
+            let _ = writeln!(out, "#[serde(rename = {rename}, default)]");
+            s.rust.clone()
+        } else {
+            let _ = writeln!(out, "#[serde(rename = {rename})]");
+            s.rust.clone()
+        };
+        let _ = writeln!(out, "pub {field}: {ty},");
+    }
+    out.push_str("}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_are_snake_case_and_never_keywords() {
+        assert_eq!(field_name("isDeferralEnabled"), "is_deferral_enabled");
+        assert_eq!(field_name("dbt_git_branch"), "dbt_git_branch");
+        assert_eq!(field_name("type"), "type_");
+        assert_eq!(field_name("ID"), "id");
+        assert_eq!(field_name("9lives"), "_9lives");
+        assert_eq!(field_name("x-y"), "x_y");
+    }
+
+    #[test]
+    fn shapes_follow_the_schema() {
+        let s = shape(&serde_json::json!({"type": ["string", "null"]}), &[]);
+        assert_eq!(
+            (s.rust.as_str(), s.nullable),
+            ("::std::string::String", true)
+        );
+        let s = shape(
+            &serde_json::json!({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}),
+            &[],
+        );
+        assert_eq!((s.rust.as_str(), s.nullable), ("::uuid::Uuid", true));
+        let s = shape(
+            &serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/X"}}),
+            &[("X", "crate::model::X")],
+        );
+        assert_eq!(s.rust, "::std::vec::Vec<crate::model::X>");
+        let s = shape(&serde_json::json!({"type": "object"}), &[]);
+        assert_eq!(s.rust, "::serde_json::Value");
+    }
+}
