@@ -1237,3 +1237,136 @@ fn a_nonconforming_default_in_any_selection_is_dropped_and_named() {
         text(&out)
     );
 }
+
+/// The variants of `oneOf` on the update body's variable items, old and new, as given.
+fn variant_reports(old_variants: Value, new_variants: Value, components: Value) -> Vec<String> {
+    let set = |variants: Value| {
+        let mut doc = vendored();
+        at(&mut doc, UPDATE_BODY)["properties"]["variables"]["items"] = json!({"oneOf": variants});
+        let schemas = at(&mut doc, "/components/schemas").as_object_mut().unwrap();
+        for (k, v) in components.as_object().unwrap() {
+            schemas.insert(k.clone(), v.clone());
+        }
+        doc
+    };
+    let (_, report) = diff(&set(old_variants), &set(new_variants), &[]);
+    report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                c["level"].as_str().unwrap(),
+                c["operation"].as_str().unwrap(),
+                c["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn variants_pair_by_reference_before_shape() {
+    // A changed its type to B's old shape, and B gained a rule. Paired by reference: two
+    // changes in place. Paired by shape first, old B would take new A and old A be left over.
+    let components = json!({
+        "VarA": {"type": "object", "properties": {"x": {"type": "string"}}},
+        "VarB": {"type": "string"},
+        "VarA2": {"type": "string"},
+        "VarB2": {"type": "string", "maxLength": 3}
+    });
+    // Reordered references, nothing else: nothing changed.
+    let report = variant_reports(
+        json!([{"$ref": "#/components/schemas/VarA"}, {"$ref": "#/components/schemas/VarB"}]),
+        json!([{"$ref": "#/components/schemas/VarB"}, {"$ref": "#/components/schemas/VarA"}]),
+        json!({"VarA": components["VarA"], "VarB": components["VarB"]}),
+    );
+    assert!(report.is_empty(), "{report:?}");
+    let mut old = vendored();
+    let mut new = vendored();
+    for (doc, a, b) in [(&mut old, "VarA", "VarB"), (&mut new, "VarA2", "VarB2")] {
+        let schemas = at(doc, "/components/schemas").as_object_mut().unwrap();
+        schemas.insert("VarA".into(), components[a].clone());
+        schemas.insert("VarB".into(), components[b].clone());
+        at(doc, UPDATE_BODY)["properties"]["variables"]["items"] = json!({"oneOf": [
+            {"$ref": "#/components/schemas/VarA"}, {"$ref": "#/components/schemas/VarB"}
+        ]});
+    }
+    let (_, report) = diff(&old, &new, &[]);
+    let text = report.to_string();
+    assert!(
+        text.contains("type changed from object to string"),
+        "{text}"
+    );
+    assert!(text.contains("maxLength 3 added"), "{text}");
+    assert!(
+        !text.contains("variant(s)"),
+        "nothing lost or gained: {text}"
+    );
+}
+
+#[test]
+fn variants_pair_by_title_before_shape() {
+    // The same story with inline, titled variants.
+    let report = variant_reports(
+        json!([
+            {"title": "A", "type": "object", "properties": {"x": {"type": "string"}}},
+            {"title": "B", "type": "string"}
+        ]),
+        json!([
+            {"title": "A", "type": "string"},
+            {"title": "B", "type": "string", "maxLength": 3}
+        ]),
+        json!({}),
+    );
+    let text = report.join("\n");
+    assert!(
+        text.contains("type changed from object to string"),
+        "{text}"
+    );
+    assert!(text.contains("maxLength 3 added"), "{text}");
+    assert!(
+        !text.contains("variant(s)"),
+        "nothing lost or gained: {text}"
+    );
+}
+
+#[test]
+fn a_gained_variant_breaks_a_response_not_a_request() {
+    let two = json!([{"type": "string"}, {"type": "integer"}]);
+    let three = json!([{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]);
+    let report = variant_reports(two.clone(), three.clone(), json!({}));
+    assert_eq!(
+        report,
+        [format!(
+            "non-breaking {U}: request body property 'variables[]' gained 1 oneOf variant(s)"
+        )],
+        "a request may send more shapes"
+    );
+    // In an answer, a new shape is one the client cannot read.
+    let set = |variants: &Value| {
+        let mut doc = vendored();
+        at(&mut doc, ITEM)["properties"]["targetSchema"] = json!({"oneOf": variants});
+        doc
+    };
+    let (_, report) = diff(&set(&two), &set(&three), &[]);
+    let changes: Vec<String> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["level"].as_str().unwrap(),
+                c["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(!changes.is_empty());
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.starts_with("breaking ") && c.contains("gained 1 oneOf variant(s)")),
+        "{changes:?}"
+    );
+}
