@@ -82,7 +82,27 @@ impl DbtEnvironments {
             environment_id,
             body: UpdateBody::default(),
             variables: Vec::new(),
+            current: None,
         }
+    }
+
+    /// Change an environment the caller has fetched: like [`update`](Self::update), and the
+    /// body also carries the environment's current `name` and `targetSchema` unless a setter
+    /// changes them. Omni's spec requires both in an update body while its docs call every
+    /// field optional; a body with both is valid under either reading.
+    ///
+    /// ```
+    /// # fn demo(client: omni_dbt::Client, env: omni_dbt::DbtEnvironment) {
+    /// let update = client
+    ///     .dbt_environments(omni_dbt::Uuid::new_v4())
+    ///     .update_from(&env)
+    ///     .target_role("TRANSFORMER");
+    /// # let _ = update; }
+    /// ```
+    pub fn update_from(&self, environment: &DbtEnvironment) -> UpdateEnvironment {
+        let mut update = self.update(environment.id);
+        update.current = Some((environment.name.clone(), environment.target_schema.clone()));
+        update
     }
 
     /// Delete an environment (`DELETE .../dbt/environments/{environmentId}`). Cannot be undone.
@@ -292,6 +312,8 @@ pub struct UpdateEnvironment {
     // The generated setters fill this; variables are kept apart, as redacting models.
     pub(crate) body: UpdateBody,
     variables: Vec<VariableChange>,
+    /// The environment's current name and target schema, when made by `update_from`.
+    current: Option<(String, String)>,
 }
 
 impl UpdateEnvironment {
@@ -340,6 +362,10 @@ impl UpdateEnvironment {
         body.variables = generated_variables(&self.variables)?;
         if body.is_empty() {
             return Err(Error::invalid("body", "must change at least one field"));
+        }
+        if let Some((name, target_schema)) = &self.current {
+            body.name.get_or_insert_with(|| name.clone());
+            body.target_schema.get_or_insert_with(|| target_schema.clone());
         }
         body.validate().map_err(Error::from_rule)?;
         if !body.owner_id.is_unchanged() {

@@ -346,3 +346,51 @@ async fn an_unknown_token_kind_leaves_the_owner_rule_to_omni() {
         json!({"ownerId": OWNER})
     );
 }
+
+#[tokio::test]
+async fn an_update_from_a_fetched_environment_sends_its_name_and_schema() {
+    let server = server_answering_update().await;
+    let current: omni_dbt::DbtEnvironment = serde_json::from_value(serde_json::json!({
+        "id": ENV, "name": "pr-42", "targetSchema": "dbt_pr_42", "isDefaultEnvironment": false,
+        "ownerId": null, "targetDatabase": null, "targetName": null, "targetRole": null,
+        "variables": []
+    }))
+    .unwrap();
+    org_client(&server)
+        .dbt_environments(id(CONN))
+        .update_from(&current)
+        .target_role("TRANSFORMER")
+        .send()
+        .await
+        .unwrap();
+    let req = only_request(&server).await;
+    assert_eq!(
+        body(&req),
+        serde_json::json!({"name": "pr-42", "targetSchema": "dbt_pr_42", "targetRole": "TRANSFORMER"})
+    );
+    // A setter still wins, and an update from a fetched environment that changes nothing is
+    // refused like any other.
+    let server = server_answering_update().await;
+    org_client(&server)
+        .dbt_environments(id(CONN))
+        .update_from(&current)
+        .target_schema("dbt_pr_42_b")
+        .send()
+        .await
+        .unwrap();
+    let req = only_request(&server).await;
+    assert_eq!(
+        body(&req),
+        serde_json::json!({"name": "pr-42", "targetSchema": "dbt_pr_42_b"})
+    );
+    let err = org_client(&server)
+        .dbt_environments(id(CONN))
+        .update_from(&current)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, omni_dbt::Error::InvalidInput { field, .. } if field == "body"),
+        "{err:?}"
+    );
+}

@@ -355,7 +355,8 @@ async fn env(ctx: &Context, command: EnvCommand) -> Result<(), Failure> {
             let vars = variables(ctx, &vars)?;
             let client = ctx.client()?;
             let current = find(&client, connection, &env).await?;
-            let mut update = client.dbt_environments(connection).update(current.id);
+            // Both readings of Omni's contract: the spec requires name and targetSchema.
+            let mut update = client.dbt_environments(connection).update_from(&current);
             if let Some(v) = fields.name {
                 update = update.name(v);
             }
@@ -634,7 +635,7 @@ async fn preview(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 Some(current) => {
                     let update = client
                         .dbt_environments(connection)
-                        .update(current.id)
+                        .update_from(&current)
                         .target_schema(&schema);
                     let updated = with_variables(update, &current, vars).send().await?;
                     (updated, "updated")

@@ -444,7 +444,7 @@ pub async fn apply(
             ))
         })
         .map(|(step, want, have)| {
-            let mut u = envs.update(have.id);
+            let mut u = envs.update_from(have);
             for change in &step.changes {
                 let text = change.to.as_str().map(str::to_owned);
                 u = match change.field.as_str() {

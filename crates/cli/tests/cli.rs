@@ -131,10 +131,32 @@ async fn environments_by_name_create_update_get_delete() {
     let var_id = created["variables"][0]["id"].clone();
     assert_eq!(
         put.json().unwrap(),
-        json!({"targetDatabase": "analytics", "targetRole": null, "variables": [
+        json!({"name": "pr-7", "targetSchema": "dbt_pr_7",
+            "targetDatabase": "analytics", "targetRole": null, "variables": [
             {"id": var_id, "isSecret": false, "value": "prod"},
             {"name": "NEW", "value": "1", "isSecret": false}
-        ]})
+        ]}),
+        "the CLI knows the environment: name and targetSchema are sent, so the body is valid \
+         under the spec's reading (both required) as under the docs' (all optional)"
+    );
+    // Valid under Omni's spec as published (before our correction that makes them optional).
+    let published: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../openapi/upstream.json"
+    ))
+    .unwrap();
+    let published = omni_dbt_fake::Spec::from_document(&published).unwrap();
+    assert_eq!(
+        published
+            .check_request("connectionsDbtEnvironmentsUpdate", &put.json().unwrap())
+            .map_err(|v| v.to_string()),
+        Ok(())
+    );
+    let partial = json!({"targetRole": null});
+    assert!(
+        published
+            .check_request("connectionsDbtEnvironmentsUpdate", &partial)
+            .is_err(),
+        "the published spec's reading: a partial update lacks name and targetSchema"
     );
     let out = h
         .run(&["env", "get", "--connection", &conn, "pr-7"], &[])
