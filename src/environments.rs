@@ -365,7 +365,8 @@ impl UpdateEnvironment {
         }
         if let Some((name, target_schema)) = &self.current {
             body.name.get_or_insert_with(|| name.clone());
-            body.target_schema.get_or_insert_with(|| target_schema.clone());
+            body.target_schema
+                .get_or_insert_with(|| target_schema.clone());
         }
         body.validate().map_err(Error::from_rule)?;
         if !body.owner_id.is_unchanged() {

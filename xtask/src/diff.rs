@@ -316,6 +316,15 @@ impl<'a> Differ<'a> {
             format!("{kind} '{path}'")
         };
 
+        match (o.get("default"), n.get("default")) {
+            (Some(a), Some(b)) if a != b => self.push(
+                Level::NonBreaking,
+                format!(
+                    "{what} default changed from {a} to {b} (what Omni does when the {side_name} leaves it out)"
+                ),
+            ),
+            _ => {}
+        }
         for key in ["type", "format"] {
             let (ov, nv) = (o.get(key), n.get(key));
             let show = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("?").to_owned();
@@ -464,7 +473,16 @@ impl<'a> Differ<'a> {
                         self.push(Level::Breaking, format!("new required {kind} '{at}'"))
                     }
                     Side::Request => {
-                        self.push(Level::NonBreaking, format!("optional {kind} '{at}' added"))
+                        let note = match resolve(self.new, new_schema).get("default") {
+                            Some(default) => format!(
+                                " with default {default}: a client that writes defaults out would send {default} on every request (omni-dbt sends it only when set)"
+                            ),
+                            None => String::new(),
+                        };
+                        self.push(
+                            Level::NonBreaking,
+                            format!("optional {kind} '{at}' added{note}"),
+                        )
                     }
                     Side::Response => self.push(Level::NonBreaking, format!("{kind} '{at}' added")),
                 }

@@ -287,9 +287,49 @@ fn pull(spec_dir: &Path, from: &str, format: Format) -> Result<(), String> {
 
 fn diff_sources(spec_dir: &Path, old: &str, new: &str, report: Report) -> Result<ExitCode, String> {
     let selection = selection(spec_dir)?;
-    let old_doc = normalize(&source::read(old)?, &source::describe(old), &selection)?;
-    let new_doc = normalize(&source::read(new)?, &source::describe(new), &selection)?;
-    Ok(print_report(&diff::diff(&old_doc, &new_doc), report))
+    let (old_bytes, new_bytes) = (source::read(old)?, source::read(new)?);
+    let old_doc = normalize(&old_bytes, &source::describe(old), &selection)?;
+    let new_doc = normalize(&new_bytes, &source::describe(new), &selection)?;
+    let mut changes = diff::diff(&old_doc, &new_doc);
+    let old_raw = source::parse(&old_bytes, &source::describe(old))?;
+    let new_raw = source::parse(&new_bytes, &source::describe(new))?;
+    changes.extend(available(&new_raw, Some(&old_raw), &selection));
+    Ok(print_report(&changes, report))
+}
+
+/// Operations of the dbt family (a path with a `dbt` segment) that `new` publishes, `old` (when
+/// given) does not, and the selection does not cover: a maintainer decides whether to add them.
+fn available(new: &Value, old: Option<&Value>, selection: &Selection) -> Vec<diff::Change> {
+    let in_old = |method: &str, path: &str| {
+        old.is_some_and(|o| {
+            o.pointer(&format!("/paths/{}/{method}", translate::escape(path)))
+                .is_some()
+        })
+    };
+    select::operations(&new["paths"])
+        .filter(|(method, path, _)| {
+            let rebased = selection.rebase(path);
+            rebased.to_ascii_lowercase().contains("dbt")
+                && !selection
+                    .operations
+                    .iter()
+                    .any(|(m, p)| m == method && p == rebased)
+                && !in_old(method, path)
+        })
+        .map(|(method, path, op)| {
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or("no operationId");
+            diff::Change {
+                operation: format!("{} {}", method.to_uppercase(), selection.rebase(path)),
+                level: Level::NonBreaking,
+                message: format!(
+                    "available upstream, not selected ({id}): add it to {SELECTION} to generate it"
+                ),
+            }
+        })
+        .collect()
 }
 
 fn spec_check(spec_dir: &Path, against: &str, report: Report) -> Result<ExitCode, String> {
@@ -303,8 +343,19 @@ fn spec_check(spec_dir: &Path, against: &str, report: Report) -> Result<ExitCode
 /// `spec check` after the bytes are read: pull in memory, diff against the vendored spec.
 fn check_bytes(spec_dir: &Path, bytes: &[u8], name: &str) -> Result<Vec<diff::Change>, String> {
     let vendored = read_json(&spec_dir.join(SPEC))?;
-    let (_, pulled, _) = pull_in_memory(spec_dir, bytes, name)?;
-    Ok(diff::diff(&vendored, &pulled))
+    let (upstream, pulled, _) = pull_in_memory(spec_dir, bytes, name)?;
+    let mut changes = diff::diff(&vendored, &pulled);
+    let raw = source::parse(bytes, name)?;
+    changes.extend(available(&raw, None, &selection(spec_dir)?));
+    // A correction whose change upstream now makes itself is no longer needed.
+    for description in corrections(spec_dir)?.redundant(&upstream) {
+        changes.push(diff::Change {
+            operation: CORRECTIONS.to_owned(),
+            level: Level::NonBreaking,
+            message: format!("correction now redundant (upstream says the same): {description}"),
+        });
+    }
+    Ok(changes)
 }
 
 /// An Omni-shaped upstream document padded with unrelated paths to `size_mb`, then timed

@@ -87,6 +87,34 @@ impl Overlay {
     /// Applies every action in order.
     pub fn apply(&self, doc: &mut Value) -> Result<(), String> {
         for action in &self.actions {
+            action.apply(doc)?;
+        }
+        Ok(())
+    }
+
+    /// The actions (by description and target) that change nothing when applied in order to
+    /// `doc`: upstream now says what they say. A stale action (matching nothing) is not
+    /// redundant; `apply` reports it.
+    pub fn redundant(&self, doc: &Value) -> Vec<String> {
+        let mut doc = doc.clone();
+        let mut out = Vec::new();
+        for action in &self.actions {
+            let before = doc.clone();
+            if action.apply(&mut doc).is_ok() && doc == before {
+                out.push(format!(
+                    "overlay action {} (target {}): {}",
+                    action.index, action.target, action.description
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl Action {
+    fn apply(&self, doc: &mut Value) -> Result<(), String> {
+        let action = self;
+        {
             let pointers: Vec<String> = action
                 .path
                 .query_located(doc)

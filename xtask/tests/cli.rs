@@ -1370,3 +1370,50 @@ fn a_gained_variant_breaks_a_response_not_a_request() {
         "{changes:?}"
     );
 }
+
+/// What a maintainer needs from the drift report on the day Omni publishes the next release.
+#[test]
+fn the_drift_report_names_new_operations_defaults_and_redundant_corrections() {
+    let dir = spec_dir();
+    for name in ["upstream.json", "omni-dbt.json", "provenance.json"] {
+        std::fs::copy(repo_file(&format!("openapi/{name}")), dir.path().join(name)).unwrap();
+    }
+    let out = xtask(dir.path(), &["spec", "check", "--against", &fixture(NEXT)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "POST /v1/models/{modelId}/dbt-sync: non-breaking available upstream, not selected (modelsDbtSync): add it to operations.json to generate it",
+        "PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}: non-breaking optional request body property 'isDeferralEnabled' added with default false: a client that writes defaults out would send false on every request (omni-dbt sends it only when set)",
+        "corrections.overlay.json: non-breaking correction now redundant (upstream says the same): overlay action 8 (target $.paths['/v1/connections/{connectionId}/dbt/environments'].get.parameters[?@.name == 'pageSize'].schema)",
+    ] {
+        assert!(report.contains(expected), "{expected}\n{report}");
+    }
+    // Against the release it was pulled from: nothing to say.
+    let out = xtask(dir.path(), &["spec", "check", "--against", &fixture(REAL)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A new dbt operation is named by `spec diff` too, once: when it appears.
+    let out = xtask(
+        dir.path(),
+        &["spec", "diff", &fixture(REAL), &fixture(NEXT)],
+    );
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(report.matches("dbt-sync").count(), 1, "{report}");
+    let out = xtask(
+        dir.path(),
+        &["spec", "diff", &fixture(NEXT), &fixture(NEXT)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_changed_default_is_reported() {
+    expect(
+        |d| at(d, UPDATE_BODY)["properties"]["targetDatabase"]["default"] = json!("analytics"),
+        none,
+        &[(
+            U,
+            N,
+            "request body property 'targetDatabase' default changed from null to \"analytics\" (what Omni does when the request leaves it out)",
+        )],
+    );
+}

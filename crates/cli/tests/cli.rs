@@ -140,10 +140,8 @@ async fn environments_by_name_create_update_get_delete() {
          under the spec's reading (both required) as under the docs' (all optional)"
     );
     // Valid under Omni's spec as published (before our correction that makes them optional).
-    let published: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../openapi/upstream.json"
-    ))
-    .unwrap();
+    let published: serde_json::Value =
+        serde_json::from_str(include_str!("../../../openapi/upstream.json")).unwrap();
     let published = omni_dbt_fake::Spec::from_document(&published).unwrap();
     assert_eq!(
         published
