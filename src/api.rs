@@ -38,9 +38,9 @@
 pub use progenitor_client::ResponseValue;
 
 pub use crate::{
+    context::CallContext,
     generated::{Client, types},
-    runtime::CallContext,
 };
 
 /// The error a generated method returns; `?` converts it into [`crate::Error`].
-pub type Error = crate::error::ApiCallError;
+pub type Error = crate::mapping::ApiCallError;

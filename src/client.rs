@@ -1,18 +1,19 @@
-//! The client: configuration resolved once, handles for each resource, and the generated API.
+//! The client: configuration resolved once into the shared core, and the generated API. The
+//! resource handles (`client.dbt_environments(..)`, …) are made in their own modules.
 
 use std::{fmt, future::Future, sync::Arc};
 
 use progenitor_client::ResponseValue;
-use uuid::Uuid;
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+use url::Url;
 
 use crate::{
-    config::{ClientBuilder, TokenKind},
-    dbt_config::ConnectionDbt,
-    environments::DbtEnvironments,
-    error::{ApiCallError, Error, Result},
+    config::{ClientBuilder, TokenKind, is_loopback},
+    context::{CallContext, CallOptions, Shared},
+    error::{Error, Result},
     generated,
-    models::Model,
-    runtime::{CallContext, CallOptions, Shared},
+    mapping::ApiCallError,
+    pacing::Pacer,
 };
 
 /// A client for Omni's dbt API. Cheap to clone; clones share connections and pacing.
@@ -57,21 +58,6 @@ impl Client {
     /// The kind of token this client sends.
     pub fn token_kind(&self) -> TokenKind {
         self.shared.token_kind
-    }
-
-    /// The dbt environments of one connection.
-    pub fn dbt_environments(&self, connection_id: Uuid) -> DbtEnvironments {
-        DbtEnvironments::new(self.clone(), connection_id)
-    }
-
-    /// The dbt configuration of one connection (`/v1/connections/{connectionId}/dbt`).
-    pub fn dbt(&self, connection_id: Uuid) -> ConnectionDbt {
-        ConnectionDbt::new(self.clone(), connection_id)
-    }
-
-    /// One model: its dbt exposures and its branches' dbt environments.
-    pub fn model(&self, model_id: Uuid) -> Model {
-        Model::new(self.clone(), model_id)
     }
 
     /// The generated client for every operation in the vendored spec, sending through this
@@ -124,6 +110,50 @@ impl Client {
             context.clone(),
         );
         (client, context)
+    }
+}
+
+impl ClientBuilder {
+    /// Resolves token and location, checks the host policy, and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let (token, resolved) = self.resolve_with_token()?;
+        let token_origin = resolved.token_from.clone();
+        let base_url = Url::parse(&resolved.base_url)
+            .map_err(|e| Error::config(&resolved.base_url_from, e.to_string()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, token.header(&token_origin)?);
+
+        let mut http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("omni-dbt/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            // A redirect would carry the request somewhere the host policy did not approve.
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(base_url.scheme() == "https")
+            .tls_backend_preconfigured(crate::tls::client_config()?);
+        if is_loopback(&base_url) {
+            // A proxy must not see (or break) traffic meant for a local test server.
+            http = http.no_proxy();
+        }
+        let http = http.build().map_err(|e| {
+            Error::config(
+                "HTTP client",
+                format!("cannot initialise the HTTP/TLS stack: {e}"),
+            )
+        })?;
+
+        Ok(Client::from_shared(Arc::new(Shared {
+            base_url: resolved.base_url,
+            http,
+            token_kind: token.kind(),
+            retry: self.retry,
+            pacer: self
+                .rate_limit
+                .map(|limit| Pacer::shared(token.secret.trim(), limit)),
+            max_response_bytes: self.max_response_bytes,
+            timeout: self.timeout,
+        })))
     }
 }
 

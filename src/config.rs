@@ -1,20 +1,15 @@
-//! Configuration and auth: tokens, where to connect, the host policy, and the builder that
-//! turns them into a [`Client`].
+//! Configuration and auth: tokens, where to connect, the host policy, and the builder whose
+//! `build()` (in `client.rs`) turns them into a [`Client`](crate::Client).
 
-use std::{fmt, net::IpAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{fmt, net::IpAddr, path::PathBuf, time::Duration};
 
-use reqwest::{
-    Url,
-    header::{AUTHORIZATION, HeaderMap, HeaderValue},
-};
+use reqwest::{Url, header::HeaderValue};
 
 use crate::{
-    client::Client,
     error::{Error, Result},
-    pacing::{Pacer, RateLimit},
+    pacing::RateLimit,
     profile::{self, ENV_BASE_URL, ENV_TOKEN},
     retry::RetryPolicy,
-    runtime::Shared,
 };
 
 /// What kind of token authenticates the client. It decides which fields an update may send:
@@ -50,7 +45,7 @@ impl fmt::Display for TokenKind {
 /// ```
 #[derive(Clone)]
 pub struct Token {
-    secret: Box<str>,
+    pub(crate) secret: Box<str>,
     kind: TokenKind,
 }
 
@@ -84,7 +79,7 @@ impl Token {
     }
 
     /// The `Authorization` header value, marked sensitive so that it is never logged.
-    fn header(&self, origin: &str) -> Result<HeaderValue> {
+    pub(crate) fn header(&self, origin: &str) -> Result<HeaderValue> {
         let secret = self.secret.trim();
         if secret.is_empty() {
             return Err(Error::config(origin, "the token is empty"));
@@ -158,7 +153,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for a whole request, from sending to the last byte of the answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds a [`Client`]. Values are resolved at [`build`](Self::build) with the precedence of
+/// Builds a [`Client`](crate::Client). Values are resolved at [`build`](Self::build) with the precedence of
 /// Omni's CLI: an explicit value, then the environment, then the profile file.
 ///
 /// ```
@@ -178,13 +173,13 @@ pub struct ClientBuilder {
     use_env: bool,
     profile: Option<String>,
     config_path: Option<PathBuf>,
-    connect_timeout: Duration,
-    timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
     allow_any_host: bool,
     allow_plain_http: bool,
-    retry: RetryPolicy,
-    rate_limit: Option<RateLimit>,
-    max_response_bytes: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) max_response_bytes: usize,
 }
 
 /// Default cap on a response body: far above any dbt-environment answer, far below trouble.
@@ -359,7 +354,7 @@ impl ClientBuilder {
         self.resolve_with_token().map(|(_, resolved)| resolved)
     }
 
-    fn resolve_with_token(&self) -> Result<(Token, Resolved)> {
+    pub(crate) fn resolve_with_token(&self) -> Result<(Token, Resolved)> {
         let mut token = self
             .token
             .clone()
@@ -427,48 +422,6 @@ impl ClientBuilder {
             profile_file: searched,
         };
         Ok((token, resolved))
-    }
-
-    /// Resolves token and location, checks the host policy, and builds the client.
-    pub fn build(self) -> Result<Client> {
-        let (token, resolved) = self.resolve_with_token()?;
-        let token_origin = resolved.token_from.clone();
-        let base_url = Url::parse(&resolved.base_url)
-            .map_err(|e| Error::config(&resolved.base_url_from, e.to_string()))?;
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, token.header(&token_origin)?);
-
-        let mut http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("omni-dbt/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            // A redirect would carry the request somewhere the host policy did not approve.
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(base_url.scheme() == "https")
-            .tls_backend_preconfigured(crate::tls::client_config()?);
-        if is_loopback(&base_url) {
-            // A proxy must not see (or break) traffic meant for a local test server.
-            http = http.no_proxy();
-        }
-        let http = http.build().map_err(|e| {
-            Error::config(
-                "HTTP client",
-                format!("cannot initialise the HTTP/TLS stack: {e}"),
-            )
-        })?;
-
-        Ok(Client::from_shared(Arc::new(Shared {
-            base_url: resolved.base_url,
-            http,
-            token_kind: token.kind(),
-            retry: self.retry,
-            pacer: self
-                .rate_limit
-                .map(|limit| Pacer::shared(token.secret.trim(), limit)),
-            max_response_bytes: self.max_response_bytes,
-            timeout: self.timeout,
-        })))
     }
 }
 
@@ -590,7 +543,7 @@ fn instance_label<'a>(name: &'a str, origin: &str) -> Result<&'a str> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

@@ -7,14 +7,21 @@ use uuid::Uuid;
 
 use crate::{
     client::{Client, confirmed, finish},
+    context::CallOptions,
     error::{Error, Result},
     generated::types::{
         ConnectionsDbtDeleteResponse, ConnectionsDbtGetResponse, ConnectionsDbtUpdateBody,
         ConnectionsDbtUpdateResponse,
     },
-    runtime::CallOptions,
     validate::{nonnil, spec_rule},
 };
+
+impl Client {
+    /// The dbt configuration of one connection (`/v1/connections/{connectionId}/dbt`).
+    pub fn dbt(&self, connection_id: Uuid) -> ConnectionDbt {
+        ConnectionDbt::new(self.clone(), connection_id)
+    }
+}
 
 /// The dbt configuration of one connection. Made by [`Client::dbt`].
 ///

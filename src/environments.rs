@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::{
     client::{Client, confirmed, finish},
     config::TokenKind,
+    context::CallOptions,
     error::{Error, Result},
     generated::types,
     model::{
@@ -16,9 +17,15 @@ use crate::{
         VariableChange, VariableUpdate,
     },
     paging::{self, PagedRequest},
-    runtime::CallOptions,
     validate::{nonnil, spec_rule},
 };
+
+impl Client {
+    /// The dbt environments of one connection.
+    pub fn dbt_environments(&self, connection_id: Uuid) -> DbtEnvironments {
+        DbtEnvironments::new(self.clone(), connection_id)
+    }
+}
 
 /// The dbt environments of one connection: `GET`, `POST`, `PUT` and `DELETE` on
 /// `/api/v1/connections/{connectionId}/dbt/environments[/{environmentId}]`.
@@ -222,6 +229,9 @@ pub struct CreateEnvironment {
 }
 
 impl CreateEnvironment {
+    // A setter for every optional property of the spec's body (generated).
+    types::dbt_environment_create_body_setters!();
+
     /// Overrides the client's total timeout for each attempt of this request.
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.options.timeout = Some(timeout);
@@ -247,7 +257,7 @@ impl CreateEnvironment {
     fn body(&self) -> Result<types::DbtEnvironmentCreateBody> {
         nonnil("connectionId", self.connection_id)?;
         let mut body = self.body.clone();
-        body.validate().map_err(Error::from_rule)?;
+        body.validate().map_err(Error::from)?;
         if !body.owner_id.is_unchanged() {
             owner_allowed(self.client.token_kind())?;
         }
@@ -317,6 +327,9 @@ pub struct UpdateEnvironment {
 }
 
 impl UpdateEnvironment {
+    // A setter for every property of the spec's body (generated).
+    types::dbt_environment_update_body_setters!();
+
     /// Overrides the client's total timeout for each attempt of this request.
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.options.timeout = Some(timeout);
@@ -368,7 +381,7 @@ impl UpdateEnvironment {
             body.target_schema
                 .get_or_insert_with(|| target_schema.clone());
         }
-        body.validate().map_err(Error::from_rule)?;
+        body.validate().map_err(Error::from)?;
         if !body.owner_id.is_unchanged() {
             owner_allowed(self.client.token_kind())?;
         }

@@ -19,117 +19,14 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::generated::types;
-
-/// A change to one nullable field of an update: leave it alone, clear it, or set it.
-///
-/// On the wire `Unchanged` leaves the key out of the JSON body, `Clear` sends `null`, and
-/// `Set(v)` sends the value.
-///
-/// ```
-/// use omni_dbt::Patch;
-///
-/// let p: Patch<String> = Patch::Set("TRANSFORMER".into());
-/// assert!(!p.is_unchanged());
-/// assert_eq!(Patch::<String>::default(), Patch::Unchanged);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Patch<T> {
-    /// The field is absent from the body; Omni keeps the current value.
-    #[default]
-    Unchanged,
-    /// The field is sent as JSON `null`; Omni clears the value.
-    Clear,
-    /// The field is sent with this value.
-    Set(T),
-}
-
-impl<T> Patch<T> {
-    /// Whether the field is left out of the body.
-    pub fn is_unchanged(&self) -> bool {
-        matches!(self, Patch::Unchanged)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
-    /// `null` is [`Patch::Clear`], a value [`Patch::Set`]; an absent key is the field's
-    /// default, [`Patch::Unchanged`].
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Option::<T>::deserialize(deserializer)?.map_or(Patch::Clear, Patch::Set))
-    }
-}
-
-impl<T: Serialize> Serialize for Patch<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            // Bodies skip `Unchanged` fields; should one be serialised anyway, `null` is the
-            // only JSON it could be, and it is never reached through the public builders.
-            Patch::Unchanged | Patch::Clear => serializer.serialize_none(),
-            Patch::Set(value) => value.serialize(serializer),
-        }
-    }
-}
-
-/// Conversion into a [`Patch`], so that builder methods take a value, `None`, or a `Patch`.
-///
-/// `Some(v)` and a bare value set the field, `None` clears it:
-///
-/// ```
-/// use omni_dbt::{IntoPatch, Patch};
-///
-/// assert_eq!("x".into_patch(), Patch::Set("x".to_string()));
-/// assert_eq!(IntoPatch::<String>::into_patch(None::<String>), Patch::<String>::Clear);
-/// ```
-pub trait IntoPatch<T>: sealed::Sealed<T> {
-    /// Converts `self` into a patch of a `T` field.
-    fn into_patch(self) -> Patch<T>;
-}
-
-mod sealed {
-    use super::Patch;
-
-    /// Keeps [`IntoPatch`](super::IntoPatch) implemented by this crate only, so that it can
-    /// grow without breaking anyone.
-    pub trait Sealed<T> {}
-    impl<T> Sealed<T> for T {}
-    impl<T> Sealed<T> for Patch<T> {}
-    impl<T> Sealed<T> for Option<T> {}
-    impl Sealed<String> for &str {}
-    impl Sealed<String> for &String {}
-}
-
-impl<T> IntoPatch<T> for Patch<T> {
-    fn into_patch(self) -> Patch<T> {
-        self
-    }
-}
-
-impl<T> IntoPatch<T> for Option<T> {
-    fn into_patch(self) -> Patch<T> {
-        self.map_or(Patch::Clear, Patch::Set)
-    }
-}
-
-impl IntoPatch<String> for &str {
-    fn into_patch(self) -> Patch<String> {
-        Patch::Set(self.to_owned())
-    }
-}
-
-impl<T> IntoPatch<T> for T {
-    fn into_patch(self) -> Patch<T> {
-        Patch::Set(self)
-    }
-}
-
-impl IntoPatch<String> for &String {
-    fn into_patch(self) -> Patch<String> {
-        Patch::Set(self.clone())
-    }
-}
+pub use crate::{
+    decode::Variable,
+    patch::{IntoPatch, Patch},
+};
 
 const REDACTED: &str = "<redacted>";
 
@@ -392,64 +289,6 @@ impl types::DbtEnvironmentItem {
     /// The variable with this name, if any.
     pub fn variable(&self, name: &str) -> Option<&Variable> {
         self.variables.iter().find(|v| v.name == name)
-    }
-}
-
-/// A list in an answer, tolerantly: an array, one object (a list of one), or `null` (empty).
-pub(crate) fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
-    }
-    Ok(match Option::<OneOrMany<T>>::deserialize(deserializer)? {
-        None => Vec::new(),
-        Some(OneOrMany::Many(all)) => all,
-        Some(OneOrMany::One(one)) => vec![one],
-    })
-}
-
-/// A variable of a dbt environment. A secret's `value` is always `None`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", from = "WireVariable")]
-#[non_exhaustive]
-pub struct Variable {
-    /// The variable's id, used to change it later.
-    pub id: Uuid,
-    /// The variable's name.
-    pub name: String,
-    /// The value; `None` for a secret.
-    pub value: Option<String>,
-    /// Whether the value is secret (write-only).
-    pub is_secret: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireVariable {
-    id: Uuid,
-    name: String,
-    #[serde(default)]
-    value: Option<String>,
-    #[serde(default)]
-    is_secret: bool,
-}
-
-impl From<WireVariable> for Variable {
-    fn from(w: WireVariable) -> Self {
-        // Should a server ever echo a secret, it still goes no further than this.
-        let value = if w.is_secret { None } else { w.value };
-        Variable {
-            id: w.id,
-            name: w.name,
-            value,
-            is_secret: w.is_secret,
-        }
     }
 }
 

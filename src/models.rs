@@ -8,13 +8,20 @@ use uuid::Uuid;
 
 use crate::{
     client::{Client, confirmed, finish},
+    context::CallOptions,
     error::{Error, Result},
     generated::types::{self, DbtExposureWithMeta, ModelsBranchDbtBody, SuccessResponse},
     model::{Page, SortDirection, WirePageInfo},
     paging::{self, PagedRequest},
-    runtime::CallOptions,
     validate::nonnil,
 };
+
+impl Client {
+    /// One model: its dbt exposures and its branches' dbt environments.
+    pub fn model(&self, model_id: Uuid) -> Model {
+        Model::new(self.clone(), model_id)
+    }
+}
 
 /// One Omni model. Made by [`Client::model`].
 ///

@@ -1,126 +1,112 @@
-//! The shared runtime core: what every call of one client shares, and the one hook around every
-//! request the generated code sends — pacing, retries, the response size cap, the
-//! `api-version` strip and a tracing event per attempt.
+//! The one hook around every request the generated code sends — pacing, retries (the table in
+//! [`retry`](crate::retry)), the response size cap, the `api-version` strip and a tracing event
+//! per attempt — and the signals it reports through the generated client's error type.
 //!
-//! It depends on configuration values, [`retry`](crate::retry), [`pacing`](crate::pacing) and
-//! the error signals only; nothing here knows about resources or builders.
+//! It depends on the call's [`context`](crate::context), [`retry`](crate::retry),
+//! [`pacing`](crate::pacing) and the generated client only; nothing here knows about resources,
+//! builders or the error mapping (which reads the signals from here).
 
-use std::{
-    fmt,
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+use std::time::Duration;
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::{StatusCode, header::HeaderMap};
+use reqwest::StatusCode;
 use tokio::time::Instant;
 
 use crate::{
-    config::TokenKind,
-    error::Signal,
+    context::{CallContext, Shared},
+    error::TransportKind,
     generated,
-    pacing::Pacer,
-    retry::{self, Outcome, RetryPolicy},
+    retry::{self, Outcome},
 };
 
-/// What every call of one client shares.
-pub(crate) struct Shared {
-    /// Normalised, without a trailing slash, e.g. `https://acme.omniapp.co/api`.
-    pub base_url: String,
-    /// Carries the `Authorization` header (marked sensitive) as a default header.
-    pub http: reqwest::Client,
-    pub token_kind: TokenKind,
-    pub retry: RetryPolicy,
-    /// `None` when pacing is off.
-    pub pacer: Option<Arc<Pacer>>,
-    pub max_response_bytes: usize,
-    /// The time one attempt may take, from sending to the last byte of the answer.
-    pub timeout: Duration,
+/// Conditions the request hook must report through the generated client's own error type:
+/// each travels as the source of a `reqwest::Error` and is recognised by the mapping (`mapping.rs`).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Signal {
+    /// A request that must not be repeated failed after it may have reached Omni.
+    #[error("the request may have reached Omni; it was not repeated: {cause}")]
+    OutcomeUnknown { kind: TransportKind, cause: String },
+    /// The answer's body exceeded the cap.
+    #[error("the response body exceeds the {limit}-byte cap")]
+    TooLarge { status: u16, limit: usize },
+    /// Pacing had no slot before the budget ran out.
+    #[error("rate-limited locally for {wait:?}")]
+    LocallyRateLimited { wait: Duration },
 }
 
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("base_url", &self.base_url)
-            .field("token_kind", &self.token_kind)
-            .field("retry", &self.retry)
-            .field("pacer", &self.pacer)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Per-request options set on a builder.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CallOptions {
-    /// Overrides the client's timeout for each attempt of this request.
-    pub timeout: Option<Duration>,
-}
-
-/// The context the generated client carries: the client's shared settings, and (for calls made
-/// through the ergonomic builders) a record of what came back.
-///
-/// It has no public constructor, so every generated client goes through the client's hook.
-#[derive(Clone)]
-pub struct CallContext {
-    shared: Arc<Shared>,
-    options: CallOptions,
-    record: Option<Arc<Mutex<Record>>>,
-}
-
-impl fmt::Debug for CallContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallContext")
-            .field("base_url", &self.shared.base_url)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What the hook saw of one call: the status and headers of the last answer (the generated
-/// decoder drops them when a body does not decode), the attempts, and whether an earlier
-/// attempt may have taken effect.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Record {
-    pub status: Option<StatusCode>,
-    pub headers: HeaderMap,
-    pub attempts: u32,
-    pub maybe_processed: bool,
-}
-
-impl CallContext {
-    /// A context shared by every call of a generated client handed out by `Client::api`.
-    pub(crate) fn shared(shared: Arc<Shared>) -> Self {
-        CallContext {
-            shared,
-            options: CallOptions::default(),
-            record: None,
+impl Signal {
+    /// The signal for a transport failure of a request that must not be repeated.
+    pub(crate) fn outcome_unknown(e: &reqwest::Error) -> Self {
+        let kind = if e.is_timeout() {
+            TransportKind::Timeout
+        } else {
+            TransportKind::Other
+        };
+        Signal::OutcomeUnknown {
+            kind,
+            cause: redacted(e),
         }
     }
 
-    /// A context for one call, recording what came back.
-    pub(crate) fn one_call(shared: Arc<Shared>, options: CallOptions) -> Self {
-        CallContext {
-            shared,
-            options,
-            record: Some(Arc::default()),
+    /// A `reqwest::Error` whose source chain carries this signal: the body of a response
+    /// built in memory fails with it, and reading that body yields the error.
+    pub(crate) async fn into_reqwest(self, shared: &Shared) -> reqwest::Error {
+        let body = reqwest::Body::wrap_stream(futures_util::stream::once(async move {
+            Err::<Vec<u8>, Signal>(self)
+        }));
+        match reqwest::Response::from(http::Response::new(body))
+            .bytes()
+            .await
+        {
+            Err(e) => e,
+            // Unreachable (the body's only item is an error); an error all the same.
+            Ok(_) => shared
+                .http
+                .get("http://[")
+                .build()
+                .expect_err("a URL that does not parse never builds a request"),
         }
     }
+}
 
-    fn update(&self, f: impl FnOnce(&mut Record)) {
-        if let Some(record) = &self.record {
-            f(&mut record.lock().unwrap_or_else(PoisonError::into_inner));
+/// A transport error's text without its URL, whose query could carry secrets.
+pub(crate) fn redacted(e: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut first = true;
+    while let Some(err) = current {
+        let part = match err.downcast_ref::<reqwest::Error>() {
+            Some(r) if r.url().is_some() => {
+                let mut copy = r.to_string();
+                if let Some(url) = r.url() {
+                    copy = copy
+                        .replace(&format!(" ({url})"), "")
+                        .replace(url.as_str(), "<url>");
+                }
+                copy
+            }
+            _ => err.to_string(),
+        };
+        if !first {
+            text.push_str(": ");
         }
+        text.push_str(&part);
+        first = false;
+        current = err.source();
     }
+    text
+}
 
-    /// What the hook recorded (the default for a context that records nothing).
-    pub(crate) fn record(&self) -> Record {
-        self.record
-            .as_ref()
-            .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner).clone())
-            .unwrap_or_default()
+/// The signal in an error's source chain, if any.
+pub(crate) fn signal<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Signal> {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(signal) = err.downcast_ref::<Signal>() {
+            return Some(signal);
+        }
+        current = err.source();
     }
+    None
 }
 
 /// Why an attempt produced no usable response.
@@ -185,7 +171,7 @@ impl ClientHooks<CallContext> for generated::Client {
                         r.status = Some(status);
                         r.headers = response.headers().clone();
                     });
-                    let retry_after = crate::error::retry_after(response.headers());
+                    let retry_after = retry::retry_after(response.headers());
                     if status == StatusCode::TOO_MANY_REQUESTS
                         && let Some(pacer) = &shared.pacer
                     {
@@ -219,7 +205,7 @@ impl ClientHooks<CallContext> for generated::Client {
                 _ => None,
             };
             let error = match &outcome {
-                Err(Failure::Transport(e)) => Some(crate::error::redacted(e)),
+                Err(Failure::Transport(e)) => Some(redacted(e)),
                 _ => None,
             };
             tracing::debug!(

@@ -810,10 +810,11 @@ fn the_diff_of_omnis_real_releases_is_their_real_history() {
         lines("omni/omni-2026-04-23.json", REAL),
         "GET /v1/models/{modelId}/dbt-exposures: BREAKING query parameter 'pageSize' type changed from integer to number\n\
          GET /v1/models/{modelId}/dbt-exposures: non-breaking optional query parameter 'cursor' added\n\
+         GET /v1/models/{modelId}/dbt-exposures: non-breaking query parameter 'pageSize' default changed from 1000 to 20 (what Omni does when the request leaves it out)\n\
          GET /v1/models/{modelId}/dbt-exposures: non-breaking optional query parameter 'sortDirection' added\n\
          GET /v1/models/{modelId}/dbt-exposures: non-breaking optional query parameter 'sortField' added\n\
          GET /v1/models/{modelId}/dbt-exposures: non-breaking query parameter 'page' removed\n\
-         5 change(s): 1 breaking, 4 non-breaking\n"
+         6 change(s): 1 breaking, 5 non-breaking\n"
     );
     // Our own next release (what Omni published later, per the facts file).
     let next = lines(REAL, NEXT);
@@ -826,7 +827,7 @@ fn the_diff_of_omnis_real_releases_is_their_real_history() {
         assert!(next.contains(expected), "{expected}\n{next}");
     }
     assert!(
-        next.ends_with("9 change(s): 1 breaking, 8 non-breaking\n"),
+        next.ends_with("10 change(s): 1 breaking, 9 non-breaking\n"),
         "{next}"
     );
 
@@ -860,7 +861,7 @@ fn check_catches_a_hand_edit_and_codegen_writes_the_client() {
     let code = std::fs::read_to_string(out_dir.join("omni_dbt_api.rs")).unwrap();
     assert!(code.contains("pub fn connections_dbt_environments_update"));
     assert!(
-        code.contains("crate::model::Variable")
+        code.contains("crate::decode::Variable")
             && code.contains("pub struct DbtEnvironmentUpdateBody"),
         "the replacement and the derived patch body apply to the pulled spec"
     );
@@ -996,10 +997,11 @@ fn markdown_reports_are_tables_for_a_job_summary() {
         md.starts_with("## Omni spec drift\n\n| operation | level | change |\n|---|---|---|\n"),
         "{md}"
     );
-    assert!(md.contains("| `PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}` | non-breaking | optional request body property 'isDeferralEnabled' added |"), "{md}");
+    assert!(md.contains("| `PUT /v1/connections/{connectionId}/dbt/environments/{environmentId}` | non-breaking | optional request body property 'isDeferralEnabled' added with default false"), "{md}");
+    assert!(md.contains("| `POST /v1/models/{modelId}/dbt-sync` | non-breaking | available upstream, not selected (modelsDbtSync)"), "{md}");
     assert!(
         md.trim_end()
-            .ends_with("9 change(s): 1 breaking, 8 non-breaking"),
+            .ends_with("10 change(s): 1 breaking, 9 non-breaking"),
         "{md}"
     );
 }

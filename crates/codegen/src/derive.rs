@@ -20,9 +20,10 @@ use serde_json::{Map, Value};
 pub enum Role {
     /// A request body sent as a patch.
     Body {
-        /// The hand-written builder that holds the body in a field named `body`, and gets a
-        /// generated setter for every property not in `hand_written`.
-        builder: &'static str,
+        /// The macro that expands, inside the `impl` of a builder holding the body in a field
+        /// named `body`, to a setter for every property not in `hand_written` (so the generated
+        /// code never names the hand-written builder).
+        setters: &'static str,
         /// Properties whose setters are hand-written (what generation cannot know).
         hand_written: &'static [&'static str],
     },
@@ -35,7 +36,7 @@ pub const DERIVED: &[(&str, Role)] = &[
     (
         "DbtEnvironmentCreateBody",
         Role::Body {
-            builder: "crate::environments::CreateEnvironment",
+            setters: "dbt_environment_create_body_setters",
             // Variables are collected as the crate's redacting models.
             hand_written: &["variables"],
         },
@@ -43,7 +44,7 @@ pub const DERIVED: &[(&str, Role)] = &[
     (
         "DbtEnvironmentUpdateBody",
         Role::Body {
-            builder: "crate::environments::UpdateEnvironment",
+            setters: "dbt_environment_update_body_setters",
             hand_written: &["variables"],
         },
     ),
@@ -53,9 +54,9 @@ pub const DERIVED: &[(&str, Role)] = &[
 /// Where the derived types live in the crate.
 pub const MODULE: &str = "crate::generated::types";
 
-const PATCH: &str = "crate::model::Patch";
-const INTO_PATCH: &str = "crate::model::IntoPatch";
-const ONE_OR_MANY: &str = "crate::model::one_or_many";
+const PATCH: &str = "crate::patch::Patch";
+const INTO_PATCH: &str = "crate::patch::IntoPatch";
+const ONE_OR_MANY: &str = "crate::decode::one_or_many";
 
 /// The replacement path of each derived schema, for progenitor.
 pub fn replacements() -> impl Iterator<Item = (&'static str, String)> {
@@ -104,7 +105,7 @@ pub fn generate(doc: &Value, replaced: &[(&str, &str)]) -> Result<String, String
             .unwrap_or(name);
         match role {
             Role::Body {
-                builder,
+                setters,
                 hand_written,
             } => body(
                 &mut out,
@@ -113,7 +114,7 @@ pub fn generate(doc: &Value, replaced: &[(&str, &str)]) -> Result<String, String
                 properties,
                 &required,
                 replaced,
-                builder,
+                setters,
                 hand_written,
             ),
             Role::Answer => answer(&mut out, name, description, properties, &required, replaced),
@@ -307,7 +308,7 @@ fn body(
     properties: &Map<String, Value>,
     required: &[&str],
     replaced: &[(&str, &str)],
-    builder: &str,
+    setters_macro: &str,
     hand_written: &[&str],
 ) {
     let all_optional = properties.keys().all(|p| !required.contains(&p.as_str()));
@@ -401,9 +402,13 @@ fn body(
          pub fn validate(&self) -> ::std::result::Result<(), RuleViolation> {{\n{checks}Ok(())\n}}"
     );
     out.push_str("}\n");
-    if !setters.is_empty() {
-        let _ = writeln!(out, "impl {builder} {{\n{setters}}}");
-    }
+    let _ = writeln!(
+        out,
+        "/// Setters for every optional property of `{name}`, for the `impl` of a builder whose \
+         `body` field holds one.\n\
+         macro_rules! {setters_macro} {{ () => {{\n{setters}}}; }}\n\
+         pub(crate) use {setters_macro};"
+    );
 }
 
 #[derive(Clone, Copy)]

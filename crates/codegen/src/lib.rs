@@ -11,11 +11,11 @@ pub mod derive;
 /// other schema is generated: by typify, or by the rules of [`mod@derive`] (see [`derive::DERIVED`]).
 pub const REPLACEMENTS: &[(&str, &str)] = &[
     // A secret's value must never survive decoding (nor show in `Debug`).
-    ("DbtEnvironmentResponseVariable", "crate::model::Variable"),
+    ("DbtEnvironmentResponseVariable", "crate::decode::Variable"),
 ];
 
 /// The context type the generated client carries (see `src/runtime.rs`).
-pub const INNER_TYPE: &str = "crate::runtime::CallContext";
+pub const INNER_TYPE: &str = "crate::context::CallContext";
 
 /// Traits every generated type derives besides progenitor's `Serialize`, `Deserialize`,
 /// `Clone` and `Debug`, so that users can compare answers.

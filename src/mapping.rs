@@ -1,0 +1,181 @@
+//! How what a generated call returned maps to an [`Error`]: by status (beside the error type,
+//! one table), with Omni's `{detail, status}`, and with what the request hook recorded and
+//! signalled (`runtime`).
+
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use reqwest::StatusCode;
+
+use crate::{
+    context::Record,
+    error::{Error, TransportKind},
+    generated::types::ApiError,
+    retry::retry_after,
+    runtime::{Signal, signal},
+};
+
+/// What the generated client's methods return when they fail (progenitor's error, carrying
+/// Omni's `{detail, status}` body for documented error statuses). Convert it with `?` or
+/// [`Error::from`] into an [`Error`].
+pub type ApiCallError = progenitor_client::Error<ApiError>;
+
+impl From<crate::generated::types::RuleViolation> for Error {
+    /// A rule of the spec that a derived body's `validate()` found broken.
+    fn from(violation: crate::generated::types::RuleViolation) -> Self {
+        Error::invalid(violation.field, violation.rule)
+    }
+}
+
+impl From<ApiCallError> for Error {
+    /// Maps what a generated method returned, with what the error itself carries.
+    fn from(error: ApiCallError) -> Self {
+        Error::from_api(error, &Record::default())
+    }
+}
+
+impl Error {
+    /// Maps what a generated call returned, completed with what the hook recorded of it.
+    pub(crate) fn from_api(error: ApiCallError, record: &Record) -> Self {
+        use progenitor_client::Error as E;
+        let attempts = record.attempts.max(1);
+        match error {
+            E::ErrorResponse(value) => {
+                let status = value.status();
+                let retry_after = retry_after(value.headers());
+                from_status(
+                    status,
+                    retry_after,
+                    Some(value.into_inner().detail),
+                    attempts,
+                )
+            }
+            E::InvalidResponsePayload(bytes, source) => {
+                let status = record.status.unwrap_or(StatusCode::OK);
+                if status.is_success() {
+                    Error::Undecodable {
+                        status: status.as_u16(),
+                        snippet: snippet(&bytes),
+                        source,
+                    }
+                } else {
+                    // A documented error status whose body is not Omni's `{detail, status}`:
+                    // the status still says what happened.
+                    from_status(
+                        status,
+                        retry_after(&record.headers),
+                        loose_detail(&bytes),
+                        attempts,
+                    )
+                }
+            }
+            E::UnexpectedResponse(response) => {
+                let status = response.status();
+                let retry_after = retry_after(response.headers());
+                // The hook buffered the body in memory, so reading it completes at once.
+                match response.bytes().now_or_never() {
+                    Some(Ok(bytes)) => {
+                        from_status(status, retry_after, loose_detail(&bytes), attempts)
+                    }
+                    Some(Err(e)) => Error::from_transport(e, attempts),
+                    None => from_status(status, retry_after, None, attempts),
+                }
+            }
+            E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
+                Error::from_transport(e, attempts)
+            }
+            E::InvalidRequest(message) => Error::invalid("request", message),
+            E::Custom(message) => Error::Transport {
+                kind: TransportKind::Other,
+                attempts,
+                source: message.into(),
+            },
+        }
+    }
+
+    fn from_transport(e: reqwest::Error, attempts: u32) -> Self {
+        match signal(&e) {
+            Some(Signal::TooLarge { status, limit }) => {
+                return Error::ResponseTooLarge {
+                    status: *status,
+                    limit: *limit,
+                };
+            }
+            Some(Signal::LocallyRateLimited { wait }) => {
+                return Error::LocallyRateLimited { wait: *wait };
+            }
+            Some(Signal::OutcomeUnknown { .. }) | None => {}
+        }
+        if let Some(Signal::OutcomeUnknown { kind, cause }) = signal(&e) {
+            return Error::OutcomeUnknown {
+                kind: *kind,
+                source: cause.clone().into(),
+            };
+        }
+        let kind = if e.is_timeout() {
+            TransportKind::Timeout
+        } else if e.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Other
+        };
+        Error::Transport {
+            kind,
+            attempts,
+            // Without the URL, whose query could carry secrets.
+            source: Box::new(e.without_url()),
+        }
+    }
+}
+
+fn from_status(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    detail: Option<String>,
+    attempts: u32,
+) -> Error {
+    match status.as_u16() {
+        400 => Error::BadRequest { detail },
+        401 => Error::Unauthorized { detail },
+        403 => Error::Forbidden { detail },
+        404 => Error::NotFound { detail },
+        429 => Error::RateLimited {
+            retry_after,
+            detail,
+            attempts,
+        },
+        s @ 500..=599 => Error::Server {
+            status: s,
+            detail,
+            attempts,
+        },
+        s => Error::UnexpectedResponse { status: s, detail },
+    }
+}
+
+/// Omni's `detail` when the body is JSON carrying one; otherwise the start of a non-empty body.
+fn loose_detail(bytes: &[u8]) -> Option<String> {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(bytes)
+        && let Some(serde_json::Value::String(detail)) = map.get("detail")
+    {
+        return Some(detail.clone());
+    }
+    let text = String::from_utf8_lossy(bytes);
+    (!text.trim().is_empty()).then(|| snippet(bytes))
+}
+
+const SNIPPET_CHARS: usize = 200;
+
+/// The start of a body: at most 200 characters, control characters escaped, with the size.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text
+        .chars()
+        .take(SNIPPET_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(SNIPPET_CHARS).is_some() {
+        out.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    out
+}
