@@ -62,3 +62,30 @@ impl From<WireVariable> for Variable {
         }
     }
 }
+
+/// Omni's `detail` when the body is JSON carrying one; otherwise the start of a non-empty body.
+pub(crate) fn loose_detail(bytes: &[u8]) -> Option<String> {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(bytes)
+        && let Some(serde_json::Value::String(detail)) = map.get("detail")
+    {
+        return (!detail.is_empty()).then(|| detail.clone());
+    }
+    let text = String::from_utf8_lossy(bytes);
+    (!text.trim().is_empty()).then(|| snippet(bytes))
+}
+
+const SNIPPET_CHARS: usize = 200;
+
+/// The start of a body: at most 200 characters, control characters escaped, with the size.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text
+        .chars()
+        .take(SNIPPET_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(SNIPPET_CHARS).is_some() {
+        out.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    out
+}

@@ -9,10 +9,11 @@ use reqwest::StatusCode;
 
 use crate::{
     context::Record,
+    decode::{loose_detail, snippet},
     error::{Error, TransportKind},
     generated::types::ApiError,
     retry::retry_after,
-    runtime::{Signal, signal},
+    runtime::{ATTEMPTS_HEADER, Signal, signal},
 };
 
 /// What the generated client's methods return when they fail (progenitor's error, carrying
@@ -38,17 +39,26 @@ impl Error {
     /// Maps what a generated call returned, completed with what the hook recorded of it.
     pub(crate) fn from_api(error: ApiCallError, record: &Record) -> Self {
         use progenitor_client::Error as E;
-        let attempts = record.attempts.max(1);
+        // The call's record (builders), else the count the hook stamped on the answer.
+        let stamped = |headers: &reqwest::header::HeaderMap| {
+            headers
+                .get(ATTEMPTS_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        let from_answer = match &error {
+            E::ErrorResponse(value) => stamped(value.headers()),
+            E::UnexpectedResponse(response) => stamped(response.headers()),
+            _ => 0,
+        };
+        let attempts = record.attempts.max(from_answer).max(1);
         match error {
             E::ErrorResponse(value) => {
                 let status = value.status();
                 let retry_after = retry_after(value.headers());
-                from_status(
-                    status,
-                    retry_after,
-                    Some(value.into_inner().detail),
-                    attempts,
-                )
+                let detail = Some(value.into_inner().detail).filter(|d| !d.is_empty());
+                from_status(status, retry_after, detail, attempts)
             }
             E::InvalidResponsePayload(bytes, source) => {
                 let status = record.status.unwrap_or(StatusCode::OK);
@@ -151,31 +161,4 @@ fn from_status(
         },
         s => Error::UnexpectedResponse { status: s, detail },
     }
-}
-
-/// Omni's `detail` when the body is JSON carrying one; otherwise the start of a non-empty body.
-fn loose_detail(bytes: &[u8]) -> Option<String> {
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(bytes)
-        && let Some(serde_json::Value::String(detail)) = map.get("detail")
-    {
-        return Some(detail.clone());
-    }
-    let text = String::from_utf8_lossy(bytes);
-    (!text.trim().is_empty()).then(|| snippet(bytes))
-}
-
-const SNIPPET_CHARS: usize = 200;
-
-/// The start of a body: at most 200 characters, control characters escaped, with the size.
-pub(crate) fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out: String = text
-        .chars()
-        .take(SNIPPET_CHARS)
-        .flat_map(char::escape_debug)
-        .collect();
-    if text.chars().nth(SNIPPET_CHARS).is_some() {
-        out.push_str(&format!("… ({} bytes)", bytes.len()));
-    }
-    out
 }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::{
     context::{CallContext, Shared},
+    decode,
     error::TransportKind,
     generated,
     retry::{self, Outcome},
@@ -141,7 +142,7 @@ impl ClientHooks<CallContext> for generated::Client {
             {
                 if let Some((outcome, seen)) = previous {
                     // No slot for the retry within the budget: the last answer stands.
-                    return finish(outcome, seen, repeatable, shared).await;
+                    return finish(outcome, seen, repeatable, attempt, shared).await;
                 }
                 tracing::debug!(operation = info.operation_id, %method, attempt = attempt + 1,
                     wait_ms = millis(wait), "omni request not sent: rate-limited locally");
@@ -227,26 +228,61 @@ impl ClientHooks<CallContext> for generated::Client {
                     request = copy;
                     previous = Some((outcome, seen));
                 }
-                None => return finish(outcome, seen, repeatable, shared).await,
+                None => return finish(outcome, seen, repeatable, attempt, shared).await,
             }
         }
     }
 }
+
+/// The header the hook adds to every answer it hands the generated code: how many attempts the
+/// call made, so that `?` on a `Client::api()` error keeps the count (the ergonomic builders
+/// read it from the call's record).
+pub(crate) const ATTEMPTS_HEADER: &str = "x-omni-dbt-attempts";
 
 /// What the hook returns for an attempt's outcome that is not retried.
 async fn finish(
     outcome: Result<reqwest::Response, Failure>,
     seen: Outcome,
     repeatable: bool,
+    attempts: u32,
     shared: &Shared,
 ) -> reqwest::Result<reqwest::Response> {
     match outcome {
-        Ok(response) | Err(Failure::TooLarge(response)) => Ok(response),
+        Ok(response) => Ok(stamped(response, attempts)),
+        Err(Failure::TooLarge(response)) => Ok(stamped(response, attempts)),
         Err(Failure::Transport(e)) if !repeatable && seen != Outcome::ConnectFailed => {
             Err(Signal::outcome_unknown(&e).into_reqwest(shared).await)
         }
         Err(Failure::Transport(e)) => Err(e),
     }
+}
+
+fn stamped(mut response: reqwest::Response, attempts: u32) -> reqwest::Response {
+    response.headers_mut().insert(
+        ATTEMPTS_HEADER,
+        reqwest::header::HeaderValue::from(attempts),
+    );
+    response
+}
+
+/// An error answer whose body is not Omni's `{detail, status}` is given that body, with the
+/// original text (bounded) as its detail: the generated code then reports the real status at
+/// both levels, instead of a decoding failure that has lost it.
+fn normalised_error(status: StatusCode, body: Vec<u8>) -> Vec<u8> {
+    if !(status.is_client_error() || status.is_server_error()) {
+        return body;
+    }
+    let omni_shaped = serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| {
+        v.get("detail").is_some_and(serde_json::Value::is_string)
+            && v.get("status").is_some_and(serde_json::Value::is_i64)
+    });
+    if omni_shaped {
+        return body;
+    }
+    let detail = decode::loose_detail(&body).unwrap_or_default();
+    serde_json::json!({"detail": detail, "status": status.as_u16()})
+        .to_string()
+        .into_bytes()
 }
 
 fn millis(d: Duration) -> u64 {
@@ -290,5 +326,6 @@ async fn buffer(mut response: reqwest::Response, cap: usize) -> Result<reqwest::
         }
         body.extend_from_slice(&chunk);
     }
+    let body = normalised_error(status, body);
     Ok(reqwest::Response::from(head.body(body).unwrap_or_default()))
 }

@@ -262,3 +262,59 @@ async fn a_refused_connection_is_a_connect_error() {
     );
     assert!(err.is_retryable() && !err.is_timeout());
 }
+
+/// Through `Client::api()`, `?` keeps what the builders report: the attempts the hook made and
+/// the real status of an error answer whose body is not Omni's.
+#[tokio::test]
+async fn api_errors_keep_the_attempts_and_the_real_status() {
+    let server = MockServer::start().await;
+    answer(&server, "GET", collection_path(), omni_error(503, "busy")).await;
+    let client = omni_dbt::Client::builder()
+        .with_token(omni_dbt::Token::organization_api_key(ORG_KEY))
+        .with_base_url(server.uri())
+        .without_rate_limit()
+        .with_retry_policy(
+            omni_dbt::RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_base_delay(std::time::Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let err = Error::from(
+        client
+            .api()
+            .connections_dbt_environments_list()
+            .connection_id(id(CONN))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(&err, Error::Server { status: 503, attempts: 3, detail: Some(d), .. } if d == "busy"),
+        "{err:?}"
+    );
+    assert_eq!(err.attempts(), 3);
+
+    // A documented status (404) whose body is HTML: NotFound, not "undecodable 200".
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        collection_path(),
+        ResponseTemplate::new(404).set_body_string("<html>no such connection</html>"),
+    )
+    .await;
+    let err = Error::from(
+        org_client(&server)
+            .api()
+            .connections_dbt_environments_list()
+            .connection_id(id(CONN))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(&err, Error::NotFound { detail: Some(d), .. } if d.contains("no such connection")),
+        "{err:?}"
+    );
+}
