@@ -568,13 +568,27 @@ impl Store {
             Err(answer) => return answer,
         };
         let mut branch = None;
+        // Omni's later release: `hard_refresh` ("true" by default), and `schemas`/`tables` only
+        // with `hard_refresh=false`.
+        let mut hard = true;
+        let mut narrowed = false;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
-            if let Some(("branch_id", value)) = pair.split_once('=') {
-                match Uuid::parse_str(value) {
+            match pair.split_once('=') {
+                Some(("branch_id", value)) => match Uuid::parse_str(value) {
                     Ok(b) => branch = Some(b),
                     Err(_) => return bad("branch_id: Invalid uuid"),
+                },
+                Some(("hard_refresh", "true")) => hard = true,
+                Some(("hard_refresh", "false")) => hard = false,
+                Some(("hard_refresh", _)) => {
+                    return bad("hard_refresh: Invalid enum value. Expected 'true' | 'false'");
                 }
+                Some(("schemas" | "tables", _)) => narrowed = true,
+                _ => {}
             }
+        }
+        if narrowed && hard {
+            return bad("schemas and tables require hard_refresh=false");
         }
         match (self.branch_based_refresh, branch) {
             (true, None) => {

@@ -665,3 +665,61 @@ async fn the_server_stops_when_the_handle_drops() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// Omni's later release: the refresh takes `hard_refresh`, and `schemas`/`tables` only with
+/// `hard_refresh=false`; a deferral flag on environments, forced off for the default one.
+#[tokio::test]
+async fn the_later_release_refresh_parameters_and_deferral() {
+    let h = Harness::default().await;
+    let token = h.fake.tokens().organization_api_key.clone();
+    let refresh = |query: &str| {
+        format!(
+            "{}/v1/models/{}/refresh{query}",
+            h.fake.base_url(),
+            h.fake.model_id()
+        )
+    };
+    for (query, status) in [
+        ("", 200),
+        ("?hard_refresh=true", 200),
+        ("?hard_refresh=false&schemas=analytics&tables=orders", 200),
+        ("?hard_refresh=maybe", 400),
+        ("?schemas=analytics", 400),
+    ] {
+        let (got, body) = h.send("POST", &refresh(query), Some(&token), None).await;
+        assert_eq!(got, status, "{query}: {body}");
+    }
+    let conn = h.fake.connection_id();
+    let (status, created) = h
+        .send(
+            "POST",
+            &h.url(conn, None),
+            Some(&token),
+            Some(r#"{"name":"pr-9","targetSchema":"s","isDeferralEnabled":true}"#),
+        )
+        .await;
+    assert_eq!((status, &created["isDeferralEnabled"]), (201, &json!(true)));
+    let default = h.fake.default_environment().to_string();
+    let (status, updated) = h
+        .send(
+            "PUT",
+            &h.url(conn, Some(default)),
+            Some(&token),
+            Some(r#"{"isDeferralEnabled":true}"#),
+        )
+        .await;
+    assert_eq!(
+        (status, &updated["isDeferralEnabled"]),
+        (200, &json!(false)),
+        "forced off for the default environment"
+    );
+    let (status, _) = h
+        .send(
+            "PUT",
+            &h.url(conn, created["id"].as_str().map(str::to_owned)),
+            Some(&token),
+            Some(r#"{"isDeferralEnabled":"yes"}"#),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
