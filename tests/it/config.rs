@@ -89,6 +89,10 @@ fn the_host_policy_keeps_the_token_on_omnis_https_hosts() {
     let refused = [
         ("http://acme.omniapp.co", "plain http"),
         ("http://10.0.0.1", "plain http"),
+        // Look-alikes of loopback are names like any other: no plain http for them.
+        ("http://localhost.evil.com", "plain http"),
+        ("http://localhost.omniapp.co", "plain http"),
+        ("http://127.0.0.1.nip.io", "plain http"),
         ("https://evil.example.com", "not one of Omni's domains"),
         ("https://omniapp.co.evil.com", "not one of Omni's domains"),
         ("https://evilomniapp.co", "not one of Omni's domains"),
@@ -524,6 +528,13 @@ fn a_profile_with_a_token_readable_by_others_is_warned_about() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     build();
     assert!(!captured.text().contains("readable by group or others"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    build();
+    let log = captured.text();
+    assert!(
+        log.contains("readable by group or others") && log.contains("640"),
+        "group-readable is warned about too: {log}"
+    );
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     build();
     let log = captured.text();

@@ -270,3 +270,95 @@ async fn a_404_after_a_retry_is_deleted_only_when_it_is_about_the_environment() 
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
+
+/// A loopback server that answers every request with `head` and then `body`, and keeps the
+/// connection open for `hold` afterwards.
+async fn raw_server(head: String, body: Vec<u8>, hold: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (head, body) = (head.clone(), body.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                tokio::time::sleep(hold).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn capped_client(base: &str, timeout: std::time::Duration) -> omni_dbt::Client {
+    omni_dbt::Client::builder()
+        .with_token(omni_dbt::Token::organization_api_key(ORG_KEY))
+        .with_base_url(base)
+        .without_rate_limit()
+        .without_retries()
+        .with_timeout(timeout)
+        .with_max_response_bytes(1024)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_oversized_answer_without_content_length_is_cut_at_the_cap() {
+    // Chunked: no Content-Length to judge by; the body is counted as it arrives.
+    let chunk = vec![b' '; 600];
+    let mut body = Vec::new();
+    for _ in 0..4 {
+        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        body.extend_from_slice(&chunk);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    let head =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let base = raw_server(head.into(), body, std::time::Duration::from_millis(10)).await;
+    let err = capped_client(&base, std::time::Duration::from_secs(10))
+        .dbt_environments(id(CONN))
+        .list()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                status: 200,
+                limit: 1024,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_declared_oversized_answer_is_refused_before_its_body_is_read() {
+    // Content-Length says 50 MB, one byte comes, and the server hangs up. The declared size is
+    // enough to refuse: reading the body instead would end in a transport error.
+    let head =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 50000000\r\n\r\n";
+    let base = raw_server(head.into(), b"[".to_vec(), std::time::Duration::ZERO).await;
+    let err = capped_client(&base, std::time::Duration::from_secs(20))
+        .dbt_environments(id(CONN))
+        .list()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                status: 200,
+                limit: 1024,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
