@@ -153,6 +153,7 @@ impl ClientBuilder {
                 .map(|limit| Pacer::shared(token.secret.trim(), limit)),
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
+            operation_timeout: self.operation_timeout,
         })))
     }
 }

@@ -180,6 +180,7 @@ pub struct ClientBuilder {
     pub(crate) retry: RetryPolicy,
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) max_response_bytes: usize,
+    pub(crate) operation_timeout: Option<Duration>,
 }
 
 /// Default cap on a response body: far above any dbt-environment answer, far below trouble.
@@ -200,6 +201,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             rate_limit: Some(RateLimit::default()),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            operation_timeout: None,
         }
     }
 }
@@ -283,9 +285,26 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for a whole request (default 30 s).
+    /// Time allowed for one attempt of a request, from sending to the last byte of the answer
+    /// (default 30 s). A call with retries may take longer; bound the whole call with
+    /// [`with_operation_timeout`](Self::with_operation_timeout).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole call: every attempt, every backoff and every pacing wait (after
+    /// a 429's `Retry-After`, say) end by it. A wait that would outlast it is not started: the
+    /// call ends with what it has (the last answer, or [`Error::RateLimited`] without sending).
+    /// Default: none (the retry policy's budget plus one attempt's timeout bound a call).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = omni_dbt::Client::builder().with_operation_timeout(Duration::from_secs(5));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
         self
     }
 

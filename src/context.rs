@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub max_response_bytes: usize,
     /// The time one attempt may take, from sending to the last byte of the answer.
     pub timeout: Duration,
+    /// The time a whole call may take, when bounded.
+    pub operation_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Shared {
@@ -36,6 +38,7 @@ impl fmt::Debug for Shared {
             .field("pacer", &self.pacer)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("timeout", &self.timeout)
+            .field("operation_timeout", &self.operation_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -126,13 +126,23 @@ impl ClientHooks<CallContext> for generated::Client {
         let shared = &context.shared;
         // progenitor adds `api-version: <info.version>`; Omni documents no such header.
         request.headers_mut().remove("api-version");
-        *request.timeout_mut() = Some(context.options.timeout.unwrap_or(shared.timeout));
+        let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
         let method = request.method().clone();
         let body = request.body().and_then(reqwest::Body::as_bytes);
         let repeatable = retry::request_is_repeatable(info.operation_id, &method, body);
         let policy = shared.retry;
-        // No attempt starts after this; the call ends by it plus one attempt's timeout.
-        let deadline = Instant::now().checked_add(policy.total_budget());
+        let started = Instant::now();
+        // The whole call ends by this, when bounded: attempts are cut to it, and no wait
+        // (pacing, backoff) that would outlast it starts.
+        let call_deadline = shared
+            .operation_timeout
+            .and_then(|t| started.checked_add(t));
+        // No attempt starts after this; without a call deadline the call ends by it plus one
+        // attempt's timeout.
+        let deadline = match (started.checked_add(policy.total_budget()), call_deadline) {
+            (Some(budget), Some(call)) => Some(budget.min(call)),
+            (budget, call) => budget.or(call),
+        };
         let mut attempt = 0;
         // The outcome that led to the current retry, returned if pacing leaves it no slot.
         let mut previous: Option<(Result<reqwest::Response, Failure>, Outcome)> = None;
@@ -152,6 +162,13 @@ impl ClientHooks<CallContext> for generated::Client {
             }
             attempt += 1;
             context.update(|r| r.attempts = attempt);
+            let this_attempt = match call_deadline {
+                Some(end) => attempt_timeout
+                    .min(end.saturating_duration_since(Instant::now()))
+                    .max(Duration::from_millis(1)),
+                None => attempt_timeout,
+            };
+            *request.timeout_mut() = Some(this_attempt);
             // A JSON body is bytes, so the clone always succeeds; without one, no retry.
             let retry_copy = if attempt < policy.max_attempts() {
                 request.try_clone()

@@ -362,3 +362,72 @@ async fn a_declared_oversized_answer_is_refused_before_its_body_is_read() {
         "{err:?}"
     );
 }
+
+/// A whole call's deadline bounds pacing and backoff as well as the attempts: after a hostile
+/// `Retry-After`, a client with a 1 s operation timeout neither waits 30 s to retry nor holds
+/// the next call for 30 s; it ends with what it has, and sends nothing it cannot finish.
+#[tokio::test]
+async fn the_operation_timeout_bounds_backoff_and_pacing_waits() {
+    let server = MockServer::start().await;
+    Mock::given(matchers::method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "30")
+                .set_body_json(json!({"detail": "slow down", "status": 429})),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(ORG_KEY))
+        .with_base_url(server.uri())
+        .with_rate_limit(RateLimit::per_minute(6000))
+        .with_operation_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let list = || client.dbt_environments(id(CONN)).list().send();
+    let err = list().await.unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { attempts: 1, .. }),
+        "no retry after a wait the deadline cannot hold: {err:?}"
+    );
+    let err = list().await.unwrap_err();
+    assert!(matches!(err, Error::LocallyRateLimited { .. }), "{err:?}");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "the second call is held back locally, not sent"
+    );
+}
+
+#[tokio::test]
+async fn the_operation_timeout_cuts_an_attempt_short() {
+    let server = MockServer::start().await;
+    Mock::given(matchers::method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(20)))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(ORG_KEY))
+        .with_base_url(server.uri())
+        .without_rate_limit()
+        .with_timeout(Duration::from_secs(60))
+        .with_operation_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = client
+        .dbt_environments(id(CONN))
+        .list()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: omni_dbt::TransportKind::Timeout,
+                ..
+            }
+        ),
+        "the 60 s attempt timeout gave way to the 300 ms call deadline: {err:?}"
+    );
+}
