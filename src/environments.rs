@@ -76,6 +76,7 @@ impl DbtEnvironments {
             connection_id: self.connection_id,
             body: types::DbtEnvironmentCreateBody::new(name.into(), target_schema.into()),
             variables: Vec::new(),
+            adopting: false,
         }
     }
 
@@ -226,6 +227,7 @@ pub struct CreateEnvironment {
     // The generated setters fill this.
     pub(crate) body: types::DbtEnvironmentCreateBody,
     variables: Vec<NewVariable>,
+    adopting: bool,
 }
 
 impl CreateEnvironment {
@@ -276,8 +278,111 @@ impl CreateEnvironment {
         Ok(body)
     }
 
-    /// Validates and sends the create; returns the new environment.
+    /// Resolve an unknown outcome instead of giving up: when the create's answer is lost (or
+    /// it meets 502/503/504), so that it may or may not have been created, [`send`](Self::send)
+    /// looks the environment up by name on the connection. Found once, it is adopted and the
+    /// rest of the intended change is finished with an update (fields and variables that
+    /// differ); not found, the create is sent again (at most three rounds). Every name ends up
+    /// created exactly once. More than one environment of that name is an error naming their
+    /// ids, since it cannot be told which one the lost create made.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: omni_dbt::Client, conn: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+    /// let env = client
+    ///     .dbt_environments(conn)
+    ///     .create("pr-42", "dbt_pr_42")
+    ///     .add_variable("DBT_THREADS", "8")
+    ///     .adopting()
+    ///     .send()
+    ///     .await?;
+    /// # let _ = env; Ok(()) }
+    /// ```
+    pub fn adopting(mut self) -> Self {
+        self.adopting = true;
+        self
+    }
+
+    /// Validates and sends the create; returns the new environment (or, with
+    /// [`adopting`](Self::adopting), the one an unknown outcome turned out to have created).
     pub async fn send(self) -> Result<DbtEnvironment> {
+        if !self.adopting {
+            return self.send_once().await;
+        }
+        let body = self.body()?;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            match self.clone().send_once().await {
+                Err(e) if rounds < 3 && outcome_unknown(&e) => {
+                    let name = body.name.as_str();
+                    let mut found: Vec<DbtEnvironment> =
+                        DbtEnvironments::new(self.client.clone(), self.connection_id)
+                            .list()
+                            .all()
+                            .await?
+                            .into_iter()
+                            .filter(|env| env.name == name)
+                            .collect();
+                    match found.len() {
+                        0 => continue,
+                        1 => return self.finish_adoption(found.remove(0)).await,
+                        _ => {
+                            let ids: Vec<String> = found.iter().map(|e| e.id.to_string()).collect();
+                            return Err(Error::invalid(
+                                "name",
+                                format!(
+                                    "the create's outcome is unknown and {} environments are named \"{}\" ({}); cannot tell which one it made",
+                                    found.len(),
+                                    name.escape_debug(),
+                                    ids.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The rest of the intended change on an adopted environment: the fields of the create
+    /// body whose values differ, and each variable missing or with another value.
+    async fn finish_adoption(&self, env: DbtEnvironment) -> Result<DbtEnvironment> {
+        let want = serde_json::to_value(&self.body).unwrap_or_default();
+        let have = serde_json::to_value(&env).unwrap_or_default();
+        let mut differing = serde_json::Map::new();
+        for (key, value) in want.as_object().into_iter().flatten() {
+            if key != "name" && key != "variables" && have.get(key) != Some(value) {
+                differing.insert(key.clone(), value.clone());
+            }
+        }
+        let mut update =
+            DbtEnvironments::new(self.client.clone(), self.connection_id).update_from(&env);
+        // The create and update bodies are derived from one resource's schema: a differing
+        // create field is the update field of the same name (unknown ones are left out).
+        update.body =
+            serde_json::from_value(serde_json::Value::Object(differing)).unwrap_or_default();
+        for v in &self.variables {
+            match env.variable(v.name()) {
+                None => update = update.variable(v.clone()),
+                Some(existing) if v.is_secret() => {
+                    update = update.set_secret_variable(existing.id, v.value());
+                }
+                Some(existing)
+                    if existing.is_secret || existing.value.as_deref() != Some(v.value()) =>
+                {
+                    update = update.set_variable(existing.id, v.value());
+                }
+                Some(_) => {}
+            }
+        }
+        if update.body.is_empty() && update.variables.is_empty() {
+            return Ok(env);
+        }
+        update.send().await
+    }
+
+    async fn send_once(self) -> Result<DbtEnvironment> {
         let body = self.body()?;
         let (api, context) = self.client.one_call(self.options);
         let result = api
@@ -460,6 +565,18 @@ impl DeleteEnvironment {
             message: body.message,
         })
     }
+}
+
+/// Whether a create may or may not have taken effect.
+fn outcome_unknown(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::OutcomeUnknown { .. }
+            | Error::Server {
+                status: 502..=504,
+                ..
+            }
+    )
 }
 
 /// Whether a 404's detail is about the environment rather than the connection.

@@ -613,3 +613,91 @@ async fn a_delete_whose_answer_was_lost_reports_deleted_when_the_retry_finds_not
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
+
+/// A create whose answer is lost after Omni made the environment is adopted, not repeated; one
+/// that met a 503 (not made) is sent again. Either way the name exists exactly once.
+#[tokio::test]
+async fn an_adopting_create_resolves_an_unknown_outcome() {
+    let fake = fake().await;
+    let envs = client(&fake, quick_retries()).dbt_environments(fake.connection_id());
+    let named = |name: &str| {
+        fake.environments(fake.connection_id())
+            .iter()
+            .filter(|e| e["name"] == name)
+            .count()
+    };
+
+    fake.inject(Operation::Create, Fault::DropAfterProcessing { times: 1 });
+    let env = envs
+        .create("pr-lost", "dbt_pr_lost")
+        .target_role("TRANSFORMER")
+        .add_variable("DBT_THREADS", "8")
+        .adopting()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (env.name.as_str(), env.target_role.as_deref()),
+        ("pr-lost", Some("TRANSFORMER"))
+    );
+    assert_eq!(
+        env.variable("DBT_THREADS").and_then(|v| v.value.as_deref()),
+        Some("8")
+    );
+    assert_eq!(named("pr-lost"), 1);
+    assert_eq!(
+        count(&fake, Operation::Create),
+        1,
+        "adopted, not created again"
+    );
+    assert_eq!(count(&fake, Operation::Update), 0, "nothing left to change");
+
+    fake.inject(Operation::Create, Fault::status(503, 1));
+    let env = envs
+        .create("pr-503", "dbt_pr_503")
+        .adopting()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(env.name, "pr-503");
+    assert_eq!(named("pr-503"), 1);
+    assert_eq!(
+        count(&fake, Operation::Create),
+        3,
+        "not found, so created again"
+    );
+
+    // Found with other values (made elsewhere meanwhile): adopted, and the rest of the intended
+    // change is finished with one update.
+    envs.create("pr-raced", "dbt_old").send().await.unwrap();
+    fake.inject(Operation::Create, Fault::status(503, 1));
+    let env = envs
+        .create("pr-raced", "dbt_new")
+        .add_variable("A", "1")
+        .add_secret_variable("S", "s3cr3t")
+        .adopting()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(env.target_schema, "dbt_new");
+    assert!(env.variable("A").is_some() && env.variable("S").is_some());
+    assert_eq!(named("pr-raced"), 1);
+    assert_eq!(count(&fake, Operation::Update), 1);
+    let sent = fake
+        .journal()
+        .into_iter()
+        .rev()
+        .find(|e| e.operation == Some(Operation::Update))
+        .and_then(|e| e.json())
+        .unwrap();
+    assert_eq!(
+        sent["name"], "pr-raced",
+        "both readings of the contract: {sent}"
+    );
+    assert_eq!(sent["targetSchema"], "dbt_new");
+
+    // Without `adopting` the unknown outcome is the caller's to resolve.
+    fake.inject(Operation::Create, Fault::DropAfterProcessing { times: 1 });
+    let err = envs.create("pr-plain", "s").send().await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+}

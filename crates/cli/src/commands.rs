@@ -326,7 +326,8 @@ async fn env(ctx: &Context, command: EnvCommand) -> Result<(), Failure> {
             let client = ctx.client()?;
             let mut create = client
                 .dbt_environments(connection)
-                .create(name, fields.schema);
+                .create(name, fields.schema)
+                .adopting();
             if let Some(v) = fields.database {
                 create = create.target_database(v);
             }
@@ -641,7 +642,10 @@ async fn preview(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                     (updated, "updated")
                 }
                 None => {
-                    let create = client.dbt_environments(connection).create(&name, &schema);
+                    let create = client
+                        .dbt_environments(connection)
+                        .create(&name, &schema)
+                        .adopting();
                     (with_new_variables(create, vars).send().await?, "created")
                 }
             };

@@ -398,7 +398,8 @@ pub async fn apply(
         .iter()
         .filter_map(|step| desired(&step.name))
         .map(|want| {
-            let mut c = envs.create(&want.name, &want.target_schema);
+            // A create whose answer is lost is looked up by name and adopted, never repeated.
+            let mut c = envs.create(&want.name, &want.target_schema).adopting();
             if let Some(Some(v)) = &want.target_database {
                 c = c.target_database(v);
             }

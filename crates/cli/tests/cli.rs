@@ -595,3 +595,54 @@ async fn human_output_snapshots() {
         .await;
     insta::assert_snapshot!("env_get_missing_stderr", stable(&stderr(&out)));
 }
+
+/// `env apply` of 40 environments through lost answers, 503s and 429s without `Retry-After`
+/// converges in one run: exit 0, every name exactly once, and a second plan has no changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_converges_in_one_run_through_faults() {
+    use omni_dbt_fake::Fault;
+    let h = Harness::start().await;
+    let mut yaml = format!("connection: {}\nenvironments:\n", h.connection());
+    for i in 0..40 {
+        yaml.push_str(&format!(
+            "  - name: ci-{i:02}\n    targetSchema: dbt_ci_{i:02}\n    variables:\n      N: \"{i}\"\n"
+        ));
+    }
+    let file = h.home.path().join("many.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let f = file.to_str().unwrap();
+    h.fake
+        .inject(Operation::Create, Fault::DropAfterProcessing { times: 4 });
+    h.fake.inject(Operation::Create, Fault::status(503, 4));
+    h.fake.inject(
+        Operation::Create,
+        Fault::Status {
+            status: 429,
+            times: 4,
+            retry_after: None,
+        },
+    );
+    let out = h
+        .run(
+            &["env", "apply", "-f", f, "--yes", "--rate-limit", "6000"],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let envs = h.fake.environments(h.fake.connection_id());
+    for i in 0..40 {
+        let name = format!("ci-{i:02}");
+        let same: Vec<&Value> = envs.iter().filter(|e| e["name"] == name.as_str()).collect();
+        assert_eq!(same.len(), 1, "{name}: {same:?}");
+        assert_eq!(same[0]["variables"][0]["value"], i.to_string(), "{name}");
+    }
+    let out = h
+        .run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no changes left: {}",
+        stderr(&out)
+    );
+}
