@@ -1,13 +1,11 @@
 //! The connection's dbt configuration: `GET`, `PUT` and `DELETE`
 //! `/v1/connections/{connectionId}/dbt`.
 
-use std::time::Duration;
-
 use uuid::Uuid;
 
 use crate::{
-    client::{Client, confirmed, finish},
-    context::CallOptions,
+    call::Call,
+    client::{Client, confirmed},
     error::{Error, Result},
     generated::types::{
         ConnectionsDbtDeleteResponse, ConnectionsDbtGetResponse, ConnectionsDbtUpdateBody,
@@ -68,8 +66,7 @@ impl ConnectionDbt {
     /// connection has none.
     pub fn config(&self) -> GetDbtConfig {
         GetDbtConfig {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             connection_id: self.connection_id,
         }
     }
@@ -83,8 +80,7 @@ impl ConnectionDbt {
         branch: impl Into<String>,
     ) -> UpdateDbtConfig {
         UpdateDbtConfig {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             connection_id: self.connection_id,
             ssh_url: ssh_url.into(),
             branch: branch.into(),
@@ -100,8 +96,7 @@ impl ConnectionDbt {
     /// Remove the configuration (`DELETE .../dbt`); [`Error::NotFound`] when there is none.
     pub fn delete_config(&self) -> DeleteDbtConfig {
         DeleteDbtConfig {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             connection_id: self.connection_id,
         }
     }
@@ -111,28 +106,22 @@ impl ConnectionDbt {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct GetDbtConfig {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     connection_id: Uuid,
 }
 
 impl GetDbtConfig {
-    /// Overrides the client's timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Sends the request.
     pub async fn send(self) -> Result<ConnectionsDbtGetResponse> {
         nonnil("connectionId", self.connection_id)?;
-        let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .connections_dbt_get()
-            .connection_id(self.connection_id)
-            .send()
-            .await;
-        Ok(finish(result, &context)?.into_inner())
+        let id = self.connection_id;
+        let answer = self
+            .call
+            .run(|api| async move { api.connections_dbt_get().connection_id(id).send().await })
+            .await?;
+        Ok(answer.into_inner())
     }
 }
 
@@ -140,8 +129,7 @@ impl GetDbtConfig {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct UpdateDbtConfig {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     connection_id: Uuid,
     ssh_url: String,
     branch: String,
@@ -154,11 +142,7 @@ pub struct UpdateDbtConfig {
 }
 
 impl UpdateDbtConfig {
-    /// Overrides the client's timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Whether Omni generates relationships from dbt (required).
     pub fn autogen_relationships(mut self, on: bool) -> Self {
@@ -227,14 +211,17 @@ impl UpdateDbtConfig {
     /// [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<ConnectionsDbtUpdateResponse> {
         let body = self.body()?;
-        let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .connections_dbt_update()
-            .connection_id(self.connection_id)
-            .body(body)
-            .send()
-            .await;
-        let value = finish(result, &context)?;
+        let id = self.connection_id;
+        let value = self
+            .call
+            .run(|api| async move {
+                api.connections_dbt_update()
+                    .connection_id(id)
+                    .body(body)
+                    .send()
+                    .await
+            })
+            .await?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, Some(&answer.message))?;
@@ -246,28 +233,21 @@ impl UpdateDbtConfig {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct DeleteDbtConfig {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     connection_id: Uuid,
 }
 
 impl DeleteDbtConfig {
-    /// Overrides the client's timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Sends the delete. `success: false` is [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<ConnectionsDbtDeleteResponse> {
         nonnil("connectionId", self.connection_id)?;
-        let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .connections_dbt_delete()
-            .connection_id(self.connection_id)
-            .send()
-            .await;
-        let value = finish(result, &context)?;
+        let id = self.connection_id;
+        let value = self
+            .call
+            .run(|api| async move { api.connections_dbt_delete().connection_id(id).send().await })
+            .await?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, Some(&answer.message))?;

@@ -7,9 +7,9 @@ use futures_util::{Stream, TryStreamExt};
 use uuid::Uuid;
 
 use crate::{
-    client::{Client, confirmed, finish},
+    call::Call,
+    client::{Client, confirmed},
     config::TokenKind,
-    context::CallOptions,
     error::{Error, Result},
     generated::types,
     model::{
@@ -54,8 +54,7 @@ impl DbtEnvironments {
     /// List the connection's environments (`GET .../dbt/environments`).
     pub fn list(&self) -> ListEnvironments {
         ListEnvironments {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             connection_id: self.connection_id,
             cursor: None,
             page_size: None,
@@ -71,8 +70,7 @@ impl DbtEnvironments {
         target_schema: impl Into<String>,
     ) -> CreateEnvironment {
         CreateEnvironment {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             connection_id: self.connection_id,
             body: types::DbtEnvironmentCreateBody::new(name.into(), target_schema.into()),
             variables: Vec::new(),
@@ -84,8 +82,7 @@ impl DbtEnvironments {
     /// on the builder are sent; Omni leaves the others unchanged.
     pub fn update(&self, environment_id: Uuid) -> UpdateEnvironment {
         UpdateEnvironment {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             connection_id: self.connection_id,
             environment_id,
             body: UpdateBody::default(),
@@ -116,8 +113,7 @@ impl DbtEnvironments {
     /// Delete an environment (`DELETE .../dbt/environments/{environmentId}`). Cannot be undone.
     pub fn delete(&self, environment_id: Uuid) -> DeleteEnvironment {
         DeleteEnvironment {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             connection_id: self.connection_id,
             environment_id,
         }
@@ -129,8 +125,7 @@ impl DbtEnvironments {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`, `stream` or `all`"]
 pub struct ListEnvironments {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     connection_id: Uuid,
     cursor: Option<String>,
     page_size: Option<u32>,
@@ -138,11 +133,7 @@ pub struct ListEnvironments {
 }
 
 impl ListEnvironments {
-    /// Overrides the client's total timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Records per page, 1 to 100 (Omni's default is 20).
     pub fn page_size(mut self, size: u32) -> Self {
@@ -166,25 +157,35 @@ impl ListEnvironments {
     pub async fn send(self) -> Result<Page> {
         nonnil("connectionId", self.connection_id)?;
         paging::check_page_size(self.page_size)?;
-        let (api, context) = self.client.one_call(self.options);
-        let mut request = api
-            .connections_dbt_environments_list()
-            .connection_id(self.connection_id);
-        if let Some(cursor) = self.cursor {
-            request = request.cursor(cursor);
-        }
-        if let Some(size) = self.page_size {
-            request = request.page_size(u64::from(size));
-        }
-        if let Some(direction) = self.sort {
-            request = request
-                .sort_direction(types::ConnectionsDbtEnvironmentsListSortDirection::from(
-                    direction,
-                ))
-                .sort_field(types::ConnectionsDbtEnvironmentsListSortField::Name);
-        }
-        let result = request.send().await;
-        Ok(Page::from(finish(result, &context)?.into_inner()))
+        let Self {
+            call,
+            connection_id,
+            cursor,
+            page_size,
+            sort,
+        } = self;
+        let answer = call
+            .run(|api| async move {
+                let mut request = api
+                    .connections_dbt_environments_list()
+                    .connection_id(connection_id);
+                if let Some(cursor) = cursor {
+                    request = request.cursor(cursor);
+                }
+                if let Some(size) = page_size {
+                    request = request.page_size(u64::from(size));
+                }
+                if let Some(direction) = sort {
+                    request = request
+                        .sort_direction(types::ConnectionsDbtEnvironmentsListSortDirection::from(
+                            direction,
+                        ))
+                        .sort_field(types::ConnectionsDbtEnvironmentsListSortField::Name);
+                }
+                request.send().await
+            })
+            .await?;
+        Ok(Page::from(answer.into_inner()))
     }
 
     /// Every environment on every page, following `nextCursor`, fetched as the stream is read.
@@ -221,8 +222,7 @@ impl PagedRequest for ListEnvironments {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct CreateEnvironment {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     connection_id: Uuid,
     // The generated setters fill this.
     pub(crate) body: types::DbtEnvironmentCreateBody,
@@ -234,11 +234,7 @@ impl CreateEnvironment {
     // A setter for every optional property of the spec's body (generated).
     types::dbt_environment_create_body_setters!();
 
-    /// Overrides the client's total timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Add a variable whose value Omni returns when read.
     pub fn add_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -261,7 +257,7 @@ impl CreateEnvironment {
         let mut body = self.body.clone();
         body.validate().map_err(Error::from)?;
         if !body.owner_id.is_unchanged() {
-            owner_allowed(self.client.token_kind())?;
+            owner_allowed(self.call.client.token_kind())?;
         }
         if let Patch::Set(owner) = body.owner_id {
             nonnil("ownerId", owner)?;
@@ -316,7 +312,7 @@ impl CreateEnvironment {
                 Err(e) if rounds < 3 && outcome_unknown(&e) => {
                     let name = body.name.as_str();
                     let mut found: Vec<DbtEnvironment> =
-                        DbtEnvironments::new(self.client.clone(), self.connection_id)
+                        DbtEnvironments::new(self.call.client.clone(), self.connection_id)
                             .list()
                             .all()
                             .await?
@@ -357,7 +353,7 @@ impl CreateEnvironment {
             }
         }
         let mut update =
-            DbtEnvironments::new(self.client.clone(), self.connection_id).update_from(&env);
+            DbtEnvironments::new(self.call.client.clone(), self.connection_id).update_from(&env);
         // The create and update bodies are derived from one resource's schema: a differing
         // create field is the update field of the same name (unknown ones are left out).
         update.body =
@@ -384,14 +380,18 @@ impl CreateEnvironment {
 
     async fn send_once(self) -> Result<DbtEnvironment> {
         let body = self.body()?;
-        let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .connections_dbt_environments_create()
-            .connection_id(self.connection_id)
-            .body(body)
-            .send()
-            .await;
-        Ok(finish(result, &context)?.into_inner())
+        let id = self.connection_id;
+        let answer = self
+            .call
+            .run(|api| async move {
+                api.connections_dbt_environments_create()
+                    .connection_id(id)
+                    .body(body)
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(answer.into_inner())
     }
 }
 
@@ -420,8 +420,7 @@ impl CreateEnvironment {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct UpdateEnvironment {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     connection_id: Uuid,
     environment_id: Uuid,
     // The generated setters fill this; variables are kept apart, as redacting models.
@@ -435,11 +434,7 @@ impl UpdateEnvironment {
     // A setter for every property of the spec's body (generated).
     types::dbt_environment_update_body_setters!();
 
-    /// Overrides the client's total timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Create a variable whose value Omni returns when read.
     pub fn add_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -488,7 +483,7 @@ impl UpdateEnvironment {
         }
         body.validate().map_err(Error::from)?;
         if !body.owner_id.is_unchanged() {
-            owner_allowed(self.client.token_kind())?;
+            owner_allowed(self.call.client.token_kind())?;
         }
         if let Patch::Set(owner) = body.owner_id {
             nonnil("ownerId", owner)?;
@@ -505,15 +500,19 @@ impl UpdateEnvironment {
         let body = self.validate()?;
         // Whether it is retried is decided by the hook (`retry::request_is_repeatable`), the
         // same for `Client::api()`.
-        let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .connections_dbt_environments_update()
-            .connection_id(self.connection_id)
-            .environment_id(self.environment_id)
-            .body(body)
-            .send()
-            .await;
-        Ok(finish(result, &context)?.into_inner())
+        let (connection, environment) = (self.connection_id, self.environment_id);
+        let answer = self
+            .call
+            .run(|api| async move {
+                api.connections_dbt_environments_update()
+                    .connection_id(connection)
+                    .environment_id(environment)
+                    .body(body)
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(answer.into_inner())
     }
 }
 
@@ -521,18 +520,13 @@ impl UpdateEnvironment {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct DeleteEnvironment {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     connection_id: Uuid,
     environment_id: Uuid,
 }
 
 impl DeleteEnvironment {
-    /// Overrides the client's total timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`].
     ///
@@ -543,16 +537,20 @@ impl DeleteEnvironment {
     pub async fn send(self) -> Result<Deleted> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
-        let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .connections_dbt_environments_delete()
-            .connection_id(self.connection_id)
-            .environment_id(self.environment_id)
-            .send()
+        let (connection, environment) = (self.connection_id, self.environment_id);
+        let (result, record) = self
+            .call
+            .run_recorded(|api| async move {
+                api.connections_dbt_environments_delete()
+                    .connection_id(connection)
+                    .environment_id(environment)
+                    .send()
+                    .await
+            })
             .await;
-        let value = match finish(result, &context) {
+        let value = match result {
             Err(Error::NotFound { detail, .. })
-                if context.record().maybe_processed && about_environment(detail.as_deref()) =>
+                if record.maybe_processed && about_environment(detail.as_deref()) =>
             {
                 return Ok(Deleted { message: None });
             }

@@ -49,6 +49,7 @@
 
 pub mod api;
 mod bulk;
+mod call;
 mod client;
 mod config;
 mod context;

@@ -1,14 +1,12 @@
 //! Models: a model's dbt exposures (`GET /v1/models/{modelId}/dbt-exposures`) and the dbt
 //! environment a model branch reads from (`POST /v1/models/{modelId}/branch/{branchName}/dbt`).
 
-use std::time::Duration;
-
 use futures_util::{Stream, TryStreamExt};
 use uuid::Uuid;
 
 use crate::{
-    client::{Client, confirmed, finish},
-    context::CallOptions,
+    call::Call,
+    client::{Client, confirmed},
     error::{Error, Result},
     generated::types::{self, DbtExposureWithMeta, ModelsBranchDbtBody, SuccessResponse},
     model::{Page, SortDirection, WirePageInfo},
@@ -56,8 +54,7 @@ impl Model {
     /// List the dbt exposures of the model's documents (cursor-paged).
     pub fn dbt_exposures(&self) -> ListExposures {
         ListExposures {
-            client: self.client.clone(),
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             model_id: self.model_id,
             branch_id: None,
             cursor: None,
@@ -82,8 +79,7 @@ impl Model {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`, `stream` or `all`"]
 pub struct ListExposures {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     model_id: Uuid,
     branch_id: Option<Uuid>,
     cursor: Option<String>,
@@ -93,11 +89,7 @@ pub struct ListExposures {
 }
 
 impl ListExposures {
-    /// Overrides the client's timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// The exposures of this model branch instead of the shared model.
     pub fn branch_id(mut self, branch_id: Uuid) -> Self {
@@ -136,26 +128,38 @@ impl ListExposures {
             nonnil("branch_id", branch)?;
         }
         paging::check_page_size(self.page_size)?;
-        let (api, context) = self.client.one_call(self.options);
-        let mut request = api.models_dbt_exposures().model_id(self.model_id);
-        if let Some(branch) = self.branch_id {
-            request = request.branch_id(branch);
-        }
-        if let Some(cursor) = self.cursor {
-            request = request.cursor(cursor);
-        }
-        if let Some(size) = self.page_size {
-            request = request.page_size(u64::from(size));
-        }
-        if let Some(direction) = self.sort {
-            request =
-                request.sort_direction(types::ModelsDbtExposuresSortDirection::from(direction));
-        }
-        if let Some(field) = self.sort_field {
-            request = request.sort_field(field);
-        }
-        let result = request.send().await;
-        let list = finish(result, &context)?.into_inner();
+        let Self {
+            call,
+            model_id,
+            branch_id,
+            cursor,
+            page_size,
+            sort,
+            sort_field,
+        } = self;
+        let list = call
+            .run(|api| async move {
+                let mut request = api.models_dbt_exposures().model_id(model_id);
+                if let Some(branch) = branch_id {
+                    request = request.branch_id(branch);
+                }
+                if let Some(cursor) = cursor {
+                    request = request.cursor(cursor);
+                }
+                if let Some(size) = page_size {
+                    request = request.page_size(u64::from(size));
+                }
+                if let Some(direction) = sort {
+                    request = request
+                        .sort_direction(types::ModelsDbtExposuresSortDirection::from(direction));
+                }
+                if let Some(field) = sort_field {
+                    request = request.sort_field(field);
+                }
+                request.send().await
+            })
+            .await?
+            .into_inner();
         Ok(Page::new(
             list.records,
             WirePageInfo::from_generated(&list.page_info),
@@ -204,9 +208,8 @@ impl ModelBranch {
     /// environment again changes nothing, so the request is retried like an idempotent one.
     pub fn use_dbt_environment(&self, environment_id: Uuid) -> UseDbtEnvironment {
         UseDbtEnvironment {
-            client: self.client.clone(),
             // Retried like an idempotent request: see `retry::request_is_repeatable`.
-            options: CallOptions::default(),
+            call: Call::new(&self.client),
             model_id: self.model_id,
             branch: self.name.clone(),
             environment_id,
@@ -220,8 +223,7 @@ impl ModelBranch {
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct UseDbtEnvironment {
-    client: Client,
-    options: CallOptions,
+    call: Call,
     model_id: Uuid,
     branch: String,
     environment_id: Uuid,
@@ -229,11 +231,7 @@ pub struct UseDbtEnvironment {
 }
 
 impl UseDbtEnvironment {
-    /// Overrides the client's timeout for each attempt of this request.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
+    crate::call::timeout_setter!();
 
     /// Read the dbt project from this git branch (when it differs from the environment's).
     pub fn dbt_git_branch(mut self, branch: impl Into<String>) -> Self {
@@ -262,15 +260,18 @@ impl UseDbtEnvironment {
     /// Validates and sends the request. `success: false` is [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<SuccessResponse> {
         let body = self.body()?;
-        let (api, context) = self.client.one_call(self.options);
-        let result = api
-            .models_branch_dbt()
-            .model_id(self.model_id)
-            .branch_name(self.branch.clone())
-            .body(body)
-            .send()
-            .await;
-        let value = finish(result, &context)?;
+        let (model, branch) = (self.model_id, self.branch.clone());
+        let value = self
+            .call
+            .run(|api| async move {
+                api.models_branch_dbt()
+                    .model_id(model)
+                    .branch_name(branch)
+                    .body(body)
+                    .send()
+                    .await
+            })
+            .await?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, None)?;
