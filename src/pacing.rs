@@ -1,5 +1,11 @@
 //! Client-side pacing at Omni's rate limit: one schedule per API token, shared by every clone
 //! of a client, every task using it, and every client built with the same token and limit.
+//!
+//! The rate adapts to what the key really gets (the idea of the AWS SDKs' adaptive retry
+//! mode): every 429 halves it, and it recovers slowly (linearly, to the configured limit in
+//! [`RECOVERY`]), never above the configured limit. So several processes that share one key
+//! and know nothing of each other settle near their share of it instead of each sending at the
+//! whole limit.
 
 use std::{
     collections::HashMap,
@@ -65,29 +71,67 @@ impl RateLimit {
         self.burst
     }
 
-    fn interval(&self) -> Duration {
-        Duration::from_secs(60) / self.per_minute
+    fn per_second(&self) -> f64 {
+        f64::from(self.per_minute) / 60.0
     }
 }
 
 /// Live pacers by (keyed hash of the token, limit).
 type Registry = HashMap<(u64, RateLimit), Weak<Pacer>>;
 
-/// A GCRA schedule: each request reserves the next free slot, so waiting requests are served
-/// in order without polling.
+/// How long the adaptive rate takes to climb from nothing back to the configured limit.
+pub(crate) const RECOVERY: Duration = Duration::from_secs(20);
+
+/// The adaptive rate never falls below this share of the configured limit.
+const FLOOR: f64 = 1.0 / 32.0;
+
+/// A GCRA schedule at an adaptive rate: each request reserves the next free slot, so waiting
+/// requests are served in order without polling.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     limit: RateLimit,
+    state: Mutex<Schedule>,
+}
+
+#[derive(Debug)]
+struct Schedule {
     /// The "theoretical arrival time" of the next request.
-    next: Mutex<Instant>,
+    next: Instant,
+    /// Requests per second now: at most the limit's.
+    rate: f64,
+    /// When `rate` was last brought up to date.
+    updated: Instant,
+}
+
+impl Schedule {
+    /// Recovers the rate for the time since the last update (linearly, capped at `max`).
+    fn recover(&mut self, now: Instant, max: f64) {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.rate = (self.rate + max * elapsed / RECOVERY.as_secs_f64()).min(max);
+        self.updated = now.max(self.updated);
+    }
 }
 
 impl Pacer {
     fn new(limit: RateLimit) -> Self {
+        let now = Instant::now();
         Pacer {
             limit,
-            next: Mutex::new(Instant::now()),
+            state: Mutex::new(Schedule {
+                next: now,
+                rate: limit.per_second(),
+                updated: now,
+            }),
         }
+    }
+
+    /// Requests per second the pacer lets through now (for tests and the bench).
+    #[cfg(test)]
+    fn rate(&self) -> f64 {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .rate
     }
 
     /// The pacer for this token and limit, shared with every other client that has them.
@@ -119,19 +163,27 @@ impl Pacer {
         Ok(())
     }
 
+    /// The spacing at `rate` requests per second (at most a minute).
+    fn interval(rate: f64) -> Duration {
+        Duration::try_from_secs_f64(1.0 / rate)
+            .unwrap_or(Duration::from_secs(60))
+            .min(Duration::from_secs(60))
+    }
+
+    /// The burst allowance, at the configured rate: constant, so that a back-off and the
+    /// reservations after it agree however the adaptive rate moves in between.
     fn tolerance(&self) -> Duration {
-        self.limit
-            .interval()
-            .saturating_mul(self.limit.burst.saturating_sub(1))
+        Self::interval(self.limit.per_second()).saturating_mul(self.limit.burst.saturating_sub(1))
     }
 
     /// Reserves the next slot at or after `now` and returns when it starts; a slot after
     /// `latest` is not reserved.
     fn reserve(&self, now: Instant, latest: Option<Instant>) -> Result<Instant, Duration> {
-        let interval = self.limit.interval();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.recover(now, self.limit.per_second());
+        let interval = Self::interval(state.rate);
         let tolerance = self.tolerance();
-        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
-        let arrival = (*next).max(now);
+        let arrival = state.next.max(now);
         let start = arrival.checked_sub(tolerance).map_or(now, |t| t.max(now));
         if let Some(latest) = latest
             && start > latest
@@ -140,21 +192,24 @@ impl Pacer {
         }
         // `arrival` is at most a capped back-off ahead of now, so this cannot overflow in
         // practice; saturate anyway.
-        *next = arrival.checked_add(interval).unwrap_or(arrival);
+        state.next = arrival.checked_add(interval).unwrap_or(arrival);
         Ok(start)
     }
 
-    /// After a 429: no request of this token starts before `wait` has passed, and the burst
-    /// allowance is used up. Callers cap `wait` (the retry policy's `max_retry_after`).
+    /// After a 429: the rate is halved (never below a floor), no request of this token starts
+    /// before `wait` has passed, and the burst allowance is used up. Callers cap `wait` (the
+    /// retry policy's `max_retry_after`).
     pub(crate) fn back_off(&self, wait: Duration) {
-        let Some(until) = Instant::now()
-            .checked_add(wait)
-            .and_then(|t| t.checked_add(self.tolerance()))
-        else {
+        let now = Instant::now();
+        let max = self.limit.per_second();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.recover(now, max);
+        state.rate = (state.rate / 2.0).max(max * FLOOR);
+        let tolerance = self.tolerance();
+        let Some(until) = now.checked_add(wait).and_then(|t| t.checked_add(tolerance)) else {
             return;
         };
-        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
-        *next = (*next).max(until);
+        state.next = state.next.max(until);
     }
 }
 
@@ -224,6 +279,38 @@ mod tests {
         pacer.back_off(Duration::from_secs(u64::MAX));
         let now = Instant::now();
         assert!(pacer.reserve(now, None).unwrap() - now < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_429_halves_the_rate_which_recovers_slowly_and_never_beyond_the_limit() {
+        let pacer = Pacer::new(RateLimit::per_minute(600));
+        assert_eq!(pacer.rate(), 10.0);
+        pacer.back_off(Duration::ZERO);
+        assert!((pacer.rate() - 5.0).abs() < 0.1, "{}", pacer.rate());
+        for _ in 0..20 {
+            pacer.back_off(Duration::ZERO);
+        }
+        assert!(
+            (pacer.rate() - 10.0 * FLOOR).abs() < 0.05,
+            "never below the floor: {}",
+            pacer.rate()
+        );
+        // Recovery is linear in time, to the limit in RECOVERY, and stops there.
+        let now = Instant::now();
+        pacer.reserve(now + RECOVERY / 2, None).unwrap();
+        assert!((pacer.rate() - 5.3).abs() < 0.2, "{}", pacer.rate());
+        pacer.reserve(now + RECOVERY * 3, None).unwrap();
+        assert_eq!(pacer.rate(), 10.0);
+    }
+
+    #[test]
+    fn a_lowered_rate_spaces_requests_wider() {
+        let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(1));
+        pacer.back_off(Duration::ZERO);
+        let t0 = Instant::now();
+        let a = pacer.reserve(t0, None).unwrap();
+        let b = pacer.reserve(t0, None).unwrap();
+        assert!(b - a >= Duration::from_millis(190), "{:?}", b - a);
     }
 
     #[test]

@@ -377,8 +377,10 @@ async fn the_operation_timeout_bounds_backoff_and_pacing_waits() {
         )
         .mount(&server)
         .await;
+    // A token of its own: pacing is shared by every client of a token in the process, and
+    // this test holds its token back for 30 s.
     let client = Client::builder()
-        .with_token(Token::organization_api_key(ORG_KEY))
+        .with_token(Token::organization_api_key("omni_osk_deadline_test_only"))
         .with_base_url(server.uri())
         .with_rate_limit(RateLimit::per_minute(6000))
         .with_operation_timeout(Duration::from_secs(1))
