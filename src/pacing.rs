@@ -170,8 +170,9 @@ impl Pacer {
             .min(Duration::from_secs(60))
     }
 
-    /// The burst allowance, at the configured rate: constant, so that a back-off and the
-    /// reservations after it agree however the adaptive rate moves in between.
+    /// The burst allowance at the configured rate. A back-off pushes the schedule past its wait
+    /// by all of it, so that no reservation after it (whose allowance shrinks with the rate)
+    /// can start before the wait is over.
     fn tolerance(&self) -> Duration {
         Self::interval(self.limit.per_second()).saturating_mul(self.limit.burst.saturating_sub(1))
     }
@@ -182,7 +183,10 @@ impl Pacer {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.recover(now, self.limit.per_second());
         let interval = Self::interval(state.rate);
-        let tolerance = self.tolerance();
+        // Bursts shrink with the rate: a throttled token sends evenly until it has recovered.
+        let tolerance = self
+            .tolerance()
+            .mul_f64((state.rate / self.limit.per_second()).clamp(0.0, 1.0));
         let arrival = state.next.max(now);
         let start = arrival.checked_sub(tolerance).map_or(now, |t| t.max(now));
         if let Some(latest) = latest
