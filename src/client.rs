@@ -117,6 +117,13 @@ impl ClientBuilder {
     /// Resolves token and location, checks the host policy, and builds the client.
     pub fn build(self) -> Result<Client> {
         let (token, resolved) = self.resolve_with_token()?;
+        #[cfg(not(feature = "shared-rate-limit"))]
+        if self.use_env() && std::env::var_os(crate::profile::ENV_RATE_LIMIT_STORE).is_some() {
+            tracing::warn!(
+                "{} is set, but omni-dbt was built without its `shared-rate-limit` feature: pacing locally",
+                crate::profile::ENV_RATE_LIMIT_STORE
+            );
+        }
         let token_origin = resolved.token_from.clone();
         let base_url = Url::parse(&resolved.base_url)
             .map_err(|e| Error::config(&resolved.base_url_from, e.to_string()))?;
@@ -154,6 +161,16 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
             operation_timeout: self.operation_timeout,
+            #[cfg(feature = "shared-rate-limit")]
+            store: match self.rate_limit_store() {
+                Some((url, origin)) => Some(Arc::new(crate::store::StorePacer::new(
+                    &url,
+                    &origin,
+                    &token.secret,
+                    self.rate_limit.unwrap_or_default(),
+                )?)),
+                None => None,
+            },
         })))
     }
 }

@@ -181,6 +181,8 @@ pub struct ClientBuilder {
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) max_response_bytes: usize,
     pub(crate) operation_timeout: Option<Duration>,
+    #[cfg(feature = "shared-rate-limit")]
+    rate_limit_store: Option<String>,
 }
 
 /// Default cap on a response body: far above any dbt-environment answer, far below trouble.
@@ -202,6 +204,8 @@ impl Default for ClientBuilder {
             rate_limit: Some(RateLimit::default()),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             operation_timeout: None,
+            #[cfg(feature = "shared-rate-limit")]
+            rate_limit_store: None,
         }
     }
 }
@@ -306,6 +310,46 @@ impl ClientBuilder {
     pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = Some(timeout);
         self
+    }
+
+    /// Share this token's rate limit with every process and machine pointed at the same store
+    /// (`redis://host:port/`): one schedule, kept in Redis by one atomic script on the
+    /// server's clock, under a digest of the token; a 429 seen by one process holds back all.
+    /// Optional: without it each process paces itself. An unreachable or slow store is warned
+    /// about once and the client paces locally; no request fails because of it. With
+    /// [`with_env`](Self::with_env), `OMNI_RATE_LIMIT_STORE` gives it too.
+    ///
+    /// ```
+    /// let builder = omni_dbt::Client::builder().with_rate_limit_store("redis://127.0.0.1:6379/");
+    /// # let _ = builder;
+    /// ```
+    #[cfg(feature = "shared-rate-limit")]
+    pub fn with_rate_limit_store(mut self, url: impl Into<String>) -> Self {
+        self.rate_limit_store = Some(url.into());
+        self
+    }
+
+    /// The store's URL and where it came from: the builder, else `OMNI_RATE_LIMIT_STORE`.
+    #[cfg(feature = "shared-rate-limit")]
+    pub(crate) fn rate_limit_store(&self) -> Option<(String, String)> {
+        if let Some(url) = &self.rate_limit_store {
+            return Some((
+                url.clone(),
+                "the rate-limit store given to the builder".into(),
+            ));
+        }
+        if !self.use_env {
+            return None;
+        }
+        std::env::var(profile::ENV_RATE_LIMIT_STORE)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|url| (url, profile::ENV_RATE_LIMIT_STORE.to_owned()))
+    }
+
+    #[cfg(not(feature = "shared-rate-limit"))]
+    pub(crate) fn use_env(&self) -> bool {
+        self.use_env
     }
 
     /// How failed requests are retried (default: [`RetryPolicy::default`]).

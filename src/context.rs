@@ -27,6 +27,9 @@ pub(crate) struct Shared {
     pub timeout: Duration,
     /// The time a whole call may take, when bounded.
     pub operation_timeout: Option<Duration>,
+    /// The schedule shared across processes, when configured.
+    #[cfg(feature = "shared-rate-limit")]
+    pub store: Option<Arc<crate::store::StorePacer>>,
 }
 
 impl fmt::Debug for Shared {

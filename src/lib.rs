@@ -67,6 +67,8 @@ mod patch;
 mod profile;
 mod retry;
 mod runtime;
+#[cfg(feature = "shared-rate-limit")]
+mod store;
 mod tls;
 mod validate;
 
@@ -87,7 +89,7 @@ pub use model::{
 };
 pub use models::{ListExposures, Model, ModelBranch, UseDbtEnvironment};
 pub use pacing::RateLimit;
-pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_TOKEN};
+pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_RATE_LIMIT_STORE, ENV_TOKEN};
 pub use retry::RetryPolicy;
 pub use uuid::Uuid;
 

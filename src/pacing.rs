@@ -101,6 +101,8 @@ struct Schedule {
     rate: f64,
     /// When `rate` was last brought up to date.
     updated: Instant,
+    /// No request starts before this (a 429's wait).
+    hold_until: Instant,
 }
 
 impl Schedule {
@@ -121,6 +123,7 @@ impl Pacer {
                 next: now,
                 rate: limit.per_second(),
                 updated: now,
+                hold_until: now,
             }),
         }
     }
@@ -170,11 +173,12 @@ impl Pacer {
             .min(Duration::from_secs(60))
     }
 
-    /// The burst allowance at the configured rate. A back-off pushes the schedule past its wait
-    /// by all of it, so that no reservation after it (whose allowance shrinks with the rate)
-    /// can start before the wait is over.
-    fn tolerance(&self) -> Duration {
-        Self::interval(self.limit.per_second()).saturating_mul(self.limit.burst.saturating_sub(1))
+    /// The burst allowance now: the configured burst, shrunk with the adaptive rate (a
+    /// throttled token sends evenly until it has recovered).
+    fn tolerance(&self, rate: f64) -> Duration {
+        Self::interval(self.limit.per_second())
+            .saturating_mul(self.limit.burst.saturating_sub(1))
+            .mul_f64((rate / self.limit.per_second()).clamp(0.0, 1.0))
     }
 
     /// Reserves the next slot at or after `now` and returns when it starts; a slot after
@@ -183,12 +187,12 @@ impl Pacer {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.recover(now, self.limit.per_second());
         let interval = Self::interval(state.rate);
-        // Bursts shrink with the rate: a throttled token sends evenly until it has recovered.
-        let tolerance = self
-            .tolerance()
-            .mul_f64((state.rate / self.limit.per_second()).clamp(0.0, 1.0));
+        let tolerance = self.tolerance(state.rate);
         let arrival = state.next.max(now);
-        let start = arrival.checked_sub(tolerance).map_or(now, |t| t.max(now));
+        let start = arrival
+            .checked_sub(tolerance)
+            .map_or(now, |t| t.max(now))
+            .max(state.hold_until);
         if let Some(latest) = latest
             && start > latest
         {
@@ -209,11 +213,15 @@ impl Pacer {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.recover(now, max);
         state.rate = (state.rate / 2.0).max(max * FLOOR);
-        let tolerance = self.tolerance();
-        let Some(until) = now.checked_add(wait).and_then(|t| t.checked_add(tolerance)) else {
+        let Some(until) = now.checked_add(wait) else {
             return;
         };
-        state.next = state.next.max(until);
+        state.hold_until = state.hold_until.max(until);
+        // The burst allowance is used up: after the wait, requests are spaced.
+        let tolerance = self.tolerance(state.rate);
+        if let Some(next) = until.checked_add(tolerance) {
+            state.next = state.next.max(next);
+        }
     }
 }
 
@@ -224,7 +232,8 @@ mod tests {
     #[test]
     fn slots_allow_the_burst_then_space_evenly() {
         let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(3));
-        let t0 = Instant::now();
+        // Past the slow start.
+        let t0 = Instant::now() + RECOVERY;
         let starts: Vec<Duration> = (0..6)
             .map(|_| pacer.reserve(t0, None).unwrap() - t0)
             .collect();
@@ -289,6 +298,9 @@ mod tests {
     fn a_429_halves_the_rate_which_recovers_slowly_and_never_beyond_the_limit() {
         let pacer = Pacer::new(RateLimit::per_minute(600));
         assert_eq!(pacer.rate(), 10.0);
+        let base = Instant::now() + RECOVERY;
+        pacer.reserve(base, None).unwrap();
+        assert_eq!(pacer.rate(), 10.0, "never above the limit");
         pacer.back_off(Duration::ZERO);
         assert!((pacer.rate() - 5.0).abs() < 0.1, "{}", pacer.rate());
         for _ in 0..20 {
@@ -300,10 +312,9 @@ mod tests {
             pacer.rate()
         );
         // Recovery is linear in time, to the limit in RECOVERY, and stops there.
-        let now = Instant::now();
-        pacer.reserve(now + RECOVERY / 2, None).unwrap();
+        pacer.reserve(base + RECOVERY / 2, None).unwrap();
         assert!((pacer.rate() - 5.3).abs() < 0.2, "{}", pacer.rate());
-        pacer.reserve(now + RECOVERY * 3, None).unwrap();
+        pacer.reserve(base + RECOVERY * 3, None).unwrap();
         assert_eq!(pacer.rate(), 10.0);
     }
 

@@ -16,6 +16,9 @@ pub const ENV_TOKEN: &str = "OMNI_API_TOKEN";
 pub const ENV_BASE_URL: &str = "OMNI_BASE_URL";
 /// Environment variable overriding the profile file's path.
 pub const ENV_CONFIG_PATH: &str = "OMNI_CONFIG_PATH";
+/// The shared rate-limit store (`redis://host:port/`), read by `with_env()` (feature
+/// `shared-rate-limit`).
+pub const ENV_RATE_LIMIT_STORE: &str = "OMNI_RATE_LIMIT_STORE";
 
 /// Reads a variable; unset, empty and non-UTF-8 values count as absent (the last is an error).
 pub(crate) fn env_var(name: &str) -> Result<Option<String>> {

@@ -147,9 +147,7 @@ impl ClientHooks<CallContext> for generated::Client {
         // The outcome that led to the current retry, returned if pacing leaves it no slot.
         let mut previous: Option<(Result<reqwest::Response, Failure>, Outcome)> = None;
         loop {
-            if let Some(pacer) = &shared.pacer
-                && let Err(wait) = pacer.acquire(deadline).await
-            {
+            if let Err(wait) = pace(shared, deadline).await {
                 if let Some((outcome, seen)) = previous {
                     // No slot for the retry within the budget: the last answer stands.
                     return finish(outcome, seen, repeatable, attempt, shared).await;
@@ -190,11 +188,9 @@ impl ClientHooks<CallContext> for generated::Client {
                         r.headers = response.headers().clone();
                     });
                     let retry_after = retry::retry_after(response.headers());
-                    if status == StatusCode::TOO_MANY_REQUESTS
-                        && let Some(pacer) = &shared.pacer
-                    {
+                    if status == StatusCode::TOO_MANY_REQUESTS {
                         let asked = retry_after.unwrap_or(Duration::from_secs(1));
-                        pacer.back_off(asked.min(policy.max_retry_after()));
+                        throttled(shared, asked.min(policy.max_retry_after())).await;
                     }
                     (
                         Some(status.as_u16()),
@@ -248,6 +244,47 @@ impl ClientHooks<CallContext> for generated::Client {
                 None => return finish(outcome, seen, repeatable, attempt, shared).await,
             }
         }
+    }
+}
+
+/// Waits for this request's slot: in the shared store when there is one and it answers,
+/// otherwise in this process's schedule. `Err` with the wait when the slot starts after
+/// `deadline` (nothing is reserved then).
+async fn pace(shared: &Shared, deadline: Option<Instant>) -> Result<(), Duration> {
+    #[cfg(feature = "shared-rate-limit")]
+    if let Some(store) = &shared.store {
+        let max_wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        // Boxed: the store's future types nest deeply, and a caller's `Send` check of every
+        // request future would otherwise meet the compiler's query depth limit.
+        let acquire: std::pin::Pin<
+            Box<dyn std::future::Future<Output = crate::store::Slot> + Send + '_>,
+        > = Box::pin(store.acquire(max_wait));
+        match acquire.await {
+            crate::store::Slot::Wait(wait) => {
+                tokio::time::sleep(wait).await;
+                return Ok(());
+            }
+            crate::store::Slot::Refused(wait) => return Err(wait),
+            crate::store::Slot::Unavailable => {}
+        }
+    }
+    match &shared.pacer {
+        Some(pacer) => pacer.acquire(deadline).await,
+        None => Ok(()),
+    }
+}
+
+/// After a 429: this process's schedule halves its rate and holds back, and so does every
+/// process on the shared store.
+async fn throttled(shared: &Shared, wait: Duration) {
+    if let Some(pacer) = &shared.pacer {
+        pacer.back_off(wait);
+    }
+    #[cfg(feature = "shared-rate-limit")]
+    if let Some(store) = &shared.store {
+        let back_off: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> =
+            Box::pin(store.back_off(wait));
+        back_off.await;
     }
 }
 

@@ -14,6 +14,8 @@ mod hardening;
 mod operations;
 mod redaction;
 mod resilience;
+#[cfg(feature = "shared-rate-limit")]
+mod store;
 mod tls;
 mod tracing_events;
 mod update;

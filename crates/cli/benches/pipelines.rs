@@ -17,6 +17,47 @@ const PER_MINUTE: u32 = 300;
 const BURST: u32 = 5;
 
 fn main() {
+    round("local adaptive pacing", None);
+    match redis() {
+        Some((mut server, url)) => {
+            round("shared store (Redis)", Some(&url));
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        None => println!("shared store (Redis): skipped, redis-server is not installed"),
+    }
+}
+
+/// A `redis-server` on a free loopback port.
+fn redis() -> Option<(std::process::Child, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((child, format!("redis://127.0.0.1:{port}/")));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+fn round(mode: &str, store: Option<&str>) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,6 +100,12 @@ fn main() {
                 .arg("--token-file")
                 .arg(&token)
                 .args(["--rate-limit", &PER_MINUTE.to_string()])
+                .args(
+                    store
+                        .map(|url| ["--rate-limit-store", url])
+                        .into_iter()
+                        .flatten(),
+                )
                 .args(["env", "apply", "--yes", "-f"])
                 .arg(file)
                 .stdout(std::process::Stdio::null())
@@ -83,7 +130,7 @@ fn main() {
         useful.saturating_sub(BURST as usize) as f64 / (f64::from(PER_MINUTE) / 60.0),
     );
     println!(
-        "local adaptive pacing: {PROCESSES} processes x {CREATES} creates on one token at {PER_MINUTE}/min, burst {BURST}"
+        "{mode}: {PROCESSES} processes x {CREATES} creates on one token at {PER_MINUTE}/min, burst {BURST}"
     );
     println!(
         "  {requests} requests, {throttled} x 429 ({:.1}% of requests), {failed} failed runs, {created} of {} environments created",

@@ -54,6 +54,11 @@ pub struct Global {
     /// to 500). The client paces itself at this rate.
     #[arg(long, global = true, value_name = "PER_MINUTE")]
     pub rate_limit: Option<u32>,
+    /// Share the token's rate limit with every pipeline pointed at this Redis
+    /// (`redis://host:port/`; also `OMNI_RATE_LIMIT_STORE`). Optional: without it each run
+    /// paces itself. An unreachable store is warned about and the run paces locally.
+    #[arg(long, global = true, value_name = "URL")]
+    pub rate_limit_store: Option<String>,
     /// Output format: a table on a terminal, JSON otherwise.
     #[arg(long, global = true, value_enum)]
     pub output: Option<Output>,

@@ -78,6 +78,9 @@ impl Context {
             }
             builder = builder.with_rate_limit(omni_dbt::RateLimit::per_minute(per_minute));
         }
+        if let Some(url) = &global.rate_limit_store {
+            builder = builder.with_rate_limit_store(url);
+        }
         if let Some(path) = &global.token_file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::Usage(format!("--token-file {}: {e}", path.display())))?;

@@ -289,13 +289,14 @@ fn generate_unguarded(spec: &openapiv3::OpenAPI, doc: &Value) -> Result<String, 
     Ok(prettyplease::unparse(&file))
 }
 
-/// The document progenitor sees: the vendored spec with one generation rule applied. A
+/// The document progenitor sees: the vendored spec with the generation rules applied. A
 /// `default` on an optional property of a request body describes what Omni does when the key
 /// is absent; generated as a value, it would be written out on every request (an update that
 /// never mentions `isDeferralEnabled` would switch deferral off). So it is dropped here, and the
 /// field is generated as an `Option` that is sent only when set.
 pub fn generation_view(doc: &Value) -> Value {
     let mut view = doc.clone();
+    plain_dates(&mut view);
     let schemas = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)
@@ -337,6 +338,31 @@ pub fn generation_view(doc: &Value) -> Value {
         }
     }
     view
+}
+
+/// A second generation rule: a string with `format: date-time` or `date` is generated as a
+/// plain `String` (the text Omni sent), so that the crate needs no date library for the
+/// operations that have such fields.
+fn plain_dates(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_string = map.get("type").is_some_and(|t| {
+                t == "string"
+                    || t.as_array()
+                        .is_some_and(|a| a.iter().any(|t| t == "string"))
+            });
+            let is_date = map
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f == "date-time" || f == "date");
+            if is_string && is_date {
+                map.remove("format");
+            }
+            map.values_mut().for_each(plain_dates);
+        }
+        Value::Array(items) => items.iter_mut().for_each(plain_dates),
+        _ => {}
+    }
 }
 
 /// Drops the `default` of every optional property of `schema` and of the object schemas

@@ -1,0 +1,260 @@
+//! One rate limit across processes and machines: the token's GCRA schedule kept in Redis,
+//! reserved and pushed back by one atomic Lua script each, on the server's clock. The key is a
+//! SHA-256 digest of the token, never the token itself.
+//!
+//! The store can only help: every call to it is bounded (a short timeout), and when it is
+//! unreachable or slow the client says so once (a `tracing` warning), falls back to its own
+//! pacing, and tries the store again a little later. A request never fails because of it.
+
+use std::{
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+
+use crate::{error::Error, pacing::RateLimit};
+
+/// The longest a store round trip may take before the client goes on without it.
+const STORE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// After the store failed, how long the client paces locally before trying it again.
+const STORE_RETRY: Duration = Duration::from_secs(15);
+
+const ACQUIRE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local start = tat - tolerance
+if start < now then start = now end
+local wait = start - now
+if max_wait >= 0 and wait > max_wait then return {0, wait} end
+local next = tat + interval
+redis.call('SET', KEYS[1], next, 'PX', math.ceil((next - now) / 1000) + 1000)
+return {1, wait}
+";
+
+const BACK_OFF: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local hold_until = now + tonumber(ARGV[1]) + tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if hold_until > tat then
+  redis.call('SET', KEYS[1], hold_until, 'PX', math.ceil((hold_until - now) / 1000) + 1000)
+end
+return 1
+";
+
+/// What the store said about a request's slot.
+pub(crate) enum Slot {
+    /// Reserved: start after this wait.
+    Wait(Duration),
+    /// The slot starts after the caller's deadline: nothing was reserved.
+    Refused(Duration),
+    /// The store did not answer in time (or at all): pace locally.
+    Unavailable,
+}
+
+/// A token's schedule in Redis.
+pub(crate) struct StorePacer {
+    client: redis::Client,
+    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    key: String,
+    limit: RateLimit,
+    acquire: redis::Script,
+    back_off: redis::Script,
+    /// Until when the store is skipped after a failure.
+    skip_until: Mutex<Option<Instant>>,
+    warned: AtomicBool,
+    /// Where the store is, without credentials (for the warning).
+    shown: String,
+}
+
+impl std::fmt::Debug for StorePacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorePacer")
+            .field("store", &self.shown)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StorePacer {
+    /// A store at `url` (`redis://host:port/[db]`) for this token and limit. `origin` names
+    /// where the URL came from, for the error.
+    pub(crate) fn new(
+        url: &str,
+        origin: &str,
+        token: &str,
+        limit: RateLimit,
+    ) -> Result<Self, Error> {
+        let parsed = url::Url::parse(url).map_err(|e| {
+            Error::config(origin, format!("the rate-limit store is not a URL: {e}"))
+        })?;
+        if parsed.scheme() != "redis" {
+            return Err(Error::config(
+                origin,
+                format!(
+                    "the rate-limit store must be a redis:// URL, not {}://",
+                    parsed.scheme()
+                ),
+            ));
+        }
+        let mut shown = parsed.clone();
+        let _ = shown.set_password(None);
+        let _ = shown.set_username("");
+        let client = redis::Client::open(url).map_err(|e| {
+            Error::config(
+                origin,
+                format!("the rate-limit store URL is refused: {:?}", e.kind()),
+            )
+        })?;
+        let digest = Sha256::digest(token.trim().as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(StorePacer {
+            client,
+            connection: tokio::sync::Mutex::new(None),
+            key: format!("omni-dbt:rate:{hex}"),
+            limit,
+            acquire: redis::Script::new(ACQUIRE),
+            back_off: redis::Script::new(BACK_OFF),
+            skip_until: Mutex::new(None),
+            warned: AtomicBool::new(false),
+            shown: shown.to_string(),
+        })
+    }
+
+    /// The store's key for this token (a digest, never the token).
+    #[cfg(test)]
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn interval_us(&self) -> u64 {
+        60_000_000 / u64::from(self.limit.requests_per_minute().max(1))
+    }
+
+    /// The burst allowance, one slot short of the configured burst: requests of different
+    /// processes and machines reach Omni in a slightly different order and spacing than they
+    /// reserved their slots in, and the slot kept back absorbs that jitter.
+    fn tolerance_us(&self) -> u64 {
+        self.interval_us()
+            .saturating_mul(u64::from(self.limit.burst().saturating_sub(2)))
+    }
+
+    /// Reserves this request's slot, unless it starts after `max_wait` from now.
+    pub(crate) async fn acquire(&self, max_wait: Option<Duration>) -> Slot {
+        let max_wait_us: i64 = max_wait
+            .map(|w| i64::try_from(w.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(-1);
+        let mut invocation = self.acquire.key(&self.key);
+        invocation
+            .arg(self.interval_us())
+            .arg(self.tolerance_us())
+            .arg(max_wait_us);
+        let answer: Option<(i64, i64)> = self
+            .run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await;
+        let micros = |n: i64| Duration::from_micros(u64::try_from(n).unwrap_or(0));
+        match answer {
+            Some((1, wait)) => Slot::Wait(micros(wait)),
+            Some((_, wait)) => Slot::Refused(micros(wait)),
+            None => Slot::Unavailable,
+        }
+    }
+
+    /// After a 429: no request of this token, in any process, starts before `wait` has passed.
+    pub(crate) async fn back_off(&self, wait: Duration) {
+        let wait_us = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX / 2);
+        let mut invocation = self.back_off.key(&self.key);
+        invocation.arg(wait_us).arg(self.tolerance_us());
+        let _: Option<i64> = self
+            .run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await;
+    }
+
+    /// Runs one store operation within [`STORE_TIMEOUT`]; `None` (with a warning, once) when
+    /// the store is skipped, unreachable, slow or refuses.
+    async fn run<T, F, Fut>(&self, op: F) -> Option<T>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        {
+            let skip = self
+                .skip_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if skip.is_some_and(|until| Instant::now() < until) {
+                return None;
+            }
+        }
+        let attempt = async {
+            let mut slot = self.connection.lock().await;
+            let connection = match slot.as_ref() {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.client.get_multiplexed_async_connection().await?;
+                    *slot = Some(c.clone());
+                    c
+                }
+            };
+            drop(slot);
+            op(connection).await
+        };
+        let outcome = tokio::time::timeout(STORE_TIMEOUT, attempt).await;
+        let problem = match outcome {
+            Ok(Ok(value)) => return Some(value),
+            Ok(Err(e)) => {
+                // A broken connection is made again next time.
+                *self.connection.lock().await = None;
+                format!("it failed: {:?}", e.kind())
+            }
+            Err(_) => format!("it did not answer within {STORE_TIMEOUT:?}"),
+        };
+        *self
+            .skip_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now().checked_add(STORE_RETRY);
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                store = %self.shown,
+                "the shared rate-limit store is unavailable ({problem}); pacing locally until it answers again"
+            );
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_a_digest_of_the_token_never_the_token() {
+        let token = "omni_osk_secret_DO_NOT_STORE";
+        let store =
+            StorePacer::new("redis://127.0.0.1:1/", "test", token, RateLimit::default()).unwrap();
+        let key = store.key();
+        assert!(key.starts_with("omni-dbt:rate:"), "{key}");
+        let digest = key.trim_start_matches("omni-dbt:rate:");
+        assert_eq!(digest.len(), 32);
+        assert!(digest.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(!key.contains("omni_osk") && !key.contains("DO_NOT"));
+        // The same token in another process or machine gets the same key; another token not.
+        let again =
+            StorePacer::new("redis://h:2/", "t", token, RateLimit::per_minute(500)).unwrap();
+        assert_eq!(again.key(), key);
+        let other = StorePacer::new("redis://h:2/", "t", "other", RateLimit::default()).unwrap();
+        assert_ne!(other.key(), key);
+        assert!(!format!("{store:?}").contains("DO_NOT"));
+    }
+}
