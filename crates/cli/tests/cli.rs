@@ -646,3 +646,75 @@ async fn apply_converges_in_one_run_through_faults() {
         stderr(&out)
     );
 }
+
+/// `preview up` through a lost create answer, a 503 and 429s without `Retry-After`, and a
+/// lost answer on the branch operation: one run converges, one environment, the branch on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_up_converges_in_one_run_through_faults() {
+    use omni_dbt_fake::Fault;
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let model = h.fake.model_id().to_string();
+    h.fake
+        .inject(Operation::Create, Fault::DropAfterProcessing { times: 1 });
+    h.fake.inject(
+        Operation::Create,
+        Fault::Status {
+            status: 429,
+            times: 2,
+            retry_after: None,
+        },
+    );
+    h.fake.inject(
+        Operation::BranchDbt,
+        Fault::DropAfterProcessing { times: 1 },
+    );
+    let up = [
+        "preview",
+        "up",
+        "--connection",
+        &conn,
+        "--model",
+        &model,
+        "--branch",
+        SEEDED_BRANCH,
+        "--var",
+        "DBT_TARGET=pr",
+        "--rate-limit",
+        "6000",
+    ];
+    let out = h.run(&up, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let envs = h.fake.environments(h.fake.connection_id());
+    let previews: Vec<&Value> = envs.iter().filter(|e| e["name"] == "preview-dev").collect();
+    assert_eq!(previews.len(), 1, "{previews:?}");
+    let id: omni_dbt::Uuid = previews[0]["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        h.fake
+            .branch(h.fake.model_id(), SEEDED_BRANCH)
+            .unwrap()
+            .dbt_environment,
+        Some(id)
+    );
+    // Torn down, then up again through a 503 on the create (not made): created once.
+    let down = [
+        "preview",
+        "down",
+        "--connection",
+        &conn,
+        "--model",
+        &model,
+        "--branch",
+        SEEDED_BRANCH,
+    ];
+    let out = h.run(&down, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    h.fake.inject(Operation::Create, Fault::status(503, 1));
+    let out = h.run(&up, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let envs = h.fake.environments(h.fake.connection_id());
+    assert_eq!(
+        envs.iter().filter(|e| e["name"] == "preview-dev").count(),
+        1
+    );
+}
