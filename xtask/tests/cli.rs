@@ -208,7 +208,7 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
     let out = xtask(dir.path(), &["check"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("12 corrections replayed on upstream.json give omni-dbt.json exactly")
+        text(&out).contains("13 corrections replayed on upstream.json give omni-dbt.json exactly")
     );
 }
 
@@ -256,7 +256,7 @@ fn a_stale_correction_is_an_error() {
     .unwrap();
     let out = xtask(dir.path(), &["spec", "pull", "--from", &fixture(REAL)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("stale correction: overlay action 12 (target $.components.schemas.NoSuchSchema.properties.x, \"fixed upstream long ago\") matches nothing"), "{}", text(&out));
+    assert!(text(&out).contains("stale correction: overlay action 13 (target $.components.schemas.NoSuchSchema.properties.x, \"fixed upstream long ago\") matches nothing"), "{}", text(&out));
     assert!(
         !dir.path().join("omni-dbt.json").exists(),
         "nothing written"

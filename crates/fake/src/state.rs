@@ -483,10 +483,20 @@ impl Store {
                 "dbtVersion".into(),
                 json!(version.unwrap_or_else(|| "Auto".to_owned())),
             );
-            // `""` and `null` both mean the repository's root.
+            // `""` and `null` both mean the repository's root; otherwise a relative path
+            // without `..` of word characters, spaces, dots, slashes and dashes (Omni's
+            // pattern, checked by hand: the oracle shares no validator with the client).
             let root = optional_override(&body, "projectRootPath")?
                 .flatten()
                 .filter(|p| !p.is_empty());
+            if let Some(path) = &root {
+                let allowed = |c: char| c.is_ascii_alphanumeric() || "_ ./-".contains(c);
+                if path.starts_with('/') || path.contains("..") || !path.chars().all(allowed) {
+                    return Err(bad(
+                        "projectRootPath: must be a relative path without '..' (letters, digits, _, space, ., /, -)",
+                    ));
+                }
+            }
             config.insert("projectRootPath".into(), json!(root));
             Ok(config)
         })();

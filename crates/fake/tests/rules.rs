@@ -723,3 +723,32 @@ async fn the_later_release_refresh_parameters_and_deferral() {
         .await;
     assert_eq!(status, 400);
 }
+
+/// Omni's `projectRootPath` rule: a relative path without `..`, or `""`/null for the root.
+#[tokio::test]
+async fn the_project_root_path_rule() {
+    let h = Harness::default().await;
+    let token = h.fake.tokens().organization_api_key.clone();
+    let url = format!(
+        "{}/v1/connections/{}/dbt",
+        h.fake.base_url(),
+        h.fake.connection_id()
+    );
+    for (root, status) in [
+        (json!("dbt_project"), 200),
+        (json!("analytics/dbt project-1.0"), 200),
+        (json!(""), 200),
+        (Value::Null, 200),
+        (json!("/abs"), 400),
+        (json!("a/../b"), 400),
+        (json!("\u{84}"), 400),
+        (json!("dbt\\project"), 400),
+    ] {
+        let body = json!({"sshUrl": "git@x:y.git", "branch": "main", "autogenRelationships": true,
+            "enableVirtualSchemas": false, "projectRootPath": root});
+        let (got, answer) = h
+            .send("PUT", &url, Some(&token), Some(&body.to_string()))
+            .await;
+        assert_eq!(got, status, "{root}: {answer}");
+    }
+}
