@@ -13,8 +13,8 @@ use omni_dbt::{Bulk, Client, RateLimit, Token};
 use omni_dbt_fake::FakeOmni;
 use serde_json::json;
 
-const OVERHEAD_CALLS: usize = 3000;
-const BLOCK: usize = 100;
+const OVERHEAD_CALLS: usize = 3500;
+const ROUNDS: usize = 7;
 const PACED_UPDATES: usize = 120;
 const LIMIT_PER_MINUTE: u32 = 600;
 
@@ -62,7 +62,7 @@ async fn main() {
 }
 
 /// Median per-call latency of the typed client over that of raw reqwest + serde_json, for the
-/// same PUT with the same body to the same loopback server, in interleaved blocks.
+/// same PUT with the same body to the same loopback server, the two interleaved call by call.
 async fn overhead_ratio() -> f64 {
     let fake = FakeOmni::builder()
         .without_rate_limit()
@@ -87,9 +87,13 @@ async fn overhead_ratio() -> f64 {
     );
     let body = json!({"targetSchema": "dbt_bench", "targetRole": null});
 
-    let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
-    for block in 0..(OVERHEAD_CALLS / BLOCK) + 1 {
-        for _ in 0..BLOCK {
+    // Rounds of interleaved blocks: the ratio of medians per round, then its median and spread
+    // over the rounds (one round says little on a shared 2-core machine).
+    let mut ratios = Vec::new();
+    let (mut typed_all, mut raw_all) = (Vec::new(), Vec::new());
+    for round in 0..=ROUNDS {
+        let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
+        for _ in 0..(OVERHEAD_CALLS / ROUNDS) {
             let t = Instant::now();
             envs.update(fake.default_environment())
                 .target_schema("dbt_bench")
@@ -112,19 +116,29 @@ async fn overhead_ratio() -> f64 {
             let _: serde_json::Value =
                 serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
             let raw_call = t.elapsed();
-            // The first block warms both connection pools and is not counted.
-            if block > 0 {
-                typed_times.push(typed_call);
-                raw_times.push(raw_call);
-            }
+            typed_times.push(typed_call);
+            raw_times.push(raw_call);
+        }
+        // Round 0 warms both connection pools and is not counted.
+        if round > 0 {
+            let (typed, raw) = (median(&mut typed_times), median(&mut raw_times));
+            ratios.push(typed.as_secs_f64() / raw.as_secs_f64());
+            typed_all.extend(typed_times);
+            raw_all.extend(raw_times);
         }
     }
-    let (typed_median, raw_median) = (median(&mut typed_times), median(&mut raw_times));
-    let ratio = typed_median.as_secs_f64() / raw_median.as_secs_f64();
+    let (typed_median, raw_median) = (median(&mut typed_all), median(&mut raw_all));
+    ratios.sort_by(f64::total_cmp);
+    let ratio = ratios[ratios.len() / 2];
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
     println!(
-        "overhead: {OVERHEAD_CALLS} PUTs each; median typed {:.1} µs, raw reqwest+serde_json {:.1} µs, ratio {ratio:.3}",
+        "overhead: {OVERHEAD_CALLS} PUTs each in {ROUNDS} rounds; median typed {:.1} µs, raw reqwest+serde_json {:.1} µs ({:+.1} µs a call); ratio per round {} -> median {ratio:.3}, spread {:.3}..{:.3}",
         typed_median.as_secs_f64() * 1e6,
-        raw_median.as_secs_f64() * 1e6
+        raw_median.as_secs_f64() * 1e6,
+        (typed_median.as_secs_f64() - raw_median.as_secs_f64()) * 1e6,
+        shown.join(" "),
+        ratios[0],
+        ratios[ratios.len() - 1]
     );
     ratio
 }

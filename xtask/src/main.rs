@@ -231,8 +231,9 @@ fn pull(spec_dir: &Path, from: &str, format: Format) -> Result<(), String> {
     let shown = source::describe(from);
     let (upstream, spec, applied) = pull_in_memory(spec_dir, &bytes, &shown)?;
     let spec_text = source::canonical(&spec);
-    // Nothing is written unless the client generates from it; otherwise every operation at
-    // fault is named.
+    // Nothing is written unless every pattern compiles (the generated code would panic on one
+    // that does not) and the client generates from it; otherwise every fault is named.
+    omni_dbt_conformance::check_patterns(&spec)?;
     omni_dbt_codegen::generate(&spec_text)?;
     let upstream_sha = source::sha256(&bytes);
     let spec_sha = source::sha256(spec_text.as_bytes());
@@ -507,6 +508,11 @@ fn check(spec_dir: &Path) -> Result<ExitCode, String> {
                     .join("; "))
             }
         }),
+    );
+    report(
+        "every pattern compiles (ECMAScript, as the generated client compiles it)",
+        spec.clone()
+            .and_then(|doc| omni_dbt_conformance::check_patterns(&doc).map(|()| "ok".to_owned())),
     );
     report(
         "progenitor generates the client",

@@ -264,6 +264,51 @@ fn a_stale_correction_is_an_error() {
 }
 
 #[test]
+fn a_pattern_that_does_not_compile_is_refused_with_its_pointer() {
+    let dir = spec_dir();
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(REAL)).unwrap()).unwrap();
+    doc["components"]["schemas"]["DbtEnvironmentItem"]["properties"]["name"]["pattern"] =
+        json!("^(unclosed");
+    let bad = dir.path().join("bad-pattern.json");
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "/components/schemas/DbtEnvironmentItem/properties/name/pattern: \"^(unclosed\" does not compile"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !dir.path().join("omni-dbt.json").exists(),
+        "nothing written"
+    );
+
+    // `check` says the same of a vendored spec edited by hand.
+    assert!(
+        xtask(dir.path(), &["spec", "pull", "--from", &fixture(REAL)])
+            .status
+            .success()
+    );
+    let mut spec = read(dir.path(), "omni-dbt.json");
+    spec["components"]["schemas"]["DbtEnvironmentItem"]["properties"]["name"]["pattern"] =
+        json!("[z-a]");
+    std::fs::write(dir.path().join("omni-dbt.json"), spec.to_string()).unwrap();
+    let out = xtask(dir.path(), &["check"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("FAIL  every pattern compiles"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn untranslatable_constructs_and_swagger_are_clear_errors() {
     let dir = spec_dir();
     let mut doc: Value =

@@ -40,6 +40,14 @@ use tokio::{net::TcpListener, sync::watch};
 use uuid::Uuid;
 
 pub use omni_dbt_conformance::Spec;
+
+/// A random (version 4) id. From `fastrand`, not the OS: ids and fake tokens only need to be
+/// distinct, and this leaves `uuid`'s `v4` feature (and a second `getrandom`) out of the tree.
+pub(crate) fn new_id() -> Uuid {
+    let mut bytes = [0u8; 16];
+    fastrand::fill(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
 pub use state::ListShape;
 
 use server::{RateLimit, Settings, Shared, lock};
@@ -407,24 +415,24 @@ impl FakeOmniBuilder {
         let listener = TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
 
-        let connection_id = Uuid::new_v4();
-        let connection_without_dbt = Uuid::new_v4();
+        let connection_id = crate::new_id();
+        let connection_without_dbt = crate::new_id();
         let mut store = Store::default();
         store.job_duration = self.job_duration;
         store.branch_based_refresh = self.branch_based_refresh;
         store.add_connection(connection_id, true);
         store.add_connection(connection_without_dbt, false);
         let default_environment = store.add_default_environment(connection_id);
-        let model_id = Uuid::new_v4();
+        let model_id = crate::new_id();
         store.add_model(model_id, connection_id, SEEDED_BRANCH, SEEDED_EXPOSURES);
 
         let tokens = self.tokens.unwrap_or_else(|| Tokens {
-            organization_api_key: format!("omni_osk_fake_{}", Uuid::new_v4().simple()),
-            pat_admin: format!("omni_pat_fake_{}", Uuid::new_v4().simple()),
-            pat_without_admin: format!("omni_pat_fake_{}", Uuid::new_v4().simple()),
+            organization_api_key: format!("omni_osk_fake_{}", crate::new_id().simple()),
+            pat_admin: format!("omni_pat_fake_{}", crate::new_id().simple()),
+            pat_without_admin: format!("omni_pat_fake_{}", crate::new_id().simple()),
         });
-        let admin_user = Uuid::new_v4();
-        let other_user = Uuid::new_v4();
+        let admin_user = crate::new_id();
+        let other_user = crate::new_id();
         let principals = HashMap::from([
             (
                 tokens.organization_api_key.clone(),

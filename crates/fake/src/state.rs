@@ -201,7 +201,7 @@ impl Store {
         model.branches.insert(
             branch.to_owned(),
             Branch {
-                id: Uuid::new_v4(),
+                id: crate::new_id(),
                 dbt_environment: None,
                 dbt_git_branch: None,
             },
@@ -213,7 +213,7 @@ impl Store {
     pub fn add_branch(&mut self, model: Uuid, name: &str) -> Option<Uuid> {
         let model = self.models.get_mut(&model)?;
         let branch = model.branches.entry(name.to_owned()).or_insert(Branch {
-            id: Uuid::new_v4(),
+            id: crate::new_id(),
             dbt_environment: None,
             dbt_git_branch: None,
         });
@@ -228,7 +228,7 @@ impl Store {
 
     /// Seeds the default environment of a connection.
     pub fn add_default_environment(&mut self, connection: Uuid) -> Uuid {
-        let id = Uuid::new_v4();
+        let id = crate::new_id();
         let created = self.tick();
         if let Some(c) = self.connections.get_mut(&connection) {
             c.environments.insert(
@@ -243,7 +243,7 @@ impl Store {
                     target_role: None,
                     target_schema: "analytics".into(),
                     variables: vec![Variable {
-                        id: Uuid::new_v4(),
+                        id: crate::new_id(),
                         name: "DBT_TARGET".into(),
                         value: "prod".into(),
                         is_secret: false,
@@ -352,7 +352,7 @@ impl Store {
                 }
             }
             Ok(Environment {
-                id: Uuid::new_v4(),
+                id: crate::new_id(),
                 name,
                 is_default: false,
                 owner_id,
@@ -628,7 +628,7 @@ impl Store {
                 self.jobs.remove(&oldest);
             }
         }
-        let job = Uuid::new_v4();
+        let job = crate::new_id();
         self.jobs.insert(
             job,
             Job {
@@ -856,7 +856,7 @@ fn new_variable(item: &Value, at: &str) -> Result<Variable, Answer> {
         Some(other) => return Err(bad(type_error(&format!("{at}.isSecret"), "boolean", other))),
     };
     Ok(Variable {
-        id: Uuid::new_v4(),
+        id: crate::new_id(),
         name,
         value,
         is_secret,

@@ -1,0 +1,1 @@
+//! Nothing but the quickstart example (`examples/quickstart.rs`); see the README.
