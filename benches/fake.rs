@@ -1,6 +1,6 @@
 //! Start-up time and update throughput of the fake, with the real client sending.
 //!
-//! `cargo bench --bench fake` prints one line per figure and a summary:
+//! `cargo bench -p omni-dbt --bench fake` prints one line per figure and a summary:
 //! `omni-dbt-fake-bench start_ms=<median> updates_per_sec=<x> (conformance on) ...`
 
 use std::time::{Duration, Instant};

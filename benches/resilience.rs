@@ -1,8 +1,9 @@
 //! Overhead, pacing and build-time figures, measured side by side in one run.
 //!
-//! `cargo bench --bench resilience` ends with one summary line:
+//! `cargo bench -p omni-dbt --bench resilience` ends with one summary line:
 //! `omni-dbt-bench overhead_ratio=<x> pacing_efficiency=<x> failures=<n> unpaced_429s=<n>`.
-//! Pass `-- --skip-clean-build` to leave out the (slow) clean-build timing.
+//! Pass `-- --skip-clean-build` to leave out the (slow) clean-build timing, `-- --overhead-only`
+//! for the overhead figure alone (e.g. under a profiler).
 
 use std::{
     process::Command,
@@ -24,6 +25,10 @@ async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 
     let overhead = overhead_ratio().await;
+    if std::env::args().any(|a| a == "--overhead-only") {
+        println!("omni-dbt-bench overhead_ratio={overhead:.3}");
+        return;
+    }
     let paced = pacing_run(true).await;
     let unpaced = pacing_run(false).await;
     let efficiency = paced.rate_per_minute / f64::from(LIMIT_PER_MINUTE);

@@ -252,6 +252,12 @@ impl CreateEnvironment {
         self
     }
 
+    /// Every check [`send`](Self::send) makes before sending, without sending: e.g. to refuse a
+    /// whole batch before any of it is sent.
+    pub fn validate(&self) -> Result<()> {
+        self.body().map(drop)
+    }
+
     fn body(&self) -> Result<types::DbtEnvironmentCreateBody> {
         nonnil("connectionId", self.connection_id)?;
         let mut body = self.body.clone();
@@ -467,8 +473,14 @@ impl UpdateEnvironment {
         self
     }
 
+    /// Every check [`send`](Self::send) makes before sending, without sending: e.g. to refuse a
+    /// whole batch before any of it is sent.
+    pub fn validate(&self) -> Result<()> {
+        self.checked_body().map(drop)
+    }
+
     /// The body as it will be sent, after every check.
-    fn validate(&self) -> Result<UpdateBody> {
+    fn checked_body(&self) -> Result<UpdateBody> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
         let mut body = self.body.clone();
@@ -497,7 +509,7 @@ impl UpdateEnvironment {
     /// repeating that after Omni may have applied it would meet the new names as duplicates,
     /// so it is retried only when it provably never reached Omni (like a create).
     pub async fn send(self) -> Result<DbtEnvironment> {
-        let body = self.validate()?;
+        let body = self.checked_body()?;
         // Whether it is retried is decided by the hook (`retry::request_is_repeatable`), the
         // same for `Client::api()`.
         let (connection, environment) = (self.connection_id, self.environment_id);
@@ -869,7 +881,7 @@ mod tests {
         #[test]
         fn every_valid_update_conforms_and_round_trips(intent in intent()) {
             let update = build(&intent);
-            let sent = update.validate();
+            let sent = update.checked_body();
             prop_assert!(sent.is_ok(), "{:?}", sent);
             let body = serde_json::to_value(sent.unwrap()).unwrap();
             let conforms = Spec::bundled().check_request("connectionsDbtEnvironmentsUpdate", &body);

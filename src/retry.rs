@@ -188,6 +188,12 @@ pub(crate) fn request_is_repeatable(
 /// Whether an update body creates a variable (an item without `id`). A body that cannot be
 /// read counts as creating one: the safe answer.
 fn creates_variables(body: &[u8]) -> bool {
+    // Most updates change no variable: without a `"variables"` key (or an escape that could
+    // spell one) the body is only checked to be JSON, which builds nothing.
+    const KEY: &[u8] = b"\"variables\"";
+    if !body.windows(KEY.len()).any(|w| w == KEY) && !body.contains(&b'\\') {
+        return serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err();
+    }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return true;
     };
@@ -291,6 +297,12 @@ mod tests {
             update,
             &Method::PUT,
             Some(b"not json")
+        ));
+        // The key spelled with an escape is still read.
+        assert!(!request_is_repeatable(
+            update,
+            &Method::PUT,
+            Some(br#"{"\u0076ariables":[{"name":"A","value":"1","isSecret":false}]}"#)
         ));
         assert!(request_is_repeatable(
             "models_branch_dbt",

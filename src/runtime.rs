@@ -251,6 +251,21 @@ impl ClientHooks<CallContext> for generated::Client {
 /// otherwise in this process's schedule. `Err` with the wait when the slot starts after
 /// `deadline` (nothing is reserved then).
 async fn pace(shared: &Shared, deadline: Option<Instant>) -> Result<(), Duration> {
+    let started = Instant::now();
+    let result = wait_for_slot(shared, deadline).await;
+    let waited = started.elapsed();
+    // A long wait is said (a pipeline that seems stuck is waiting for the rate limit).
+    if waited >= Duration::from_secs(1) {
+        tracing::info!(
+            waited_ms = millis(waited),
+            "waited {:.1} s for a rate-limit slot",
+            waited.as_secs_f64()
+        );
+    }
+    result
+}
+
+async fn wait_for_slot(shared: &Shared, deadline: Option<Instant>) -> Result<(), Duration> {
     #[cfg(feature = "shared-rate-limit")]
     if let Some(store) = &shared.store {
         let max_wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -277,6 +292,11 @@ async fn pace(shared: &Shared, deadline: Option<Instant>) -> Result<(), Duration
 /// After a 429: this process's schedule halves its rate and holds back, and so does every
 /// process on the shared store.
 async fn throttled(shared: &Shared, wait: Duration) {
+    tracing::info!(
+        wait_ms = millis(wait),
+        "Omni answered 429 (rate limited): holding back {:.1} s and pacing at half the rate",
+        wait.as_secs_f64()
+    );
     if let Some(pacer) = &shared.pacer {
         pacer.back_off(wait);
     }

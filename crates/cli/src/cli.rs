@@ -15,7 +15,10 @@ Exit codes:
   4  not found (404, or a name that matches no environment)
   5  rate limited, after the client's retries
   6  outcome unknown: a create may or may not have happened; list before retrying
-  7  a schema refresh failed or did not finish in time";
+  7  a schema refresh failed or did not finish in time
+  130  interrupted (SIGINT, SIGTERM) during `env apply`: what had finished is said
+An `env apply` whose failed steps all failed alike exits with that kind's code (3, 4, 5, 6);
+a mix exits 1. Under `env plan --detailed-exitcode`: 0 no changes, 2 changes, 1 any error.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,7 +55,7 @@ pub struct Global {
     pub token_stdin: bool,
     /// Requests per minute this token may send (Omni's default is 60; an instance can be raised
     /// to 500). The client paces itself at this rate.
-    #[arg(long, global = true, value_name = "PER_MINUTE")]
+    #[arg(long, global = true, value_name = "PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
     /// Share the token's rate limit with every pipeline pointed at this Redis
     /// (`redis://host:port/`; also `OMNI_RATE_LIMIT_STORE`). Optional: without it each run
@@ -329,8 +332,8 @@ pub enum PreviewCommand {
         /// Branch-based schema refresh is on for the connection: refresh the branch.
         #[arg(long, requires = "refresh")]
         branch_id: Option<Uuid>,
-        /// How long to wait for the refresh, in seconds.
-        #[arg(long, default_value_t = 600)]
+        /// How long to wait for the refresh, in seconds (at most a day).
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         refresh_timeout: u64,
     },
     /// Delete the branch's environment (nothing to do when it is gone).

@@ -3,29 +3,43 @@
 
 mod cli;
 mod commands;
+mod context;
 mod failure;
+mod input;
 mod output;
+mod owned;
 mod plan;
+mod rules;
 
-use std::{io::IsTerminal, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use omni_dbt::{Client, ClientBuilder, Token};
 
-use crate::{
-    cli::{Cli, Command, Global, Output},
-    failure::Failure,
-};
+use crate::{cli::Cli, cli::Command, output::say};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = !matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            );
+            let _ = e.print();
+            // Under --detailed-exitcode, 2 means "changes": any error there is 1.
+            let detailed = std::env::args_os().any(|a| a == "--detailed-exitcode");
+            return ExitCode::from(match (usage, detailed) {
+                (false, _) => 0,
+                (true, true) => 1,
+                (true, false) => 2,
+            });
+        }
+    };
+    logging();
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "omni-dbt",
-            &mut std::io::stdout(),
-        );
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "omni-dbt", &mut script);
+        output::stdout(&String::from_utf8_lossy(&script));
         return ExitCode::SUCCESS;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -34,101 +48,44 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("error: {failure}");
+            say(&format!("error: {failure}"));
             ExitCode::from(failure.exit_code())
         }
     }
 }
 
-/// The settings every command shares, resolved once.
-pub struct Context {
-    pub builder: ClientBuilder,
-    pub output: Output,
-    /// Whether standard input was taken by `--token-stdin`.
-    pub stdin_taken: bool,
-    /// The flag the token came from, when one did.
-    pub token_from: Option<String>,
-    /// The flag the base URL came from (when it did not come from the environment).
-    pub base_url_from: String,
-}
-
-impl Context {
-    /// The builder as the flags, the environment and the profile say (in that precedence).
-    pub fn new(global: &Global) -> Result<Self, Failure> {
-        let mut builder = Client::builder().with_env();
-        if let Some(profile) = &global.profile {
-            builder = builder.with_profile(profile);
-        }
-        if let Some(url) = &global.base_url {
-            builder = builder.with_base_url(url);
-        }
-        if let Some(instance) = &global.instance {
-            builder = builder.with_instance(instance);
-        }
-        if let Some(per_minute) = global.rate_limit {
-            if per_minute == 0 {
-                return Err(Failure::Usage("--rate-limit must be at least 1".to_owned()));
-            }
-            builder = builder.with_rate_limit(omni_dbt::RateLimit::per_minute(per_minute));
-        }
-        if let Some(url) = &global.rate_limit_store {
-            builder = builder.with_rate_limit_store(url);
-        }
-        if let Some(path) = &global.token_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::Usage(format!("--token-file {}: {e}", path.display())))?;
-            builder = builder.with_token(Token::unknown(first_line(&text, "--token-file")?));
-        }
-        if global.token_stdin {
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map_err(|e| Failure::Usage(format!("--token-stdin: {e}")))?;
-            builder = builder.with_token(Token::unknown(first_line(&line, "--token-stdin")?));
-        }
-        let output = global.output.unwrap_or(if std::io::stdout().is_terminal() {
-            Output::Table
-        } else {
-            Output::Json
-        });
-        let token_from = match (&global.token_file, global.token_stdin) {
-            (Some(path), _) => Some(format!("--token-file {}", path.display())),
-            (None, true) => Some("--token-stdin".to_owned()),
-            (None, false) => None,
-        };
-        let base_url_from = if global.instance.is_some() {
-            "--instance"
-        } else {
-            "--base-url"
-        };
-        Ok(Context {
-            builder,
-            output,
-            stdin_taken: global.token_stdin,
-            token_from,
-            base_url_from: base_url_from.to_owned(),
-        })
-    }
-
-    pub fn client(&self) -> Result<Client, Failure> {
-        self.builder.clone().build().map_err(Failure::from)
-    }
-}
-
-fn first_line(text: &str, flag: &str) -> Result<String, Failure> {
-    let token = text.lines().next().unwrap_or_default().trim();
-    if token.is_empty() {
-        Err(Failure::Usage(format!(
-            "{flag}: no token (the first line is empty)"
-        )))
-    } else {
-        Ok(token.to_owned())
-    }
+/// The library's warnings (a token file others can read, an unreachable shared store) and
+/// rate-limit waits on standard error; `RUST_LOG` (e.g. `RUST_LOG=omni_dbt=debug`) says more.
+/// By default the library's information (rate-limit waits) and everyone's warnings.
+fn logging() {
+    use tracing_subscriber::{
+        filter::{LevelFilter, Targets},
+        prelude::*,
+    };
+    let default = || {
+        Targets::new()
+            .with_target("omni_dbt", LevelFilter::INFO)
+            .with_default(LevelFilter::WARN)
+    };
+    // `Targets` reads `target=level,…` (and a bare level); a value it cannot read keeps the
+    // default rather than silencing everything.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => value.parse().unwrap_or_else(|_| default()),
+        _ => default(),
+    };
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time();
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init();
 }

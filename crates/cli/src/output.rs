@@ -1,23 +1,66 @@
-//! What commands print: a table for people, JSON for scripts (stable: the API's own field names).
+//! What commands print: a table for people, JSON for scripts (stable: the API's own field
+//! names). Standard output closed early (`omni-dbt env list | head -1`) ends the printing
+//! quietly, never in a panic; names that come from the server are escaped in every human line,
+//! so that a name cannot start a CI workflow command (`::error::`) or carry terminal escapes.
+
+use std::io::Write;
 
 use omni_dbt::DbtEnvironment;
 use serde::Serialize;
 
 use crate::cli::Output;
 
-/// Prints `value` as pretty JSON, or `table` as aligned columns.
-pub fn emit<T: Serialize>(output: Output, value: &T, table: impl FnOnce() -> Vec<Vec<String>>) {
-    match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned())
-        ),
-        Output::Table => print_table(&table()),
+/// `text` safe for one line of a CI log: control and format characters (newlines, ANSI
+/// escapes, bidirectional overrides) escaped as `\u{…}`, and a leading `::` (a GitHub Actions
+/// workflow command) quoted.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let unsafe_char = c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        if unsafe_char {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    if out.trim_start().starts_with("::") {
+        format!("\"{out}\"")
+    } else {
+        out
     }
 }
 
-/// Aligned columns; the first row is the header.
-pub fn print_table(rows: &[Vec<String>]) {
+/// Writes `text` to standard output. A closed pipe is not an error of this command: the rest
+/// is dropped.
+pub fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Writes a line to standard error (what was done, warnings); a closed stderr is ignored.
+pub fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// Prints `value` as pretty JSON, or `table` as aligned columns.
+pub fn emit<T: Serialize>(output: Output, value: &T, table: impl FnOnce() -> Vec<Vec<String>>) {
+    match output {
+        Output::Json => {
+            let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+            stdout(&format!("{text}\n"));
+        }
+        Output::Table => stdout(&table_text(&table())),
+    }
+}
+
+/// Aligned columns; the first row is the header. Every cell is escaped.
+pub fn table_text(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| shown(c)).collect())
+        .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -28,14 +71,17 @@ pub fn print_table(rows: &[Vec<String>]) {
                 .unwrap_or(0)
         })
         .collect();
-    for row in rows {
+    let mut out = String::new();
+    for row in &rows {
         let line: Vec<String> = row
             .iter()
             .enumerate()
             .map(|(c, cell)| format!("{cell:<width$}", width = widths[c]))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
     }
+    out
 }
 
 /// The table rows of environments.
@@ -66,4 +112,19 @@ pub fn environment_rows(environments: &[DbtEnvironment]) -> Vec<Vec<String>> {
         ]);
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_inject_workflow_commands_or_escapes() {
+        assert_eq!(shown("pr-42"), "pr-42");
+        assert_eq!(shown("a\n::error::x"), "a\\u{a}::error::x");
+        assert_eq!(shown("::error::x"), "\"::error::x\"");
+        assert_eq!(shown("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert_eq!(shown("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(shown("Ünïcode"), "Ünïcode");
+    }
 }

@@ -1,26 +1,38 @@
 //! Environments as code: a YAML file of desired environments, a plan of what would change, and
 //! an apply that carries it out with the library's bulk runner.
+//!
+//! Ownership (see [`crate::owned`]): an environment the file names is managed by it (an
+//! environment another file or a preview manages is an error, never taken over); `--prune`
+//! deletes only environments whose marker names this file, never the default one; everything
+//! else on the connection is listed as kept, with who manages it.
 
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 
 use omni_dbt::{DbtEnvironment, Uuid};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::failure::Failure;
+use crate::{
+    failure::Failure,
+    input,
+    output::shown,
+    owned::{self, MARKER, Owner},
+};
 
-/// The file: a connection and the environments it should have.
+/// The file: a connection, the id its environments are marked with, and the environments.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct File {
     /// The connection (else `--connection` or `OMNI_CONNECTION_ID`).
     pub connection: Option<Uuid>,
+    /// The id this file's environments are marked with (default: the file's name).
+    pub managed_by: Option<String>,
     #[serde(default)]
     pub environments: Vec<Desired>,
 }
 
 /// One desired environment. A nullable field left out is not managed; `null` clears it.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Desired {
     pub name: String,
@@ -36,7 +48,7 @@ pub struct Desired {
     /// Plain variables, by name.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
-    /// Secret variables, by name; each value must be a `${ENV_VAR}` reference.
+    /// Secret variables, by name; each value is a `${ENV_VAR}` reference.
     #[serde(default)]
     pub secret_variables: BTreeMap<String, String>,
 }
@@ -50,63 +62,217 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Reads and checks the file; secret references are resolved from the environment (their
-/// values are never printed).
-pub fn load(path: &std::path::Path) -> Result<(File, BTreeMap<String, String>), Failure> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| Failure::Usage(format!("-f {shown}: {e}")))?;
-    if !meta.is_file() || meta.len() > 1 << 20 {
-        return Err(Failure::Usage(format!(
-            "-f {shown}: must be a regular file of at most 1 MiB"
-        )));
-    }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("-f {shown}: {e}")))?;
-    let file: File =
-        serde_yaml_ng::from_str(&text).map_err(|e| Failure::Usage(format!("-f {shown}: {e}")))?;
-    let mut names = std::collections::BTreeSet::new();
-    let mut secrets = BTreeMap::new();
-    for (i, env) in file.environments.iter().enumerate() {
-        let at = format!("-f {shown}: environments[{i}]");
-        if env.name.is_empty() || env.target_schema.is_empty() {
-            return Err(Failure::Usage(format!(
-                "{at}: name and targetSchema must not be empty"
-            )));
-        }
-        if !names.insert(env.name.as_str()) {
-            return Err(Failure::Usage(format!(
-                "{at}: the name \"{}\" appears twice",
-                env.name
-            )));
-        }
-        for (name, reference) in &env.secret_variables {
-            if env.variables.contains_key(name) {
-                return Err(Failure::Usage(format!(
-                    "{at}: {name} is both a variable and a secret variable"
-                )));
-            }
-            let var = reference
-                .strip_prefix("${")
-                .and_then(|r| r.strip_suffix('}'))
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    Failure::Usage(format!(
-                        "{at}.secretVariables.{name}: must be a ${{ENV_VAR}} reference, so that \
-                         no secret is written in the file"
-                    ))
-                })?;
-            let value = std::env::var(var).map_err(|_| {
-                Failure::Usage(format!(
-                    "{at}.secretVariables.{name}: the environment variable {var} is not set"
-                ))
-            })?;
-            secrets.insert(format!("{}\u{0}{name}", env.name), value);
-        }
-    }
-    Ok((file, secrets))
+/// A loaded file: its environments, and the owner its environments are marked with.
+#[derive(Debug)]
+pub struct Loaded {
+    pub file: File,
+    pub owner: Owner,
 }
 
-/// One field's change.
+/// Reads and checks the file. Secret references are checked for shape here and read from the
+/// environment only when a value must be sent ([`secrets`]), so that a plan runs without them.
+pub fn load(path: &Path) -> Result<Loaded, Failure> {
+    let shown_path = path.display().to_string();
+    let value = input::yaml_file(path)?;
+    // An empty file is an empty mapping: with --prune it would delete everything this file
+    // manages, so it must at least parse as the file it claims to be.
+    if value.is_null() {
+        return Err(Failure::Usage(format!(
+            "-f {shown_path}: the file is empty; write `environments: []` to manage none"
+        )));
+    }
+    let file: File = serde_json::from_value(value)
+        .map_err(|e| Failure::Usage(format!("-f {shown_path}: {e}")))?;
+    check(&file, &shown_path)?;
+    let id = match &file.managed_by {
+        Some(id) => id.clone(),
+        None => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| shown_path.clone()),
+    };
+    Ok(Loaded {
+        owner: Owner::File(id),
+        file,
+    })
+}
+
+/// The rules a file must follow; each error names the key, in the file's words.
+fn check(file: &File, shown_path: &str) -> Result<(), Failure> {
+    let fail =
+        |at: String, rule: &str| Err(Failure::Usage(format!("-f {shown_path}: {at}: {rule}")));
+    if let Some(id) = &file.managed_by
+        && (id.is_empty() || id.chars().any(char::is_control))
+    {
+        return fail(
+            "managedBy".into(),
+            "must be a non-empty id without control characters",
+        );
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, env) in file.environments.iter().enumerate() {
+        let at = format!("environments[{i}]");
+        if env.name.trim().is_empty() {
+            return fail(format!("{at}.name"), "must not be empty");
+        }
+        if env.target_schema.trim().is_empty() {
+            return fail(format!("{at}.targetSchema"), "must not be empty");
+        }
+        if !names.insert(env.name.as_str()) {
+            return fail(
+                format!("{at}.name"),
+                &format!("\"{}\" names an environment given earlier too", env.name),
+            );
+        }
+        if let Some(Some(owner)) = env.owner_id
+            && owner.is_nil()
+        {
+            return fail(format!("{at}.ownerId"), "must not be the nil UUID");
+        }
+        for (key, value) in [
+            ("targetDatabase", &env.target_database),
+            ("targetName", &env.target_name),
+            ("targetRole", &env.target_role),
+        ] {
+            if let Some(Some(v)) = value
+                && v.is_empty()
+            {
+                return fail(
+                    format!("{at}.{key}"),
+                    "must not be empty (write null to clear it)",
+                );
+            }
+        }
+        for (key, map) in [
+            ("variables", &env.variables),
+            ("secretVariables", &env.secret_variables),
+        ] {
+            for name in map.keys() {
+                if name.trim().is_empty() {
+                    return fail(format!("{at}.{key}"), "a variable name must not be empty");
+                }
+                if name == MARKER {
+                    return fail(
+                        format!("{at}.{key}.{name}"),
+                        "is the variable omni-dbt records ownership in; it cannot be set",
+                    );
+                }
+            }
+        }
+        for (name, value) in &env.variables {
+            if value.contains("${") {
+                return fail(
+                    format!("{at}.variables.{name}"),
+                    "is sent as written, and ${…} is not expanded there; a value from the \
+                     environment belongs under secretVariables",
+                );
+            }
+            if env.secret_variables.contains_key(name) {
+                return fail(
+                    format!("{at}.variables.{name}"),
+                    "is also under secretVariables; a variable is one or the other",
+                );
+            }
+        }
+        for (name, reference) in &env.secret_variables {
+            if reference_name(reference).is_none() {
+                return fail(
+                    format!("{at}.secretVariables.{name}"),
+                    "must be a ${ENV_VAR} reference, so that no secret is written in the file",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ENV_VAR` of `${ENV_VAR}`.
+fn reference_name(reference: &str) -> Option<&str> {
+    reference
+        .strip_prefix("${")?
+        .strip_suffix('}')
+        .filter(|v| !v.is_empty() && !v.contains(['$', '{', '}']))
+}
+
+/// What a variable on the connection is now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Existing {
+    pub id: Uuid,
+    pub secret: bool,
+    pub value: Option<String>,
+}
+
+/// One change the plan makes, typed: `apply` builds its request from these, nothing else.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    TargetSchema {
+        from: Option<String>,
+        to: String,
+    },
+    TargetDatabase {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    TargetName {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    TargetRole {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    OwnerId {
+        from: Option<Uuid>,
+        to: Option<Uuid>,
+    },
+    /// A plain variable gets this value (created, changed, or made plain).
+    Variable {
+        name: String,
+        existing: Option<Existing>,
+        to: String,
+    },
+    /// A secret variable gets the value of the environment variable `reference` (created,
+    /// rotated, or made secret).
+    Secret {
+        name: String,
+        existing: Option<Existing>,
+        reference: String,
+    },
+}
+
+impl Change {
+    /// The change as the JSON plan and the table show it: `{field, from, to}`.
+    fn view(&self) -> FieldChange {
+        let text = |v: &Option<String>| json!(v);
+        let was = |e: &Option<Existing>| match e {
+            None => Value::Null,
+            Some(e) if e.secret => json!("<secret>"),
+            Some(e) => json!(e.value),
+        };
+        let (field, from, to) = match self {
+            Change::TargetSchema { from, to } => ("targetSchema".into(), text(from), json!(to)),
+            Change::TargetDatabase { from, to } => ("targetDatabase".into(), text(from), text(to)),
+            Change::TargetName { from, to } => ("targetName".into(), text(from), text(to)),
+            Change::TargetRole { from, to } => ("targetRole".into(), text(from), text(to)),
+            Change::OwnerId { from, to } => ("ownerId".into(), json!(from), json!(to)),
+            Change::Variable { name, existing, to } => {
+                (format!("variable {name}"), was(existing), json!(to))
+            }
+            Change::Secret { name, existing, .. } => (
+                format!("secret {name}"),
+                was(existing),
+                json!(if existing.as_ref().is_some_and(|e| e.secret) {
+                    "<new secret>"
+                } else {
+                    "<secret>"
+                }),
+            ),
+        };
+        FieldChange { field, from, to }
+    }
+}
+
+/// One field's change, as shown.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct FieldChange {
     pub field: String,
@@ -121,28 +287,46 @@ pub struct Step {
     pub name: String,
     /// `None` for a create.
     pub id: Option<Uuid>,
-    pub changes: Vec<FieldChange>,
+    #[serde(serialize_with = "views")]
+    pub changes: Vec<Change>,
     /// Things the plan cannot or will not do, said plainly.
     pub notes: Vec<String>,
 }
 
+fn views<S: serde::Serializer>(changes: &[Change], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(changes.iter().map(Change::view))
+}
+
+/// An environment the plan leaves alone, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Kept {
+    pub name: String,
+    pub id: Uuid,
+    pub why: String,
+}
+
 /// The plan.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Plan {
+    /// The marker this file's environments carry.
+    #[serde(rename = "managedBy")]
+    pub marker: String,
     pub create: Vec<Step>,
     pub update: Vec<Step>,
     pub delete: Vec<Step>,
-    /// Environments on the connection that the file does not mention and that stay (all of
-    /// them without --prune; the default one with it).
-    pub unmanaged: Vec<String>,
-    /// Whether the plan prunes.
-    #[serde(skip)]
-    pub prune: bool,
+    /// Environments the file names that need no change, with what the plan says of them.
+    pub unchanged: Vec<Step>,
+    /// Environments on the connection that the file does not name and that stay.
+    pub kept: Vec<Kept>,
 }
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !(self.create.is_empty() && self.update.is_empty() && self.delete.is_empty())
+    }
+
+    pub fn total(&self) -> usize {
+        self.create.len() + self.update.len() + self.delete.len()
     }
 
     pub fn summary(&self) -> String {
@@ -154,12 +338,12 @@ impl Plan {
         )
     }
 
-    /// The plan as people read it, like terraform's.
+    /// The plan as people read it, like terraform's. Names from the server are shown escaped.
     pub fn human(&self) -> String {
         let mut out = String::new();
         let show = |v: &Value| match v {
             Value::Null => "(none)".to_owned(),
-            Value::String(s) => s.clone(),
+            Value::String(s) => shown(s),
             other => other.to_string(),
         };
         for (sign, verb, steps) in [
@@ -168,30 +352,37 @@ impl Plan {
             ('-', "delete", &self.delete),
         ] {
             for step in steps {
-                let _ = writeln!(out, "{sign} {verb} {}", step.name);
-                for c in &step.changes {
+                let _ = writeln!(out, "{sign} {verb} {}", shown(&step.name));
+                for c in step.changes.iter().map(Change::view) {
                     if sign == '+' {
-                        let _ = writeln!(out, "    {}: {}", c.field, show(&c.to));
+                        let _ = writeln!(out, "    {}: {}", shown(&c.field), show(&c.to));
                     } else {
-                        let _ =
-                            writeln!(out, "    {}: {} -> {}", c.field, show(&c.from), show(&c.to));
+                        let _ = writeln!(
+                            out,
+                            "    {}: {} -> {}",
+                            shown(&c.field),
+                            show(&c.from),
+                            show(&c.to)
+                        );
                     }
                 }
                 for note in &step.notes {
-                    let _ = writeln!(out, "    ! {note}");
+                    let _ = writeln!(out, "    ! {}", shown(note));
                 }
             }
         }
-        if !self.unmanaged.is_empty() {
-            let why = if self.prune {
-                "the default environment is never deleted"
-            } else {
-                "--prune deletes them"
-            };
+        for step in &self.unchanged {
+            for note in &step.notes {
+                let _ = writeln!(out, "  {}: ! {}", shown(&step.name), shown(note));
+            }
+        }
+        for kept in &self.kept {
             let _ = writeln!(
                 out,
-                "  (not in the file, kept: {}; {why})",
-                self.unmanaged.join(", ")
+                "  kept {} ({}): {}",
+                shown(&kept.name),
+                kept.id,
+                shown(&kept.why)
             );
         }
         if self.has_changes() {
@@ -203,309 +394,454 @@ impl Plan {
     }
 }
 
-/// Compares the file with what the connection has.
-pub fn plan(file: &File, current: &[DbtEnvironment], prune: bool, rotate_secrets: bool) -> Plan {
+/// Compares the file with what the connection has. An environment the file names that
+/// another file or a preview manages, or a name two environments share, is an error naming
+/// the ids: nothing is planned over it.
+pub fn plan(
+    loaded: &Loaded,
+    current: &[DbtEnvironment],
+    prune: bool,
+    rotate_secrets: bool,
+) -> Result<Plan, Failure> {
     let mut plan = Plan {
-        prune,
-        ..Plan::default()
+        marker: loaded.owner.marker(),
+        create: Vec::new(),
+        update: Vec::new(),
+        delete: Vec::new(),
+        unchanged: Vec::new(),
+        kept: Vec::new(),
     };
-    let secret_text = json!("<secret>");
-    for want in &file.environments {
-        let Some(have) = current.iter().find(|e| e.name == want.name) else {
-            let mut changes = vec![FieldChange {
-                field: "targetSchema".into(),
-                from: Value::Null,
-                to: json!(want.target_schema),
-            }];
-            for (field, value) in nullable_fields(want) {
-                if let Some(Some(v)) = value {
-                    changes.push(FieldChange {
-                        field: field.into(),
-                        from: Value::Null,
-                        to: v,
-                    });
-                }
+    let mut problems = Vec::new();
+    for want in &loaded.file.environments {
+        let matching: Vec<&DbtEnvironment> =
+            current.iter().filter(|e| e.name == want.name).collect();
+        let have = match matching.as_slice() {
+            [] => {
+                plan.create.push(create_step(want));
+                continue;
             }
-            for (name, value) in &want.variables {
-                changes.push(FieldChange {
-                    field: format!("variable {name}"),
-                    from: Value::Null,
-                    to: json!(value),
-                });
-            }
-            for name in want.secret_variables.keys() {
-                changes.push(FieldChange {
-                    field: format!("secret {name}"),
-                    from: Value::Null,
-                    to: secret_text.clone(),
-                });
-            }
-            plan.create.push(Step {
-                name: want.name.clone(),
-                id: None,
-                changes,
-                notes: Vec::new(),
-            });
-            continue;
-        };
-        let mut changes = Vec::new();
-        let mut notes = Vec::new();
-        if have.target_schema != want.target_schema {
-            changes.push(FieldChange {
-                field: "targetSchema".into(),
-                from: json!(have.target_schema),
-                to: json!(want.target_schema),
-            });
-        }
-        let current_values = [
-            ("targetDatabase", json!(have.target_database)),
-            ("targetName", json!(have.target_name)),
-            ("targetRole", json!(have.target_role)),
-            ("ownerId", json!(have.owner_id)),
-        ];
-        for ((field, value), (_, now)) in nullable_fields(want).into_iter().zip(current_values) {
-            if let Some(wanted) = value {
-                let wanted = wanted.unwrap_or(Value::Null);
-                if wanted != now {
-                    changes.push(FieldChange {
-                        field: field.into(),
-                        from: now,
-                        to: wanted,
-                    });
-                }
-            }
-        }
-        for (name, value) in &want.variables {
-            match have.variable(name) {
-                None => changes.push(FieldChange {
-                    field: format!("variable {name}"),
-                    from: Value::Null,
-                    to: json!(value),
-                }),
-                Some(v) if v.is_secret || v.value.as_deref() != Some(value.as_str()) => changes
-                    .push(FieldChange {
-                        field: format!("variable {name}"),
-                        from: if v.is_secret {
-                            secret_text.clone()
-                        } else {
-                            json!(v.value)
-                        },
-                        to: json!(value),
-                    }),
-                Some(_) => {}
-            }
-        }
-        for name in want.secret_variables.keys() {
-            match have.variable(name) {
-                None => changes.push(FieldChange {
-                    field: format!("secret {name}"),
-                    from: Value::Null,
-                    to: secret_text.clone(),
-                }),
-                Some(_) if rotate_secrets => changes.push(FieldChange {
-                    field: format!("secret {name}"),
-                    from: secret_text.clone(),
-                    to: json!("<new secret>"),
-                }),
-                Some(_) => notes.push(format!(
-                    "secret {name} exists; its value is write-only in Omni, so it is not compared \
-                     or re-sent (--rotate-secrets re-sends it)"
-                )),
-            }
-        }
-        for v in &have.variables {
-            if !want.variables.contains_key(&v.name) && !want.secret_variables.contains_key(&v.name)
-            {
-                notes.push(format!(
-                    "variable {} is not in the file; Omni's API has no documented way to remove a \
-                     variable, so it stays",
-                    v.name
+            [one] => *one,
+            many => {
+                let ids: Vec<String> = many.iter().map(|e| e.id.to_string()).collect();
+                problems.push(format!(
+                    "{} environments are named \"{}\" ({}); rename all but one in Omni",
+                    many.len(),
+                    shown(&want.name),
+                    ids.join(", ")
                 ));
+                continue;
             }
+        };
+        match Owner::of(have) {
+            Some(owner) if owner != loaded.owner => {
+                problems.push(format!(
+                    "\"{}\" ({}) is managed by {}; remove it from this file",
+                    shown(&want.name),
+                    have.id,
+                    owner.describe()
+                ));
+                continue;
+            }
+            _ => {}
         }
-        // An environment that matches apart from what cannot (or need not) be sent gets no
-        // step: like terraform, only changes are shown.
-        if !changes.is_empty() {
-            plan.update.push(Step {
-                name: want.name.clone(),
-                id: Some(have.id),
-                changes,
-                notes,
-            });
+        let (changes, notes) = update_changes(want, have, rotate_secrets);
+        let step = Step {
+            name: want.name.clone(),
+            id: Some(have.id),
+            changes,
+            notes,
+        };
+        // Like terraform, only changes are steps; notes are shown all the same.
+        if step.changes.is_empty() {
+            plan.unchanged.push(step);
+        } else {
+            plan.update.push(step);
         }
     }
+    if !problems.is_empty() {
+        return Err(Failure::Usage(format!(
+            "the plan cannot be made:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
     for have in current {
-        if file.environments.iter().any(|w| w.name == have.name) {
+        if loaded.file.environments.iter().any(|w| w.name == have.name) {
             continue;
         }
-        if prune && !have.is_default_environment {
+        let ours = Owner::of(have).as_ref() == Some(&loaded.owner);
+        if prune && ours && !have.is_default_environment {
             plan.delete.push(Step {
                 name: have.name.clone(),
                 id: Some(have.id),
                 changes: Vec::new(),
                 notes: Vec::new(),
             });
+            continue;
+        }
+        let why = if have.is_default_environment {
+            "the connection's default environment is never deleted".to_owned()
+        } else if ours {
+            "managed by this file; --prune deletes it".to_owned()
         } else {
-            plan.unmanaged.push(have.name.clone());
+            format!("{}; never deleted by this file", owned::describe(have))
+        };
+        plan.kept.push(Kept {
+            name: have.name.clone(),
+            id: have.id,
+            why,
+        });
+    }
+    Ok(plan)
+}
+
+fn create_step(want: &Desired) -> Step {
+    let mut changes = vec![Change::TargetSchema {
+        from: None,
+        to: want.target_schema.clone(),
+    }];
+    let set = |v: &Option<Option<String>>| v.clone().flatten();
+    if let Some(to) = set(&want.target_database) {
+        changes.push(Change::TargetDatabase {
+            from: None,
+            to: Some(to),
+        });
+    }
+    if let Some(to) = set(&want.target_name) {
+        changes.push(Change::TargetName {
+            from: None,
+            to: Some(to),
+        });
+    }
+    if let Some(to) = set(&want.target_role) {
+        changes.push(Change::TargetRole {
+            from: None,
+            to: Some(to),
+        });
+    }
+    if let Some(Some(to)) = want.owner_id {
+        changes.push(Change::OwnerId {
+            from: None,
+            to: Some(to),
+        });
+    }
+    for (name, value) in &want.variables {
+        changes.push(Change::Variable {
+            name: name.clone(),
+            existing: None,
+            to: value.clone(),
+        });
+    }
+    for (name, reference) in &want.secret_variables {
+        changes.push(Change::Secret {
+            name: name.clone(),
+            existing: None,
+            reference: reference.clone(),
+        });
+    }
+    Step {
+        name: want.name.clone(),
+        id: None,
+        changes,
+        notes: Vec::new(),
+    }
+}
+
+fn update_changes(
+    want: &Desired,
+    have: &DbtEnvironment,
+    rotate_secrets: bool,
+) -> (Vec<Change>, Vec<String>) {
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    if have.target_schema != want.target_schema {
+        changes.push(Change::TargetSchema {
+            from: Some(have.target_schema.clone()),
+            to: want.target_schema.clone(),
+        });
+    }
+    // A nullable field the file leaves out is not managed: never cleared.
+    if let Some(to) = &want.target_database
+        && *to != have.target_database
+    {
+        changes.push(Change::TargetDatabase {
+            from: have.target_database.clone(),
+            to: to.clone(),
+        });
+    }
+    if let Some(to) = &want.target_name
+        && *to != have.target_name
+    {
+        changes.push(Change::TargetName {
+            from: have.target_name.clone(),
+            to: to.clone(),
+        });
+    }
+    if let Some(to) = &want.target_role
+        && *to != have.target_role
+    {
+        changes.push(Change::TargetRole {
+            from: have.target_role.clone(),
+            to: to.clone(),
+        });
+    }
+    if let Some(to) = want.owner_id
+        && to != have.owner_id
+    {
+        changes.push(Change::OwnerId {
+            from: have.owner_id,
+            to,
+        });
+    }
+    let existing = |name: &str| {
+        have.variable(name).map(|v| Existing {
+            id: v.id,
+            secret: v.is_secret,
+            value: v.value.clone(),
+        })
+    };
+    for (name, value) in &want.variables {
+        let now = existing(name);
+        let same = now
+            .as_ref()
+            .is_some_and(|e| !e.secret && e.value.as_deref() == Some(value.as_str()));
+        if !same {
+            changes.push(Change::Variable {
+                name: name.clone(),
+                existing: now,
+                to: value.clone(),
+            });
         }
     }
-    plan
+    for (name, reference) in &want.secret_variables {
+        let now = existing(name);
+        match &now {
+            Some(e) if e.secret && !rotate_secrets => notes.push(format!(
+                "secret {name} exists; its value is write-only in Omni, so it is not compared \
+                 or re-sent (--rotate-secrets re-sends it)"
+            )),
+            // New, rotated, or a plain variable the file makes secret.
+            _ => changes.push(Change::Secret {
+                name: name.clone(),
+                existing: now,
+                reference: reference.clone(),
+            }),
+        }
+    }
+    for v in &have.variables {
+        if v.name != MARKER
+            && !want.variables.contains_key(&v.name)
+            && !want.secret_variables.contains_key(&v.name)
+        {
+            notes.push(format!(
+                "variable {} is not in the file; Omni's API has no documented way to remove a \
+                 variable, so it stays",
+                v.name
+            ));
+        }
+    }
+    (changes, notes)
 }
 
-fn nullable_fields(want: &Desired) -> [(&'static str, Option<Option<Value>>); 4] {
-    let text = |v: &Option<Option<String>>| v.as_ref().map(|o| o.as_ref().map(|s| json!(s)));
-    [
-        ("targetDatabase", text(&want.target_database)),
-        ("targetName", text(&want.target_name)),
-        ("targetRole", text(&want.target_role)),
-        (
-            "ownerId",
-            want.owner_id.as_ref().map(|o| o.map(|u| json!(u))),
-        ),
-    ]
+/// The values of the secrets `plan` sends, by (environment, variable), read from the
+/// environment variables the file references. Every one must be set and non-empty: a missing
+/// secret fails the whole apply before anything is sent.
+pub fn secrets(plan: &Plan) -> Result<BTreeMap<(String, String), String>, Failure> {
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for step in plan.create.iter().chain(&plan.update) {
+        for change in &step.changes {
+            if let Change::Secret {
+                name, reference, ..
+            } = change
+            {
+                let var = reference_name(reference).unwrap_or(reference);
+                match std::env::var(var) {
+                    Ok(value) if !value.is_empty() => {
+                        out.insert((step.name.clone(), name.clone()), value);
+                    }
+                    Ok(_) => missing.push(format!(
+                        "{}.secretVariables.{name}: the environment variable {var} is empty",
+                        shown(&step.name)
+                    )),
+                    Err(_) => missing.push(format!(
+                        "{}.secretVariables.{name}: the environment variable {var} is not set",
+                        shown(&step.name)
+                    )),
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure::Usage(format!(
+            "refusing to send empty secrets; nothing was sent:\n  {}",
+            missing.join("\n  ")
+        )))
+    }
 }
 
-/// Carries out a plan: creates, then updates, then deletes, each through the library's bulk
-/// runner (bounded concurrency; the client's pacing and retries apply to each request). Returns
-/// one line per failed step.
-pub async fn apply(
+/// The requests of a plan, built and checked before any is sent.
+pub struct Requests {
+    creates: Vec<(String, omni_dbt::CreateEnvironment)>,
+    updates: Vec<(String, omni_dbt::UpdateEnvironment)>,
+    deletes: Vec<(String, omni_dbt::DeleteEnvironment)>,
+}
+
+/// Builds every request of `plan` and runs every check the library makes before sending; any
+/// failure refuses the whole apply (exit 2, nothing sent).
+pub fn requests(
     client: &omni_dbt::Client,
     connection: Uuid,
-    file: &File,
-    secrets: &BTreeMap<String, String>,
+    loaded: &Loaded,
     current: &[DbtEnvironment],
     plan: &Plan,
-    bar: &indicatif::ProgressBar,
-) -> Vec<String> {
-    use omni_dbt::Bulk;
-
+    secrets: &BTreeMap<(String, String), String>,
+) -> Result<Requests, Failure> {
     let envs = client.dbt_environments(connection);
-    let step = || {
-        let bar = bar.clone();
-        move |_: omni_dbt::Progress| bar.inc(1)
-    };
-    let desired = |name: &str| file.environments.iter().find(|w| w.name == name);
     let secret = |env: &str, name: &str| {
         secrets
-            .get(&format!("{env}\u{0}{name}"))
+            .get(&(env.to_owned(), name.to_owned()))
             .cloned()
             .unwrap_or_default()
     };
-    let mut failures = Vec::new();
-
-    let creates: Vec<_> = plan
-        .create
-        .iter()
-        .filter_map(|step| desired(&step.name))
-        .map(|want| {
-            // A create whose answer is lost is looked up by name and adopted, never repeated.
-            let mut c = envs.create(&want.name, &want.target_schema).adopting();
-            if let Some(Some(v)) = &want.target_database {
-                c = c.target_database(v);
-            }
-            if let Some(Some(v)) = &want.target_name {
-                c = c.target_name(v);
-            }
-            if let Some(Some(v)) = &want.target_role {
-                c = c.target_role(v);
-            }
-            if let Some(Some(v)) = want.owner_id {
-                c = c.owner_id(v);
-            }
-            for (name, value) in &want.variables {
-                c = c.add_variable(name, value);
-            }
-            for name in want.secret_variables.keys() {
-                c = c.add_secret_variable(name, secret(&want.name, name));
-            }
-            c
-        })
-        .collect();
-    let names: Vec<&str> = plan.create.iter().map(|s| s.name.as_str()).collect();
-    for (name, result) in names.iter().zip(
-        Bulk::new(creates)
-            .concurrency(4)
-            .on_progress(step())
-            .run()
-            .await,
-    ) {
-        if let Err(e) = result {
-            failures.push(format!("create {name}: {e}"));
+    let mut problems = Vec::new();
+    let mut creates = Vec::new();
+    for step in &plan.create {
+        let Some(want) = loaded
+            .file
+            .environments
+            .iter()
+            .find(|w| w.name == step.name)
+        else {
+            continue;
+        };
+        // A create whose answer is lost is looked up by name and adopted, never repeated.
+        let mut c = envs
+            .create(&want.name, &want.target_schema)
+            .adopting()
+            .add_variable(MARKER, loaded.owner.marker());
+        for change in &step.changes {
+            c = match change {
+                Change::TargetSchema { .. } => c,
+                Change::TargetDatabase { to, .. } => match to {
+                    Some(v) => c.target_database(v),
+                    None => c,
+                },
+                Change::TargetName { to, .. } => match to {
+                    Some(v) => c.target_name(v),
+                    None => c,
+                },
+                Change::TargetRole { to, .. } => match to {
+                    Some(v) => c.target_role(v),
+                    None => c,
+                },
+                Change::OwnerId { to, .. } => match to {
+                    Some(v) => c.owner_id(*v),
+                    None => c,
+                },
+                Change::Variable { name, to, .. } => c.add_variable(name, to),
+                Change::Secret { name, .. } => {
+                    c.add_secret_variable(name, secret(&step.name, name))
+                }
+            };
         }
+        if let Err(e) = c.validate() {
+            problems.push(format!("create {}: {e}", shown(&step.name)));
+        }
+        creates.push((step.name.clone(), c));
     }
-
-    let updates: Vec<_> = plan
-        .update
-        .iter()
-        .filter_map(|step| {
-            Some((
-                step,
-                desired(&step.name)?,
-                current.iter().find(|e| Some(e.id) == step.id)?,
-            ))
-        })
-        .map(|(step, want, have)| {
-            let mut u = envs.update_from(have);
-            for change in &step.changes {
-                let text = change.to.as_str().map(str::to_owned);
-                u = match change.field.as_str() {
-                    "targetSchema" => u.target_schema(text.unwrap_or_default()),
-                    "targetDatabase" => u.target_database(text),
-                    "targetName" => u.target_name(text),
-                    "targetRole" => u.target_role(text),
-                    "ownerId" => u.owner_id(text.and_then(|t| t.parse::<Uuid>().ok())),
-                    field => {
-                        if let Some(name) = field.strip_prefix("variable ") {
-                            let value = want.variables.get(name).cloned().unwrap_or_default();
-                            match have.variable(name) {
-                                Some(v) => u.set_variable(v.id, value),
-                                None => u.add_variable(name, value),
-                            }
-                        } else if let Some(name) = field.strip_prefix("secret ") {
-                            let value = secret(&want.name, name);
-                            match have.variable(name) {
-                                Some(v) => u.set_secret_variable(v.id, value),
-                                None => u.add_secret_variable(name, value),
-                            }
-                        } else {
-                            u
-                        }
+    let mut updates = Vec::new();
+    for step in &plan.update {
+        let Some(have) = current.iter().find(|e| Some(e.id) == step.id) else {
+            continue;
+        };
+        let mut u = envs.update_from(have);
+        for change in &step.changes {
+            u = match change {
+                Change::TargetSchema { to, .. } => u.target_schema(to),
+                Change::TargetDatabase { to, .. } => u.target_database(to.clone()),
+                Change::TargetName { to, .. } => u.target_name(to.clone()),
+                Change::TargetRole { to, .. } => u.target_role(to.clone()),
+                Change::OwnerId { to, .. } => u.owner_id(*to),
+                Change::Variable { name, existing, to } => match existing {
+                    Some(e) => u.set_variable(e.id, to),
+                    None => u.add_variable(name, to),
+                },
+                Change::Secret { name, existing, .. } => {
+                    let value = secret(&step.name, name);
+                    match existing {
+                        Some(e) => u.set_secret_variable(e.id, value),
+                        None => u.add_secret_variable(name, value),
                     }
-                };
-            }
-            u
-        })
-        .collect();
-    let names: Vec<&str> = plan.update.iter().map(|s| s.name.as_str()).collect();
-    for (name, result) in names.iter().zip(
-        Bulk::new(updates)
-            .concurrency(4)
-            .on_progress(step())
-            .run()
-            .await,
-    ) {
-        if let Err(e) = result {
-            failures.push(format!("update {name}: {e}"));
+                }
+            };
         }
+        if let Err(e) = u.validate() {
+            problems.push(format!("update {}: {e}", shown(&step.name)));
+        }
+        updates.push((step.name.clone(), u));
     }
-
-    let deletes: Vec<_> = plan
+    let deletes = plan
         .delete
         .iter()
-        .filter_map(|step| step.id)
-        .map(|id| envs.delete(id))
+        .filter_map(|step| Some((step.name.clone(), envs.delete(step.id?))))
         .collect();
-    let names: Vec<&str> = plan.delete.iter().map(|s| s.name.as_str()).collect();
-    for (name, result) in names.iter().zip(
-        Bulk::new(deletes)
-            .concurrency(4)
-            .on_progress(step())
-            .run()
-            .await,
-    ) {
-        if let Err(e) = result {
-            failures.push(format!("delete {name}: {e}"));
+    if problems.is_empty() {
+        Ok(Requests {
+            creates,
+            updates,
+            deletes,
+        })
+    } else {
+        Err(Failure::Usage(format!(
+            "invalid input; nothing was sent:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// One step that failed, and the exit code its error maps to.
+pub type StepFailure = (String, u8);
+
+/// Carries out checked requests: creates, then updates, then deletes, each through the
+/// library's bulk runner (bounded concurrency; the client's pacing and retries apply to each
+/// request). `done` is told of each step as it ends (its line, and whether it failed).
+pub async fn apply(requests: Requests, done: &(dyn Fn(&str, bool) + Sync)) -> Vec<StepFailure> {
+    use omni_dbt::Bulk;
+
+    let mut failures = Vec::new();
+    let mut record = |verb: &str, name: &str, result: Result<(), omni_dbt::Error>| match result {
+        Ok(()) => done(&format!("{verb}d {}", shown(name)), false),
+        Err(e) => {
+            let line = format!("{verb} {}: {e}", shown(name));
+            done(&line, true);
+            failures.push((line, crate::failure::Failure::Api(e).exit_code()));
         }
+    };
+    let (names, creates): (Vec<_>, Vec<_>) = requests.creates.into_iter().unzip();
+    for (name, result) in names
+        .iter()
+        .zip(Bulk::new(creates).concurrency(4).run().await)
+    {
+        record("create", name, result.map(drop));
+    }
+    let (names, updates): (Vec<_>, Vec<_>) = requests.updates.into_iter().unzip();
+    for (name, result) in names
+        .iter()
+        .zip(Bulk::new(updates).concurrency(4).run().await)
+    {
+        record("update", name, result.map(drop));
+    }
+    let (names, deletes): (Vec<_>, Vec<_>) = requests.deletes.into_iter().unzip();
+    for (name, result) in names
+        .iter()
+        .zip(Bulk::new(deletes).concurrency(4).run().await)
+    {
+        record("delete", name, result.map(drop));
     }
     failures
 }
+
+#[cfg(test)]
+mod tests;

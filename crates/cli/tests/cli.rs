@@ -1,77 +1,14 @@
 //! `omni-dbt` end to end against the fake: exact requests in the fake's journal, what the
 //! binary prints, exit codes, and no secret anywhere in what it printed.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use omni_dbt_fake::{FakeOmni, Operation, SEEDED_BRANCH};
+use omni_dbt_fake::{Operation, SEEDED_BRANCH};
 use serde_json::{Value, json};
 
-struct Harness {
-    fake: FakeOmni,
-    home: tempfile::TempDir,
-}
+mod common;
 
-impl Harness {
-    async fn start() -> Self {
-        let fake = FakeOmni::builder()
-            .without_rate_limit()
-            .job_duration(std::time::Duration::from_millis(100))
-            .start()
-            .await
-            .unwrap();
-        let home = tempfile::tempdir().unwrap();
-        std::fs::write(
-            home.path().join("token"),
-            format!("{}\n", fake.tokens().organization_api_key),
-        )
-        .unwrap();
-        Harness { fake, home }
-    }
-
-    /// Runs the binary with the fake's URL and token file, JSON output, and a clean
-    /// environment plus `env`.
-    async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_omni-dbt"));
-        for var in [
-            "OMNI_API_TOKEN",
-            "OMNI_BASE_URL",
-            "OMNI_CONFIG_PATH",
-            "OMNI_CONNECTION_ID",
-        ] {
-            command.env_remove(var);
-        }
-        command
-            .env("HOME", self.home.path())
-            .args(["--base-url", self.fake.base_url()])
-            .arg("--token-file")
-            .arg(self.home.path().join("token"));
-        if !args.contains(&"--output") {
-            command.args(["--output", "json"]);
-        }
-        command.args(args).envs(env.iter().copied());
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap()
-    }
-
-    fn connection(&self) -> String {
-        self.fake.connection_id().to_string()
-    }
-}
-
-fn json_out(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "stdout is not JSON: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{Harness, json_out, stderr};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn environments_by_name_create_update_get_delete() {
@@ -481,7 +418,8 @@ async fn environments_as_code_plan_apply_and_a_second_apply_changes_nothing() {
         .await;
     assert_eq!(out.status.code(), Some(2));
 
-    // --prune deletes what the file does not name, never the default.
+    // --prune deletes only what this file created and no longer names: never a hand-made
+    // environment, never the default.
     h.run(
         &[
             "env",
@@ -495,6 +433,25 @@ async fn environments_as_code_plan_apply_and_a_second_apply_changes_nothing() {
         &[],
     )
     .await;
+    let with_temp =
+        std::fs::read_to_string(&file).unwrap() + "  - name: temp\n    targetSchema: dbt_temp\n";
+    let original = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, &with_temp).unwrap();
+    let out = h.run(&["env", "apply", "-f", f, "--yes"], &secret).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(&file, &original).unwrap();
+    let out = h
+        .run(
+            &["--output", "table", "env", "plan", "-f", f, "--prune"],
+            &secret,
+        )
+        .await;
+    let plan_text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(plan_text.contains("- delete temp\n"), "{plan_text}");
+    assert!(
+        plan_text.contains("kept old (") && plan_text.contains("not managed by omni-dbt"),
+        "{plan_text}"
+    );
     let out = h
         .run(&["env", "apply", "-f", f, "--yes", "--prune"], &secret)
         .await;
@@ -505,7 +462,7 @@ async fn environments_as_code_plan_apply_and_a_second_apply_changes_nothing() {
         .iter()
         .map(|e| e["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["Default", "staging"]);
+    assert_eq!(names, ["Default", "staging", "old"]);
 
     // A secret given literally in the file is refused before anything is sent.
     std::fs::write(&file, format!("connection: {}\nenvironments:\n  - name: x\n    targetSchema: x\n    secretVariables:\n      P: literal\n", h.connection())).unwrap();
@@ -634,7 +591,17 @@ async fn apply_converges_in_one_run_through_faults() {
         let name = format!("ci-{i:02}");
         let same: Vec<&Value> = envs.iter().filter(|e| e["name"] == name.as_str()).collect();
         assert_eq!(same.len(), 1, "{name}: {same:?}");
-        assert_eq!(same[0]["variables"][0]["value"], i.to_string(), "{name}");
+        let vars = same[0]["variables"].as_array().unwrap();
+        let n = vars.iter().find(|v| v["name"] == "N").unwrap();
+        assert_eq!(n["value"], i.to_string(), "{name}");
+        let marker = vars
+            .iter()
+            .find(|v| v["name"] == "OMNI_DBT_MANAGED_BY")
+            .unwrap();
+        assert_eq!(
+            marker["value"], "file:many.yaml",
+            "{name}: marked as this file's"
+        );
     }
     let out = h
         .run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])

@@ -1,0 +1,297 @@
+//! `omni-dbt env`: environments by name or id, and environments as code (`plan`, `apply`).
+
+use std::io::IsTerminal;
+
+use omni_dbt::Uuid;
+use serde_json::json;
+
+use crate::{
+    cli::{ApplyArgs, ConnectionArg, EnvCommand, Output},
+    context::Context,
+    failure::Failure,
+    output::{emit, environment_rows, say, shown, stdout},
+    plan,
+    rules::{
+        all_environments, connection, find, never_default, unique_by_name, variables,
+        with_new_variables, with_variables,
+    },
+};
+
+pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
+    match command {
+        EnvCommand::List(c) => {
+            let connection = connection(&c)?;
+            let all = all_environments(&ctx.client()?, connection).await?;
+            emit(ctx.output, &all, || environment_rows(&all));
+        }
+        EnvCommand::Get { connection: c, env } => {
+            let connection = connection(&c)?;
+            let found = find(&ctx.client()?, connection, &env).await?;
+            emit(ctx.output, &found, || {
+                environment_rows(std::slice::from_ref(&found))
+            });
+        }
+        EnvCommand::Create {
+            connection: c,
+            name,
+            fields,
+            variables: vars,
+        } => {
+            let connection = connection(&c)?;
+            let vars = variables(ctx, &vars)?;
+            let client = ctx.client()?;
+            // One name, one environment: a second `staging` is refused, naming the first.
+            let all = all_environments(&client, connection).await?;
+            if let Some(existing) = unique_by_name(&all, &name)? {
+                return Err(Failure::Usage(format!(
+                    "an environment named \"{}\" exists ({}); `env update` changes it",
+                    shown(&name),
+                    existing.id
+                )));
+            }
+            let mut create = client
+                .dbt_environments(connection)
+                .create(name, fields.schema)
+                .adopting();
+            if let Some(v) = fields.database {
+                create = create.target_database(v);
+            }
+            if let Some(v) = fields.target_name {
+                create = create.target_name(v);
+            }
+            if let Some(v) = fields.role {
+                create = create.target_role(v);
+            }
+            if let Some(v) = fields.owner {
+                create = create.owner_id(v);
+            }
+            let created = with_new_variables(create, vars).send().await?;
+            say(&format!(
+                "created environment {} ({})",
+                shown(&created.name),
+                created.id
+            ));
+            emit(ctx.output, &created, || {
+                environment_rows(std::slice::from_ref(&created))
+            });
+        }
+        EnvCommand::Update {
+            connection: c,
+            env,
+            fields,
+            variables: vars,
+        } => {
+            let connection = connection(&c)?;
+            let vars = variables(ctx, &vars)?;
+            let client = ctx.client()?;
+            let current = find(&client, connection, &env).await?;
+            // Both readings of Omni's contract: the spec requires name and targetSchema.
+            let mut update = client.dbt_environments(connection).update_from(&current);
+            if let Some(v) = fields.name {
+                update = update.name(v);
+            }
+            if let Some(v) = fields.schema {
+                update = update.target_schema(v);
+            }
+            update = match (fields.database, fields.clear_database) {
+                (Some(v), _) => update.target_database(v),
+                (None, true) => update.clear_target_database(),
+                (None, false) => update,
+            };
+            update = match (fields.target_name, fields.clear_target_name) {
+                (Some(v), _) => update.target_name(v),
+                (None, true) => update.clear_target_name(),
+                (None, false) => update,
+            };
+            update = match (fields.role, fields.clear_role) {
+                (Some(v), _) => update.target_role(v),
+                (None, true) => update.clear_target_role(),
+                (None, false) => update,
+            };
+            update = match (fields.owner, fields.clear_owner) {
+                (Some(v), _) => update.owner_id(v),
+                (None, true) => update.clear_owner_id(),
+                (None, false) => update,
+            };
+            update = with_variables(update, &current, vars);
+            let updated = update.send().await?;
+            say(&format!(
+                "updated environment {} ({})",
+                shown(&updated.name),
+                updated.id
+            ));
+            emit(ctx.output, &updated, || {
+                environment_rows(std::slice::from_ref(&updated))
+            });
+        }
+        EnvCommand::Plan {
+            connection: c,
+            apply,
+            detailed_exitcode,
+        } => {
+            return match env_plan(ctx, &c, &apply).await {
+                Ok(changes) if detailed_exitcode && changes => Ok(2),
+                Ok(_) => Ok(0),
+                Err(e) if detailed_exitcode => Err(Failure::Detailed(Box::new(e))),
+                Err(e) => Err(e),
+            };
+        }
+        EnvCommand::Apply {
+            connection: c,
+            apply,
+            yes,
+        } => env_apply(ctx, &c, &apply, yes).await?,
+        EnvCommand::Delete { connection: c, env } => {
+            let connection = connection(&c)?;
+            let client = ctx.client()?;
+            let current = find(&client, connection, &env).await?;
+            never_default(&current)?;
+            client
+                .dbt_environments(connection)
+                .delete(current.id)
+                .send()
+                .await?;
+            say(&format!(
+                "deleted environment {} ({})",
+                shown(&current.name),
+                current.id
+            ));
+            emit(
+                ctx.output,
+                &json!({"deleted": current.id, "name": current.name}),
+                || {
+                    vec![
+                        vec!["DELETED".into(), "ID".into()],
+                        vec![current.name.clone(), current.id.to_string()],
+                    ]
+                },
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// The connection of a plan: the file's, else the flag's (they must agree when both are given).
+fn plan_connection(file: &plan::File, arg: &ConnectionArg) -> Result<Uuid, Failure> {
+    match (file.connection, arg.connection) {
+        (Some(a), Some(b)) if a != b => Err(Failure::Usage(format!(
+            "the file names connection {a} but --connection (or OMNI_CONNECTION_ID) says {b}"
+        ))),
+        (Some(c), _) | (None, Some(c)) => Ok(c),
+        (None, None) => Err(Failure::Usage(
+            "no connection: name it in the file (`connection:`), with --connection or OMNI_CONNECTION_ID"
+                .to_owned(),
+        )),
+    }
+}
+
+/// Prints the plan; returns whether it changes anything.
+async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Result<bool, Failure> {
+    let loaded = plan::load(&args.file)?;
+    let connection = plan_connection(&loaded.file, arg)?;
+    let current = all_environments(&ctx.client()?, connection).await?;
+    let planned = plan::plan(&loaded, &current, args.prune, args.rotate_secrets)?;
+    match ctx.output {
+        Output::Table => stdout(&planned.human()),
+        Output::Json => emit(ctx.output, &planned, Vec::new),
+    }
+    Ok(planned.has_changes())
+}
+
+async fn env_apply(
+    ctx: &Context,
+    arg: &ConnectionArg,
+    args: &ApplyArgs,
+    yes: bool,
+) -> Result<(), Failure> {
+    let loaded = plan::load(&args.file)?;
+    let connection = plan_connection(&loaded.file, arg)?;
+    let client = ctx.client()?;
+    let current = all_environments(&client, connection).await?;
+    let planned = plan::plan(&loaded, &current, args.prune, args.rotate_secrets)?;
+    // Every value and every check before the question and before anything is sent.
+    let secrets = plan::secrets(&planned)?;
+    let requests = plan::requests(&client, connection, &loaded, &current, &planned, &secrets)?;
+    // The plan goes to stderr, so that stdout stays the machine-readable result.
+    say(planned.human().trim_end());
+    if !planned.has_changes() {
+        emit(
+            ctx.output,
+            &json!({"applied": false, "plan": planned}),
+            Vec::new,
+        );
+        return Ok(());
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() || ctx.stdin_taken {
+            return Err(Failure::Usage(
+                "refusing to apply without --yes: standard input is not a terminal".to_owned(),
+            ));
+        }
+        say("Apply these changes? Only 'yes' is accepted: ");
+        let answer =
+            crate::input::read_bounded(std::io::Read::take(std::io::stdin().lock(), 64), 64)
+                .unwrap_or_default();
+        if answer.lines().next().unwrap_or_default().trim() != "yes" {
+            return Err(Failure::Usage(
+                "apply cancelled; nothing was changed".to_owned(),
+            ));
+        }
+    }
+    let total = planned.total();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let report = |line: &str, failed: bool| {
+        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        say(&format!(
+            "{} {line}",
+            if failed { "failed:" } else { "ok:" }
+        ));
+    };
+    // SIGINT/SIGTERM mid-apply: say what was done (the steps in flight may still land).
+    let failures = tokio::select! {
+        failures = plan::apply(requests, &report) => failures,
+        signal = interrupted() => {
+            let finished = done.load(std::sync::atomic::Ordering::Relaxed);
+            return Err(Failure::Interrupted(format!(
+                "{signal}: {finished} of {total} change(s) had finished (the ones in flight may \
+                 still land); run `env plan` to see where things stand"
+            )));
+        }
+    };
+    let applied = total.saturating_sub(failures.len());
+    say(&format!("Applied {applied} of {total} change(s)."));
+    let failed: Vec<&String> = failures.iter().map(|(line, _)| line).collect();
+    emit(
+        ctx.output,
+        &json!({"applied": true, "plan": planned, "failed": failed}),
+        Vec::new,
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Partial(failures))
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM, naming it.
+async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupted (SIGINT)",
+                _ = term.recv() => "terminated (SIGTERM)",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "interrupted (SIGINT)"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted"
+    }
+}

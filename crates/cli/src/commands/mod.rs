@@ -1,0 +1,40 @@
+//! What each command does, one module per command group, each receiving the one [`Context`].
+
+mod config;
+mod dbt;
+mod env;
+mod exposures;
+mod preview;
+
+use crate::{
+    cli::{Cli, Command, EnvCommand},
+    context::Context,
+    failure::Failure,
+};
+
+/// Runs a command; the exit code on success is 0, or 2 for `plan --detailed-exitcode` with
+/// changes.
+pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    let detailed = matches!(
+        cli.command,
+        Command::Env {
+            command: EnvCommand::Plan {
+                detailed_exitcode: true,
+                ..
+            }
+        }
+    );
+    let ctx = match Context::new(&cli.global) {
+        Ok(ctx) => ctx,
+        Err(e) if detailed => return Err(Failure::Detailed(Box::new(e))),
+        Err(e) => return Err(e),
+    };
+    match cli.command {
+        Command::Config { command } => config::run(&ctx, command).map(|()| 0),
+        Command::Env { command } => env::run(&ctx, command).await,
+        Command::Dbt { command } => dbt::run(&ctx, command).await.map(|()| 0),
+        Command::Exposures { command } => exposures::run(&ctx, command).await.map(|()| 0),
+        Command::Preview { command } => preview::run(&ctx, command).await.map(|()| 0),
+        Command::Completions { .. } => Ok(0),
+    }
+}

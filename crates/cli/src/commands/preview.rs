@@ -1,0 +1,244 @@
+//! `omni-dbt preview`: a dbt environment per pull request, named by the documented rule
+//! ([`owned::preview_names`]) and marked with the exact branch, so that `down` deletes only the
+//! preview of exactly that branch, never a hand-made environment or the default.
+
+use std::time::Duration;
+
+use omni_dbt::{Client, Uuid, api::types::JobsGetStatusResponseStatus};
+use serde_json::json;
+
+use crate::{
+    cli::PreviewCommand,
+    context::Context,
+    failure::Failure,
+    output::{emit, environment_rows, say, shown},
+    owned::{self, MARKER, Owner},
+    rules::{all_environments, connection, variables, with_new_variables, with_variables},
+};
+
+pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> {
+    match command {
+        PreviewCommand::Up {
+            connection: c,
+            target,
+            schema,
+            dbt_git_branch,
+            variables: vars,
+            refresh,
+            branch_id,
+            refresh_timeout,
+        } => {
+            let connection = connection(&c)?;
+            let (name, default_schema) =
+                owned::preview_names(&target.branch).map_err(Failure::Usage)?;
+            let schema = schema.unwrap_or(default_schema);
+            let vars = variables(ctx, &vars)?;
+            let owner = Owner::Preview(target.branch.clone());
+            let client = ctx.client()?;
+            let all = all_environments(&client, connection).await?;
+            let named: Vec<&omni_dbt::DbtEnvironment> =
+                all.iter().filter(|e| e.name == name).collect();
+            let existing = match named.as_slice() {
+                [] => None,
+                [one] if one.is_default_environment => {
+                    return Err(Failure::Usage(format!(
+                        "{} ({}) is the connection's default environment; a preview never \
+                         changes it",
+                        shown(&name),
+                        one.id
+                    )));
+                }
+                [one] if Owner::of(one).as_ref() == Some(&owner) => Some(*one),
+                [one] => {
+                    return Err(Failure::Usage(format!(
+                        "an environment named {} ({}) exists and is {}: this preview does not \
+                         own it, so it is left alone; rename or delete it in Omni",
+                        shown(&name),
+                        one.id,
+                        owned::describe(one)
+                    )));
+                }
+                many => {
+                    let ids: Vec<String> = many.iter().map(|e| e.id.to_string()).collect();
+                    return Err(Failure::Usage(format!(
+                        "{} environments are named {} ({}); delete all but one in Omni",
+                        many.len(),
+                        shown(&name),
+                        ids.join(", ")
+                    )));
+                }
+            };
+            let (environment, action) = match existing {
+                Some(current) => {
+                    let update = client
+                        .dbt_environments(connection)
+                        .update_from(current)
+                        .target_schema(&schema);
+                    let updated = with_variables(update, current, vars).send().await?;
+                    (updated, "updated")
+                }
+                None => {
+                    let create = client
+                        .dbt_environments(connection)
+                        .create(&name, &schema)
+                        .adopting()
+                        .add_variable(MARKER, owner.marker());
+                    (with_new_variables(create, vars).send().await?, "created")
+                }
+            };
+            say(&format!(
+                "{action} environment {} ({}) building into {}",
+                shown(&environment.name),
+                environment.id,
+                shown(&environment.target_schema)
+            ));
+            let mut point = client
+                .model(target.model)
+                .branch(&target.branch)
+                .use_dbt_environment(environment.id);
+            if let Some(git) = &dbt_git_branch {
+                point = point.dbt_git_branch(git);
+            }
+            point.send().await?;
+            say(&format!(
+                "branch {} of model {} reads dbt from {}",
+                shown(&target.branch),
+                target.model,
+                shown(&environment.name)
+            ));
+            let refreshed = if refresh {
+                Some(refresh_and_wait(&client, target.model, branch_id, refresh_timeout).await?)
+            } else {
+                None
+            };
+            let value = json!({
+                "action": action,
+                "environment": environment,
+                "model": target.model,
+                "branch": target.branch,
+                "refresh": refreshed,
+            });
+            emit(ctx.output, &value, || {
+                let mut rows = environment_rows(std::slice::from_ref(&environment));
+                rows[0].insert(0, "ACTION".into());
+                rows[1].insert(0, action.into());
+                rows
+            });
+        }
+        PreviewCommand::Down {
+            connection: c,
+            target,
+        } => {
+            let connection = connection(&c)?;
+            let (name, _) = owned::preview_names(&target.branch).map_err(Failure::Usage)?;
+            let owner = Owner::Preview(target.branch.clone());
+            let client = ctx.client()?;
+            let all = all_environments(&client, connection).await?;
+            let (ours, others): (Vec<_>, Vec<_>) = all
+                .iter()
+                .filter(|e| e.name == name)
+                .partition(|e| !e.is_default_environment && Owner::of(e).as_ref() == Some(&owner));
+            for other in &others {
+                say(&format!(
+                    "left alone: {} ({}) is {}, not this preview's",
+                    shown(&other.name),
+                    other.id,
+                    owned::describe(other)
+                ));
+            }
+            let mut deleted = Vec::new();
+            for env in &ours {
+                client
+                    .dbt_environments(connection)
+                    .delete(env.id)
+                    .send()
+                    .await?;
+                say(&format!(
+                    "deleted environment {} ({})",
+                    shown(&env.name),
+                    env.id
+                ));
+                deleted.push(env.id);
+            }
+            if ours.is_empty() {
+                say(&format!(
+                    "no preview of branch {} (environment {}): nothing to delete",
+                    shown(&target.branch),
+                    shown(&name)
+                ));
+            }
+            let action = if deleted.is_empty() {
+                "none"
+            } else {
+                "deleted"
+            };
+            let left: Vec<Uuid> = others.iter().map(|e| e.id).collect();
+            let value =
+                json!({"action": action, "name": name, "deleted": deleted, "leftAlone": left});
+            emit(ctx.output, &value, || {
+                vec![
+                    vec!["ACTION".into(), "NAME".into()],
+                    vec![action.into(), name.clone()],
+                ]
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn refresh_and_wait(
+    client: &Client,
+    model: Uuid,
+    branch_id: Option<Uuid>,
+    timeout_secs: u64,
+) -> Result<serde_json::Value, Failure> {
+    let api = client.api();
+    let mut refresh = api.models_refresh().model_id(model);
+    if let Some(branch) = branch_id {
+        refresh = refresh.branch_id(branch);
+    }
+    let job = refresh
+        .send()
+        .await
+        .map_err(omni_dbt::Error::from)?
+        .into_inner();
+    say(&format!("schema refresh started: job {}", job.job_id));
+    // Bounded by clap (at most a day); checked all the same, never a panic.
+    let deadline = tokio::time::Instant::now()
+        .checked_add(Duration::from_secs(timeout_secs))
+        .ok_or_else(|| Failure::Usage("--refresh-timeout: too large".to_owned()))?;
+    let mut interval = Duration::from_millis(250);
+    loop {
+        let state = api
+            .jobs_get_status()
+            .job_id(job.job_id.clone())
+            .send()
+            .await
+            .map_err(omni_dbt::Error::from)?
+            .into_inner();
+        match state.status {
+            JobsGetStatusResponseStatus::Completed => {
+                say("schema refresh completed");
+                return Ok(json!({"jobId": job.job_id, "status": "COMPLETED"}));
+            }
+            JobsGetStatusResponseStatus::Failed => {
+                return Err(Failure::Refresh(format!(
+                    "schema refresh job {} FAILED",
+                    job.job_id
+                )));
+            }
+            JobsGetStatusResponseStatus::InProgress => {}
+        }
+        if tokio::time::Instant::now()
+            .checked_add(interval)
+            .is_none_or(|next| next > deadline)
+        {
+            return Err(Failure::Refresh(format!(
+                "schema refresh job {} still IN_PROGRESS after {timeout_secs} s",
+                job.job_id
+            )));
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(Duration::from_secs(5));
+    }
+}

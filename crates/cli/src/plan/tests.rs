@@ -1,0 +1,309 @@
+//! Plans against random existing states: whatever the connection holds (previews, hand-made
+//! environments, other files', duplicates, the default), a plan never deletes or changes what
+//! the file does not manage, and applying it then planning again says "No changes".
+
+use std::collections::BTreeMap;
+
+use omni_dbt::DbtEnvironment;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+
+const NAMES: [&str; 6] = ["a", "b", "staging", "preview-x", "dev", "Default"];
+const THIS: &str = "envs.yaml";
+
+/// One environment as the fake would hold it.
+#[derive(Clone, Debug)]
+struct Env {
+    id: Uuid,
+    name: String,
+    default: bool,
+    schema: String,
+    database: Option<String>,
+    role: Option<String>,
+    /// name -> (id, value, secret)
+    vars: BTreeMap<String, (Uuid, String, bool)>,
+}
+
+impl Env {
+    fn decoded(&self) -> DbtEnvironment {
+        let vars: Vec<Value> = self
+            .vars
+            .iter()
+            .map(|(name, (id, value, secret))| {
+                json!({"id": id, "name": name, "isSecret": secret,
+                       "value": if *secret { Value::Null } else { json!(value) }})
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "id": self.id, "name": self.name, "targetSchema": self.schema,
+            "targetDatabase": self.database, "targetRole": self.role, "targetName": null,
+            "ownerId": null, "isDefaultEnvironment": self.default, "variables": vars,
+        }))
+        .unwrap()
+    }
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(0x1000_0000_0000_4000_8000_0000_0000_0000 + n)
+}
+
+prop_compose! {
+    fn env_strategy()(
+        name in 0..NAMES.len(),
+        marker in 0..5usize,
+        schema in 0..3usize,
+        database in proptest::option::of(0..2usize),
+        role in proptest::option::of(0..2usize),
+        plain in proptest::option::of(0..2usize),
+        secret in any::<bool>(),
+    ) -> Env {
+        let mut vars = BTreeMap::new();
+        let marker = match marker {
+            0 => None,
+            1 => Some(format!("file:{THIS}")),
+            2 => Some("file:other.yaml".to_owned()),
+            3 => Some("preview:x".to_owned()),
+            _ => Some("hand-written".to_owned()),
+        };
+        if let Some(m) = marker {
+            vars.insert(MARKER.to_owned(), (id(900), m, false));
+        }
+        if let Some(v) = plain {
+            vars.insert("A".to_owned(), (id(901), format!("v{v}"), false));
+        }
+        if secret {
+            vars.insert("S".to_owned(), (id(902), String::new(), true));
+        }
+        Env {
+            id: Uuid::nil(),
+            name: NAMES[name].to_owned(),
+            default: false,
+            schema: format!("s{schema}"),
+            database: database.map(|d| format!("d{d}")),
+            role: role.map(|r| format!("r{r}")),
+            vars,
+        }
+    }
+}
+
+prop_compose! {
+    fn state_strategy()(mut envs in proptest::collection::vec(env_strategy(), 0..8), default in 0..9usize) -> Vec<Env> {
+        for (i, env) in envs.iter_mut().enumerate() {
+            env.id = id(i as u128 + 1);
+            env.default = i == default;
+        }
+        envs
+    }
+}
+
+prop_compose! {
+    fn desired_strategy()(
+        schema in 0..3usize,
+        database in proptest::option::of(proptest::option::of(0..2usize)),
+        role in proptest::option::of(proptest::option::of(0..2usize)),
+        plain in proptest::option::of(0..2usize),
+        secret in any::<bool>(),
+    ) -> (String, Option<Option<String>>, Option<Option<String>>, Option<String>, bool) {
+        (
+            format!("s{schema}"),
+            database.map(|d| d.map(|d| format!("d{d}"))),
+            role.map(|r| r.map(|r| format!("r{r}"))),
+            plain.map(|v| format!("v{v}")),
+            secret,
+        )
+    }
+}
+
+prop_compose! {
+    fn file_strategy()(picked in proptest::collection::btree_map(0..NAMES.len(), desired_strategy(), 0..4)) -> Loaded {
+        let environments = picked
+            .into_iter()
+            .map(|(name, (schema, database, role, plain, secret))| Desired {
+                name: NAMES[name].to_owned(),
+                target_schema: schema,
+                target_database: database,
+                target_name: None,
+                target_role: role,
+                owner_id: None,
+                variables: plain.into_iter().map(|v| ("A".to_owned(), v)).collect(),
+                secret_variables: if secret {
+                    [("S".to_owned(), "${SECRET_S}".to_owned())].into()
+                } else {
+                    BTreeMap::new()
+                },
+            })
+            .collect();
+        Loaded {
+            file: File { connection: None, managed_by: Some(THIS.to_owned()), environments },
+            owner: Owner::File(THIS.to_owned()),
+        }
+    }
+}
+
+/// What applying `plan` does to the state, as Omni would.
+fn simulate(state: &mut Vec<Env>, loaded: &Loaded, plan: &Plan) {
+    let mut next = 1000;
+    let mut fresh = || {
+        next += 1;
+        id(next)
+    };
+    for step in &plan.create {
+        let mut env = Env {
+            id: fresh(),
+            name: step.name.clone(),
+            default: false,
+            schema: String::new(),
+            database: None,
+            role: None,
+            vars: [(MARKER.to_owned(), (fresh(), loaded.owner.marker(), false))].into(),
+        };
+        apply_changes(&mut env, &step.changes, &mut fresh);
+        state.push(env);
+    }
+    for step in &plan.update {
+        let env = state.iter_mut().find(|e| Some(e.id) == step.id).unwrap();
+        apply_changes(env, &step.changes, &mut fresh);
+    }
+    state.retain(|e| !plan.delete.iter().any(|s| s.id == Some(e.id)));
+}
+
+fn apply_changes(env: &mut Env, changes: &[Change], fresh: &mut impl FnMut() -> Uuid) {
+    for change in changes {
+        match change {
+            Change::TargetSchema { to, .. } => env.schema = to.clone(),
+            Change::TargetDatabase { to, .. } => env.database = to.clone(),
+            Change::TargetRole { to, .. } => env.role = to.clone(),
+            Change::TargetName { .. } | Change::OwnerId { .. } => {}
+            Change::Variable { name, to, .. } => {
+                let id = env.vars.get(name).map(|v| v.0).unwrap_or_else(&mut *fresh);
+                env.vars.insert(name.clone(), (id, to.clone(), false));
+            }
+            Change::Secret { name, .. } => {
+                let id = env.vars.get(name).map(|v| v.0).unwrap_or_else(&mut *fresh);
+                env.vars.insert(name.clone(), (id, String::new(), true));
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_plan_touches_only_what_the_file_manages(
+        state in state_strategy(),
+        loaded in file_strategy(),
+        prune in any::<bool>(),
+    ) {
+        let current: Vec<DbtEnvironment> = state.iter().map(Env::decoded).collect();
+        let named = |name: &str| loaded.file.environments.iter().any(|w| w.name == name);
+        let marker = |e: &Env| e.vars.get(MARKER).map(|v| v.1.clone());
+        let conflicted = loaded.file.environments.iter().any(|w| {
+            let same: Vec<&Env> = state.iter().filter(|e| e.name == w.name).collect();
+            same.len() > 1
+                || same.iter().any(|e| {
+                    marker(e).and_then(|m| Owner::parse(&m)).is_some_and(|o| o != loaded.owner)
+                })
+        });
+        let planned = match plan(&loaded, &current, prune, false) {
+            Err(_) => {
+                prop_assert!(conflicted, "refused without a conflict");
+                return Ok(());
+            }
+            Ok(p) => p,
+        };
+        prop_assert!(!conflicted, "planned over a conflict");
+        for step in &planned.delete {
+            let env = state.iter().find(|e| Some(e.id) == step.id).unwrap();
+            prop_assert!(prune);
+            prop_assert!(!env.default, "deletes the default");
+            prop_assert!(!named(&env.name));
+            prop_assert_eq!(marker(env), Some(format!("file:{THIS}")), "deletes what it does not own");
+        }
+        for step in &planned.update {
+            let env = state.iter().find(|e| Some(e.id) == step.id).unwrap();
+            prop_assert!(named(&env.name));
+            let want = loaded.file.environments.iter().find(|w| w.name == env.name).unwrap();
+            for change in &step.changes {
+                match change {
+                    // A nullable field the file leaves out is never cleared.
+                    Change::TargetDatabase { .. } => prop_assert!(want.target_database.is_some()),
+                    Change::TargetRole { .. } => prop_assert!(want.target_role.is_some()),
+                    Change::TargetName { .. } => prop_assert!(want.target_name.is_some()),
+                    Change::OwnerId { .. } => prop_assert!(want.owner_id.is_some()),
+                    Change::Variable { name, .. } => prop_assert!(want.variables.contains_key(name)),
+                    Change::Secret { name, .. } => prop_assert!(want.secret_variables.contains_key(name)),
+                    Change::TargetSchema { .. } => {}
+                }
+            }
+        }
+        // Everything else is kept (listed), and the default is never in a delete.
+        let touched = planned.update.len() + planned.delete.len() + planned.unchanged.len() + planned.kept.len();
+        prop_assert_eq!(touched, state.len());
+
+        let mut after = state.clone();
+        simulate(&mut after, &loaded, &planned);
+        let current: Vec<DbtEnvironment> = after.iter().map(Env::decoded).collect();
+        let again = plan(&loaded, &current, prune, false).unwrap();
+        prop_assert!(!again.has_changes(), "a second plan changes things:\n{}", again.human());
+    }
+}
+
+/// The hand mutations the suite must catch, as behaviour (not a snapshot).
+#[test]
+fn a_nullable_field_left_out_is_not_cleared_and_the_default_is_never_pruned() {
+    let state = [
+        Env {
+            id: id(1),
+            name: "Default".into(),
+            default: true,
+            schema: "s0".into(),
+            database: Some("d0".into()),
+            role: None,
+            vars: [(MARKER.to_owned(), (id(9), format!("file:{THIS}"), false))].into(),
+        },
+        Env {
+            id: id(2),
+            name: "a".into(),
+            default: false,
+            schema: "s0".into(),
+            database: Some("kept".into()),
+            role: Some("kept".into()),
+            vars: BTreeMap::new(),
+        },
+    ];
+    let loaded = Loaded {
+        file: File {
+            connection: None,
+            managed_by: Some(THIS.into()),
+            environments: vec![Desired {
+                name: "a".into(),
+                target_schema: "s1".into(),
+                target_database: None,
+                target_name: None,
+                target_role: None,
+                owner_id: None,
+                variables: BTreeMap::new(),
+                secret_variables: BTreeMap::new(),
+            }],
+        },
+        owner: Owner::File(THIS.into()),
+    };
+    let current: Vec<DbtEnvironment> = state.iter().map(Env::decoded).collect();
+    let planned = plan(&loaded, &current, true, false).unwrap();
+    assert!(
+        planned.delete.is_empty(),
+        "the default is never pruned, marked or not"
+    );
+    assert_eq!(planned.update.len(), 1);
+    assert_eq!(
+        planned.update[0].changes,
+        vec![Change::TargetSchema {
+            from: Some("s0".into()),
+            to: "s1".into()
+        }],
+        "targetDatabase and targetRole, left out, are not cleared"
+    );
+}

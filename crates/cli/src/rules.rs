@@ -1,0 +1,177 @@
+//! The rules several commands share, each written once: the connection a command acts on,
+//! finding an environment by name or id, never touching the default environment, reading
+//! `--var`/`--secret-var`, and setting or adding variables.
+
+use omni_dbt::{Client, CreateEnvironment, DbtEnvironment, UpdateEnvironment, Uuid};
+
+use crate::{
+    cli::{ConnectionArg, VariableArgs},
+    context::Context,
+    failure::Failure,
+    input,
+    output::shown,
+    owned::MARKER,
+};
+
+/// The connection of a command (the flag, or `OMNI_CONNECTION_ID`).
+pub fn connection(arg: &ConnectionArg) -> Result<Uuid, Failure> {
+    arg.connection.ok_or_else(|| {
+        Failure::Usage("--connection (or OMNI_CONNECTION_ID) is required".to_owned())
+    })
+}
+
+/// Every environment of the connection (all pages).
+pub async fn all_environments(
+    client: &Client,
+    connection: Uuid,
+) -> Result<Vec<DbtEnvironment>, Failure> {
+    Ok(client.dbt_environments(connection).list().all().await?)
+}
+
+/// The environments named exactly `name`: none or one, else an error naming every id.
+pub fn unique_by_name<'a>(
+    all: &'a [DbtEnvironment],
+    name: &str,
+) -> Result<Option<&'a DbtEnvironment>, Failure> {
+    let matching: Vec<&DbtEnvironment> = all.iter().filter(|e| e.name == name).collect();
+    match matching.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        many => {
+            let ids: Vec<String> = many.iter().map(|e| e.id.to_string()).collect();
+            Err(Failure::Usage(format!(
+                "{} environments are named \"{}\"; give one of their ids: {}",
+                many.len(),
+                shown(name),
+                ids.join(", ")
+            )))
+        }
+    }
+}
+
+/// An environment by id, or by exact name among all of them. An unknown name is "not found"
+/// and an ambiguous one invalid input, each listing the candidates.
+pub async fn find(
+    client: &Client,
+    connection: Uuid,
+    name_or_id: &str,
+) -> Result<DbtEnvironment, Failure> {
+    let all = all_environments(client, connection).await?;
+    if let Ok(id) = Uuid::parse_str(name_or_id) {
+        return all.into_iter().find(|e| e.id == id).ok_or_else(|| {
+            Failure::NotFound(format!(
+                "no environment with id {id} on connection {connection}"
+            ))
+        });
+    }
+    match unique_by_name(&all, name_or_id)? {
+        Some(one) => Ok(one.clone()),
+        None => {
+            let names: Vec<String> = all.iter().map(|e| shown(&e.name)).collect();
+            Err(Failure::NotFound(format!(
+                "no environment named \"{}\" on connection {connection}; it has: {}",
+                shown(name_or_id),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Refuses to delete the connection's default environment.
+pub fn never_default(env: &DbtEnvironment) -> Result<(), Failure> {
+    if env.is_default_environment {
+        Err(Failure::Usage(format!(
+            "{} ({}) is the connection's default environment; it is never deleted",
+            shown(&env.name),
+            env.id
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// One variable a command sets.
+pub struct VarValue {
+    pub name: String,
+    pub value: String,
+    pub secret: bool,
+}
+
+/// `--var NAME=VALUE` and `--secret-var NAME`, read and checked (no empty name, no empty
+/// secret, not the ownership marker).
+pub fn variables(ctx: &Context, args: &VariableArgs) -> Result<Vec<VarValue>, Failure> {
+    let mut out = Vec::new();
+    for var in &args.vars {
+        let (name, value) = var
+            .split_once('=')
+            .ok_or_else(|| Failure::Usage(format!("--var {var}: expected NAME=VALUE")))?;
+        out.push(VarValue {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            secret: false,
+        });
+    }
+    let from_stdin = args
+        .secret_vars
+        .iter()
+        .filter(|name| std::env::var_os(name).is_none())
+        .count();
+    if from_stdin > 1 {
+        return Err(Failure::Usage(
+            "--secret-var: at most one secret can come from standard input; set the \
+             environment variable of each secret's name"
+                .to_owned(),
+        ));
+    }
+    for name in &args.secret_vars {
+        out.push(VarValue {
+            name: name.clone(),
+            value: input::secret_var(name, !ctx.stdin_taken)?,
+            secret: true,
+        });
+    }
+    for v in &out {
+        let flag = if v.secret { "--secret-var" } else { "--var" };
+        if v.name.trim().is_empty() {
+            return Err(Failure::Usage(format!(
+                "{flag}: the name must not be empty"
+            )));
+        }
+        if v.name == MARKER {
+            return Err(Failure::Usage(format!(
+                "{flag} {MARKER}: omni-dbt records ownership in this variable; it cannot be set"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds each variable to a create.
+pub fn with_new_variables(mut create: CreateEnvironment, vars: Vec<VarValue>) -> CreateEnvironment {
+    for v in vars {
+        create = if v.secret {
+            create.add_secret_variable(v.name, v.value)
+        } else {
+            create.add_variable(v.name, v.value)
+        };
+    }
+    create
+}
+
+/// Sets each variable: an existing one (by name) gets the value (and the kind asked for), a
+/// new one is created.
+pub fn with_variables(
+    mut update: UpdateEnvironment,
+    current: &DbtEnvironment,
+    vars: Vec<VarValue>,
+) -> UpdateEnvironment {
+    for v in vars {
+        update = match (current.variable(&v.name), v.secret) {
+            (Some(existing), true) => update.set_secret_variable(existing.id, v.value),
+            (Some(existing), false) => update.set_variable(existing.id, v.value),
+            (None, true) => update.add_secret_variable(v.name, v.value),
+            (None, false) => update.add_variable(v.name, v.value),
+        };
+    }
+    update
+}

@@ -1,0 +1,587 @@
+//! `omni-dbt` as a team uses it, against the fake: many previews side by side, a nightly
+//! `apply --prune`, secrets from CI, hostile input. Each test is a reproduction of a way the
+//! CLI once touched what it did not own, blanked a secret, hung or panicked.
+
+mod common;
+
+use common::{Harness, json_out, stderr};
+use omni_dbt::{Client, Token};
+use serde_json::Value;
+
+fn names(h: &Harness) -> Vec<String> {
+    h.fake
+        .environments(h.fake.connection_id())
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn env_named(h: &Harness, name: &str) -> Option<Value> {
+    h.fake
+        .environments(h.fake.connection_id())
+        .into_iter()
+        .find(|e| e["name"] == name)
+}
+
+async fn preview(h: &Harness, verb: &str, branch: &str) -> std::process::Output {
+    h.fake.add_branch(h.fake.model_id(), branch);
+    let (conn, model) = (h.connection(), h.fake.model_id().to_string());
+    h.run(
+        &[
+            "preview",
+            verb,
+            "--connection",
+            &conn,
+            "--model",
+            &model,
+            "--branch",
+            branch,
+        ],
+        &[],
+    )
+    .await
+}
+
+async fn create(h: &Harness, name: &str) {
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                name,
+                "--schema",
+                "hand",
+                "--connection",
+                &conn,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn write(h: &Harness, name: &str, body: &str) -> String {
+    let path = h.home.path().join(name);
+    std::fs::write(&path, format!("connection: {}\n{body}", h.connection())).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_deletes_only_what_the_file_made_and_an_empty_file_deletes_nothing() {
+    let h = Harness::start().await;
+    assert_eq!(preview(&h, "up", "feature-a").await.status.code(), Some(0));
+    create(&h, "hand-made").await;
+    let f = write(
+        &h,
+        "envs.yaml",
+        "environments:\n  - name: staging\n    targetSchema: dbt_staging\n",
+    );
+    let out = h
+        .run(&["env", "apply", "-f", &f, "--yes", "--prune"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        names(&h),
+        ["Default", "preview-feature-a", "hand-made", "staging"]
+    );
+    let plan = stderr(&out);
+    assert!(plan.contains("kept preview-feature-a ("), "{plan}");
+    assert!(
+        plan.contains("managed by the preview of branch \"feature-a\""),
+        "{plan}"
+    );
+
+    // A 0-byte file with --prune --yes: refused before anything is sent.
+    let empty = h.home.path().join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &[
+                "env",
+                "apply",
+                "-f",
+                empty.to_str().unwrap(),
+                "--yes",
+                "--prune",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the file is empty"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.fake.journal().len(), before, "nothing was sent");
+    // `environments: []` with --prune deletes what this file made, and only that.
+    let f = write(&h, "envs.yaml", "environments: []\n");
+    let out = h
+        .run(&["env", "apply", "-f", &f, "--yes", "--prune"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(names(&h), ["Default", "preview-feature-a", "hand-made"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn previews_of_branches_that_sanitise_alike_are_separate() {
+    let h = Harness::start().await;
+    let long = "x".repeat(70);
+    let branches = [
+        format!("{long}-part-1"),
+        format!("{long}-part-2"),
+        "Feature/ABC_123".to_owned(),
+        "feature/abc-123".to_owned(),
+    ];
+    let mut ids = std::collections::BTreeSet::new();
+    for branch in &branches {
+        let out = preview(&h, "up", branch).await;
+        assert_eq!(out.status.code(), Some(0), "{branch}: {}", stderr(&out));
+        let env = &json_out(&out)["environment"];
+        assert!(env["name"].as_str().unwrap().len() <= 64);
+        assert!(env["targetSchema"].as_str().unwrap().len() <= 63);
+        assert!(
+            ids.insert(env["id"].as_str().unwrap().to_owned()),
+            "{branch} shares"
+        );
+    }
+    // Down of one leaves the other.
+    let out = preview(&h, "down", &branches[0]).await;
+    assert_eq!(json_out(&out)["action"], "deleted");
+    assert_eq!(names(&h).len(), 1 + 3);
+    let out = preview(&h, "down", "feature/abc-123").await;
+    assert_eq!(json_out(&out)["action"], "deleted");
+    let left = names(&h);
+    assert_eq!(left.len(), 1 + 2);
+    assert!(
+        left.iter()
+            .any(|n| n.starts_with("preview-feature-abc-123-")),
+        "{left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_down_never_deletes_a_hand_made_environment_or_another_branchs() {
+    let h = Harness::start().await;
+    create(&h, "preview-foo").await;
+    let out = preview(&h, "down", "foo").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left alone: preview-foo"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(env_named(&h, "preview-foo").is_some());
+
+    // `DEV!!` is not `dev`: down of one leaves the other's preview.
+    assert_eq!(preview(&h, "up", "dev").await.status.code(), Some(0));
+    let out = preview(&h, "down", "DEV!!").await;
+    assert_eq!(json_out(&out)["action"], "none", "{}", stderr(&out));
+    assert!(env_named(&h, "preview-dev").is_some());
+
+    // preview up does not take over the hand-made environment either.
+    let out = preview(&h, "up", "foo").await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not managed by omni-dbt"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_environment_named_like_a_preview_is_never_changed_or_deleted() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "env",
+                "update",
+                "Default",
+                "--name",
+                "preview-dev",
+                "--connection",
+                &conn,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = env_named(&h, "preview-dev").unwrap();
+    let out = preview(&h, "up", "dev").await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("default environment"),
+        "{}",
+        stderr(&out)
+    );
+    let out = preview(&h, "down", "dev").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env_named(&h, "preview-dev"), Some(before), "untouched");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_environments_with_one_name_are_an_error_naming_both() {
+    let h = Harness::start().await;
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(
+            &h.fake.tokens().organization_api_key,
+        ))
+        .with_base_url(h.fake.base_url())
+        .without_rate_limit()
+        .build()
+        .unwrap();
+    let envs = client.dbt_environments(h.fake.connection_id());
+    let a = envs.create("staging", "a").send().await.unwrap();
+    let b = envs.create("staging", "b").send().await.unwrap();
+    let f = write(
+        &h,
+        "envs.yaml",
+        "environments:\n  - name: staging\n    targetSchema: x\n",
+    );
+    let out = h.run(&["env", "plan", "-f", &f], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    for id in [a.id, b.id] {
+        assert!(stderr(&out).contains(&id.to_string()), "{}", stderr(&out));
+    }
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "staging",
+                "--schema",
+                "c",
+                "--connection",
+                &conn,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(names(&h).iter().filter(|n| *n == "staging").count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_empty_secret_is_refused_and_nothing_is_sent() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let before = h.fake.journal().len();
+    let create = [
+        "env",
+        "create",
+        "x",
+        "--schema",
+        "x",
+        "--connection",
+        &conn,
+        "--secret-var",
+        "PW",
+    ];
+    // Unset, and standard input empty (as in CI).
+    let out = h.run_with_stdin(&create, &[], b"").await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("standard input is empty"),
+        "{}",
+        stderr(&out)
+    );
+    // Set but empty.
+    let out = h.run(&create, &[("PW", "")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("set but empty"), "{}", stderr(&out));
+    assert_eq!(h.fake.journal().len(), before, "nothing was sent");
+    // From standard input when unset: the value, without its newline.
+    let out = h.run_with_stdin(&create, &[], b"from-stdin\n").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // `${EMPTY}` in the file: the plan runs (it needs no value), the apply refuses.
+    let f = write(
+        &h,
+        "envs.yaml",
+        "environments:\n  - name: y\n    targetSchema: y\n    secretVariables:\n      PW: ${EMPTY_PW}\n",
+    );
+    let out = h.run(&["env", "plan", "-f", &f], &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "plan without the secret: {}",
+        stderr(&out)
+    );
+    let before = h.fake.journal().len();
+    let out = h
+        .run(&["env", "apply", "-f", &f, "--yes"], &[("EMPTY_PW", "")])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("EMPTY_PW is empty"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.fake.journal().len(), before + 1, "only the list was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_variable_of_the_other_kind_is_a_change_and_bad_input_fails_the_plan() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "k",
+                "--schema",
+                "k",
+                "--connection",
+                &conn,
+                "--var",
+                "A=plain",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let f = write(
+        &h,
+        "envs.yaml",
+        "environments:\n  - name: k\n    targetSchema: k\n    secretVariables:\n      A: ${A_SECRET}\n",
+    );
+    let out = h
+        .run(&["env", "plan", "-f", &f, "--detailed-exitcode"], &[])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a plain variable made secret is a change"
+    );
+    assert_eq!(
+        json_out(&out)["update"][0]["changes"][0]["field"],
+        "secret A"
+    );
+
+    for (body, says) in [
+        (
+            "environments:\n  - name: k\n    targetSchema: k\n    variables:\n      \"\": x\n",
+            "a variable name must not be empty",
+        ),
+        (
+            "environments:\n  - name: k\n    targetSchema: k\n    ownerId: 00000000-0000-0000-0000-000000000000\n",
+            "must not be the nil UUID",
+        ),
+        (
+            "environments:\n  - name: k\n    targetSchema: k\n    variables:\n      A: ${HOME}\n",
+            "is not expanded there",
+        ),
+        (
+            "environments:\n  - name: k\n    name: j\n    targetSchema: k\n",
+            "\"name\" is given twice",
+        ),
+    ] {
+        let f = write(&h, "bad.yaml", body);
+        let before = h.fake.journal().len();
+        let out = h.run(&["env", "apply", "-f", &f, "--yes"], &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{body}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{body}: {}", stderr(&out));
+        assert_eq!(h.fake.journal().len(), before, "{body}: nothing was sent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_input_is_bounded_and_a_closed_stdout_is_not_a_panic() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    // A token file that never ends, or a FIFO nobody writes: refused at once.
+    let mut command = h.command(&["env", "list", "--connection", &conn], &[]);
+    command.arg("--token-file").arg("/dev/zero");
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("must be a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let fifo = h.home.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut command = h.command(&["env", "list", "--connection", &conn], &[]);
+    command.arg("--token-file").arg(&fifo);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // A refresh timeout that would overflow: a usage error before anything is sent.
+    let before = h.fake.journal().len();
+    let model = h.fake.model_id().to_string();
+    let out = h
+        .run(
+            &[
+                "preview",
+                "up",
+                "--connection",
+                &conn,
+                "--model",
+                &model,
+                "--branch",
+                "dev",
+                "--refresh",
+                "--refresh-timeout",
+                "18446744073709551615",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--refresh-timeout"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.fake.journal().len(), before);
+
+    // Standard output closed before anything is written.
+    for args in [
+        vec!["env", "list", "--connection", &conn],
+        vec!["completions", "bash"],
+    ] {
+        let mut command = h.command(&args, &[]);
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let out = tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().unwrap();
+            drop(child.stdout.take());
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(101),
+            "{args:?} panicked: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+
+    // A server-side name cannot inject a workflow command or escapes into the log.
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "::error::pwned\n::warning::x",
+                "--schema",
+                "s",
+                "--connection",
+                &conn,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).lines().all(|l| !l.starts_with("::")),
+        "{}",
+        stderr(&out)
+    );
+    let out = h
+        .run(
+            &["--output", "table", "env", "list", "--connection", &conn],
+            &[],
+        )
+        .await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.lines().all(|l| !l.trim_start().starts_with("::")),
+        "{table}"
+    );
+    assert!(table.contains("\\u{a}"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_say_what_every_failed_step_had_in_common() {
+    use omni_dbt_fake::{Fault, Operation};
+    let h = Harness::start().await;
+    let f = write(
+        &h,
+        "envs.yaml",
+        "environments:\n  - name: a\n    targetSchema: a\n  - name: b\n    targetSchema: b\n",
+    );
+    h.fake.inject(Operation::Create, Fault::status(403, 100));
+    let out = h.run(&["env", "apply", "-f", &f, "--yes"], &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "all forbidden: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("Applied 0 of 2"), "{}", stderr(&out));
+
+    // --detailed-exitcode reserves 2 for "changes": a usage error there is 1.
+    let out = h
+        .run(
+            &[
+                "env",
+                "plan",
+                "-f",
+                &f,
+                "--detailed-exitcode",
+                "--no-such-flag",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_librarys_warnings_reach_the_log_without_rust_log() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    use std::os::unix::fs::PermissionsExt;
+    let config = h.home.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"profiles": {{"default": {{"apiKey": "{}"}}}}, "defaultProfile": "default"}}"#,
+            h.fake.tokens().organization_api_key
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_omni-dbt"));
+    for var in [
+        "OMNI_API_TOKEN",
+        "OMNI_BASE_URL",
+        "OMNI_CONNECTION_ID",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("HOME", h.home.path())
+        .env("OMNI_CONFIG_PATH", &config)
+        .args(["--base-url", h.fake.base_url()])
+        .args(["--output", "json", "env", "list", "--connection", &conn]);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        stderr(&out).to_lowercase().contains("warn"),
+        "a profile others can read is warned about: {}",
+        stderr(&out)
+    );
+}
