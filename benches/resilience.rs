@@ -3,7 +3,8 @@
 //! `cargo bench -p omni-dbt --bench resilience` ends with one summary line:
 //! `omni-dbt-bench overhead_ratio=<x> pacing_efficiency=<x> failures=<n> unpaced_429s=<n>`.
 //! Pass `-- --skip-clean-build` to leave out the (slow) clean-build timing, `-- --overhead-only`
-//! for the overhead figure alone (e.g. under a profiler).
+//! for the overhead figure alone, with `--only typed` or `--only raw` for one side of it (e.g. to
+//! count each side's instructions under callgrind).
 
 use std::{
     process::Command,
@@ -96,30 +97,40 @@ async fn overhead_ratio() -> f64 {
     // over the rounds (one round says little on a shared 2-core machine).
     let mut ratios = Vec::new();
     let (mut typed_all, mut raw_all) = (Vec::new(), Vec::new());
+    // `--only typed|raw`: one side alone, e.g. to count each side's instructions under
+    // callgrind (the ratio printed is then meaningless).
+    let only = std::env::args()
+        .skip_while(|a| a != "--only")
+        .nth(1)
+        .unwrap_or_default();
     for round in 0..=ROUNDS {
         let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
         for _ in 0..(OVERHEAD_CALLS / ROUNDS) {
             let t = Instant::now();
-            envs.update(fake.default_environment())
-                .target_schema("dbt_bench")
-                .target_role(None)
-                .send()
-                .await
-                .unwrap();
+            if only != "raw" {
+                envs.update(fake.default_environment())
+                    .target_schema("dbt_bench")
+                    .target_role(None)
+                    .send()
+                    .await
+                    .unwrap();
+            }
             let typed_call = t.elapsed();
 
             let t = Instant::now();
-            let response = raw
-                .put(&url)
-                .bearer_auth(&token)
-                .header("content-type", "application/json")
-                .body(serde_json::to_vec(&body).unwrap())
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success());
-            let _: serde_json::Value =
-                serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+            if only != "typed" {
+                let response = raw
+                    .put(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_vec(&body).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                let _: serde_json::Value =
+                    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+            }
             let raw_call = t.elapsed();
             typed_times.push(typed_call);
             raw_times.push(raw_call);

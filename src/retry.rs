@@ -185,14 +185,14 @@ pub(crate) fn request_is_repeatable(
     }
 }
 
-/// Whether an update body creates a variable (an item without `id`). A body that cannot be
-/// read counts as creating one: the safe answer.
+/// Whether an update body creates a variable (an item without `id`). A body with a
+/// `variables` key that cannot be read counts as creating one: the safe answer.
 fn creates_variables(body: &[u8]) -> bool {
-    // Most updates change no variable: without a `"variables"` key (or an escape that could
-    // spell one) the body is only checked to be JSON, which builds nothing.
+    // Most updates change no variable: a body without a `"variables"` key (or an escape that
+    // could spell one) cannot create one, whatever else it holds, and is not parsed.
     const KEY: &[u8] = b"\"variables\"";
     if !body.windows(KEY.len()).any(|w| w == KEY) && !body.contains(&b'\\') {
-        return serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err();
+        return false;
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return true;
@@ -293,7 +293,13 @@ mod tests {
         ));
         assert!(request_is_repeatable(update, &Method::PUT, Some(existing)));
         assert!(!request_is_repeatable(update, &Method::PUT, Some(new)));
+        // Unreadable with a `variables` key: the safe answer. Without one it creates nothing.
         assert!(!request_is_repeatable(
+            update,
+            &Method::PUT,
+            Some(br#"{"variables": [ not json"#)
+        ));
+        assert!(request_is_repeatable(
             update,
             &Method::PUT,
             Some(b"not json")

@@ -367,10 +367,14 @@ fn millis(d: Duration) -> u64 {
 /// larger body becomes a response whose body fails with [`Signal::TooLarge`], so that the
 /// generated decoder reports it and the error mapping names it.
 async fn buffer(mut response: reqwest::Response, cap: usize) -> Result<reqwest::Response, Failure> {
+    use reqwest::ResponseBuilderExt as _;
     let status = response.status();
+    // The URL travels with the rebuilt answer (without it reqwest parses a placeholder URL
+    // for every answer).
     let mut head = http::Response::builder()
         .status(status)
-        .version(response.version());
+        .version(response.version())
+        .url(response.url().clone());
     if let Some(headers) = head.headers_mut() {
         *headers = response.headers().clone();
         // The body is re-framed in memory.
