@@ -37,6 +37,7 @@ pub struct Cli {
 
 /// Settings every command shares. The token is never taken from the command line.
 #[derive(Args, Debug)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The Omni CLI profile to read (from OMNI_CONFIG_PATH or ~/.config/omni-cli/config.json).
     #[arg(long, global = true)]
@@ -102,6 +103,9 @@ pub enum Command {
         command: PreviewCommand,
     },
     /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  omni-dbt completions bash > /etc/bash_completion.d/omni-dbt"
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -111,6 +115,7 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Where the base URL, the token and the connection come from.
+    #[command(after_help = "Examples:\n  omni-dbt config show")]
     Show(ConnectionArg),
 }
 
@@ -124,8 +129,12 @@ pub struct ConnectionArg {
 #[derive(Subcommand, Debug)]
 pub enum EnvCommand {
     /// Every environment of the connection (all pages).
+    #[command(
+        after_help = "Examples:\n  omni-dbt env list\n  omni-dbt env list --output json | jq -r '.[].name'"
+    )]
     List(ConnectionArg),
     /// One environment, by name or id.
+    #[command(after_help = "Examples:\n  omni-dbt env get staging")]
     Get {
         #[command(flatten)]
         connection: ConnectionArg,
@@ -133,6 +142,9 @@ pub enum EnvCommand {
         env: String,
     },
     /// Create an environment.
+    #[command(
+        after_help = "Examples:\n  omni-dbt env create staging --target-schema dbt_staging --var DBT_TARGET=staging\n  DBT_PASSWORD=... omni-dbt env create ci --target-schema dbt_ci --secret-var DBT_PASSWORD"
+    )]
     Create {
         #[command(flatten)]
         connection: ConnectionArg,
@@ -144,6 +156,9 @@ pub enum EnvCommand {
         variables: VariableArgs,
     },
     /// Change an environment: only what is given changes.
+    #[command(
+        after_help = "Examples:\n  omni-dbt env update staging --target-schema dbt_staging_v2 --clear-target-role"
+    )]
     Update {
         #[command(flatten)]
         connection: ConnectionArg,
@@ -155,6 +170,9 @@ pub enum EnvCommand {
         variables: VariableArgs,
     },
     /// Show what `apply` would change to make the connection's environments match a YAML file.
+    #[command(
+        after_help = "Examples:\n  omni-dbt env plan -f environments.yaml --detailed-exitcode\n  omni-dbt env plan -f environments.yaml --plan-format markdown >> \"$GITHUB_STEP_SUMMARY\"\n\nExit codes with --detailed-exitcode: 0 no changes, 2 changes, 1 any error."
+    )]
     Plan {
         #[command(flatten)]
         connection: ConnectionArg,
@@ -165,6 +183,9 @@ pub enum EnvCommand {
         detailed_exitcode: bool,
     },
     /// Make the connection's environments match a YAML file (shows the plan first).
+    #[command(
+        after_help = "Examples:\n  omni-dbt env apply -f environments.yaml --yes\n  omni-dbt env apply -f environments.yaml --yes --prune --target staging"
+    )]
     Apply {
         #[command(flatten)]
         connection: ConnectionArg,
@@ -174,7 +195,24 @@ pub enum EnvCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Write the connection's environments as an environments file (YAML), to adopt an
+    /// existing setup: a `plan` of the export says "No changes". Secret values are never
+    /// exported: each is a `${NAME}` reference to set when a create needs it.
+    #[command(
+        after_help = "Examples:\n  omni-dbt env export > environments.yaml\n  omni-dbt env export --managed-by analytics --target staging"
+    )]
+    Export {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        /// The `managedBy` id to write (environments it names are then managed by that file).
+        #[arg(long)]
+        managed_by: Option<String>,
+        /// Only these environments, by name (repeatable; default: all).
+        #[arg(long = "target", value_name = "NAME")]
+        targets: Vec<String>,
+    },
     /// Delete an environment (never the connection's default).
+    #[command(after_help = "Examples:\n  omni-dbt env delete old-staging")]
     Delete {
         #[command(flatten)]
         connection: ConnectionArg,
@@ -194,23 +232,47 @@ pub struct ApplyArgs {
     /// Re-send secret variables' values (Omni never returns them, so they are not compared).
     #[arg(long)]
     pub rotate_secrets: bool,
+    /// Plan and apply only these environments, by name (repeatable): the others are neither
+    /// changed nor pruned.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+    /// How to print the plan: `text` (like terraform's), `json` (stable, the API's field
+    /// names) or `markdown` (for a pull-request comment or a job summary). Default: text on a
+    /// terminal, JSON otherwise (as --output).
+    #[arg(long, value_enum)]
+    pub plan_format: Option<PlanFormat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Args, Debug)]
 pub struct CreateFields {
-    /// The schema dbt builds into.
-    #[arg(long)]
+    /// The schema dbt builds into (YAML: targetSchema).
+    #[arg(
+        long = "target-schema",
+        visible_alias = "schema",
+        value_name = "SCHEMA"
+    )]
     pub schema: String,
-    /// Target database override.
-    #[arg(long)]
+    /// Target database override (YAML: targetDatabase).
+    #[arg(
+        long = "target-database",
+        visible_alias = "database",
+        value_name = "DATABASE"
+    )]
     pub database: Option<String>,
     /// dbt target name override.
     #[arg(long)]
     pub target_name: Option<String>,
-    /// Target role override.
-    #[arg(long)]
+    /// Target role override (YAML: targetRole).
+    #[arg(long = "target-role", visible_alias = "role", value_name = "ROLE")]
     pub role: Option<String>,
-    /// The owning user (Organization API key only).
+    /// The owning user (Organization API key only; YAML: ownerId).
     #[arg(long)]
     pub owner: Option<Uuid>,
 }
@@ -220,14 +282,23 @@ pub struct UpdateFields {
     /// New name.
     #[arg(long)]
     pub name: Option<String>,
-    /// New target schema.
-    #[arg(long)]
+    /// New target schema (YAML: targetSchema).
+    #[arg(
+        long = "target-schema",
+        visible_alias = "schema",
+        value_name = "SCHEMA"
+    )]
     pub schema: Option<String>,
-    /// Target database override.
-    #[arg(long, conflicts_with = "clear_database")]
+    /// Target database override (YAML: targetDatabase).
+    #[arg(
+        long = "target-database",
+        visible_alias = "database",
+        value_name = "DATABASE",
+        conflicts_with = "clear_database"
+    )]
     pub database: Option<String>,
     /// Clear the target database override (sends null).
-    #[arg(long)]
+    #[arg(long = "clear-target-database", visible_alias = "clear-database")]
     pub clear_database: bool,
     /// dbt target name override.
     #[arg(long, conflicts_with = "clear_target_name")]
@@ -235,11 +306,16 @@ pub struct UpdateFields {
     /// Clear the dbt target name override (sends null).
     #[arg(long)]
     pub clear_target_name: bool,
-    /// Target role override.
-    #[arg(long, conflicts_with = "clear_role")]
+    /// Target role override (YAML: targetRole).
+    #[arg(
+        long = "target-role",
+        visible_alias = "role",
+        value_name = "ROLE",
+        conflicts_with = "clear_role"
+    )]
     pub role: Option<String>,
     /// Clear the target role override (sends null).
-    #[arg(long)]
+    #[arg(long = "clear-target-role", visible_alias = "clear-role")]
     pub clear_role: bool,
     /// New owner (Organization API key only).
     #[arg(long, conflicts_with = "clear_owner")]
@@ -263,43 +339,54 @@ pub struct VariableArgs {
 #[derive(Subcommand, Debug)]
 pub enum DbtCommand {
     /// The configuration, or Omni's message when there is none.
+    #[command(after_help = "Examples:\n  omni-dbt dbt show")]
     Show(ConnectionArg),
-    /// Store the configuration (the whole of it).
+    /// Change the configuration: only what is given changes (the rest is read first and sent
+    /// as it is); the change is shown. `--replace` sends only what is given.
+    #[command(
+        after_help = "Examples:\n  omni-dbt dbt set --branch release\n  omni-dbt dbt set --replace --ssh-url git@github.com:acme/dbt.git --branch main \\\n    --autogen-relationships true --virtual-schemas false"
+    )]
     Set {
         #[command(flatten)]
         connection: ConnectionArg,
         /// The repository's SSH URL.
         #[arg(long)]
-        ssh_url: String,
+        ssh_url: Option<String>,
         /// The git branch to read the dbt project from.
         #[arg(long)]
-        branch: String,
-        /// Generate relationships from dbt.
-        #[arg(long, action = clap::ArgAction::Set)]
-        autogen_relationships: bool,
-        /// Enable virtual schemas.
-        #[arg(long, action = clap::ArgAction::Set)]
-        virtual_schemas: bool,
-        /// The dbt version (default: Omni's).
+        branch: Option<String>,
+        /// Generate relationships from dbt (true or false).
+        #[arg(long, value_name = "BOOL")]
+        autogen_relationships: Option<bool>,
+        /// Enable virtual schemas (true or false).
+        #[arg(long, value_name = "BOOL")]
+        virtual_schemas: Option<bool>,
+        /// The dbt version.
         #[arg(long)]
         dbt_version: Option<String>,
-        /// Enable the dbt semantic layer.
-        #[arg(long)]
-        semantic_layer: bool,
+        /// Enable the dbt semantic layer (true or false).
+        #[arg(long, value_name = "BOOL")]
+        semantic_layer: Option<bool>,
         /// Generate a new deploy key pair.
         #[arg(long)]
         rotate_keys: bool,
         /// The dbt project's folder in the repository.
         #[arg(long)]
         project_root: Option<String>,
+        /// Send only what is given: the whole configuration is replaced (--ssh-url, --branch,
+        /// --autogen-relationships and --virtual-schemas are then required).
+        #[arg(long)]
+        replace: bool,
     },
     /// Remove the configuration.
+    #[command(after_help = "Examples:\n  omni-dbt dbt delete")]
     Delete(ConnectionArg),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ExposuresCommand {
     /// Every exposure of the model (all pages).
+    #[command(after_help = "Examples:\n  omni-dbt exposures list --model \"$OMNI_MODEL_ID\"")]
     List {
         /// The model.
         #[arg(long)]
@@ -313,13 +400,20 @@ pub enum ExposuresCommand {
 #[derive(Subcommand, Debug)]
 pub enum PreviewCommand {
     /// Create or update the branch's environment and point the model's branch at it.
+    #[command(
+        after_help = "Examples:\n  omni-dbt preview up --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\" --secret-var DBT_PASSWORD --refresh"
+    )]
     Up {
         #[command(flatten)]
         connection: ConnectionArg,
         #[command(flatten)]
         target: PreviewTarget,
-        /// The schema dbt builds into (default: dbt_<branch>, sanitised).
-        #[arg(long)]
+        /// The schema dbt builds into (default: dbt_<branch>, by the naming rule in the README).
+        #[arg(
+            long = "target-schema",
+            visible_alias = "schema",
+            value_name = "SCHEMA"
+        )]
         schema: Option<String>,
         /// The dbt project's git branch to read (default: the environment's).
         #[arg(long)]
@@ -337,6 +431,9 @@ pub enum PreviewCommand {
         refresh_timeout: u64,
     },
     /// Delete the branch's environment (nothing to do when it is gone).
+    #[command(
+        after_help = "Examples:\n  omni-dbt preview down --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\""
+    )]
     Down {
         #[command(flatten)]
         connection: ConnectionArg,

@@ -76,8 +76,65 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Detailed(inner) => write!(f, "{inner}"),
-            // The client's errors carry Omni's own `detail`.
-            Failure::Api(e) => write!(f, "{e}"),
+            // The client's errors carry Omni's own `detail`, said in the CLI's words.
+            Failure::Api(e) => f.write_str(&cli_words(e)),
         }
+    }
+}
+
+/// The library's error, in the words of the command line: flags, not builder methods.
+fn cli_words(e: &Error) -> String {
+    if let Error::InvalidInput { field, rule, .. } = e {
+        if field == "body" {
+            return "nothing to change: give at least one field to set (e.g. --target-schema, \
+                    --var NAME=VALUE)"
+                .to_owned();
+        }
+        let flag = match field.as_str() {
+            "name" => "--name",
+            "targetSchema" => "--target-schema",
+            "targetDatabase" => "--target-database",
+            "targetName" => "--target-name",
+            "targetRole" => "--target-role",
+            "ownerId" => "--owner",
+            "projectRootPath" => "--project-root",
+            "sshUrl" => "--ssh-url",
+            other if other.starts_with("variables") => "--var/--secret-var",
+            _ => "",
+        };
+        if !flag.is_empty() {
+            return format!("{flag} ({field}): {rule}");
+        }
+    }
+    e.to_string()
+        .replace(
+            "set it explicitly, or call with_env() and set",
+            "give --token-file or --token-stdin (a token), --base-url or --instance (a URL), or set",
+        )
+        .replace(
+            "; use dangerously_allow_any_host() if you really mean it",
+            " (the CLI sends tokens to nothing else)",
+        )
+        .replace("give a full URL to with_base_url instead", "give a full URL with --base-url instead")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_library_words_in_cli_errors() {
+        let e = omni_dbt::Client::builder()
+            .with_base_url("https://example.com")
+            .with_token(omni_dbt::Token::unknown("t"))
+            .build()
+            .unwrap_err();
+        let text = Failure::Api(e).to_string();
+        assert!(!text.contains("dangerously"), "{text}");
+        assert!(text.contains("example.com"), "{text}");
+        let e = omni_dbt::Client::builder().build().unwrap_err();
+        let text = Failure::Api(e).to_string();
+        assert!(!text.contains("with_env"), "{text}");
+        assert!(text.contains("--token-file"), "{text}");
     }
 }

@@ -394,15 +394,231 @@ impl Plan {
     }
 }
 
+/// How a plan is made.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Delete this file's environments that it no longer names.
+    pub prune: bool,
+    /// Re-send secrets that exist.
+    pub rotate_secrets: bool,
+    /// Only these environments, by name (empty: all).
+    pub targets: Vec<String>,
+}
+
+impl Plan {
+    /// The plan as Markdown, for a pull-request comment or a job summary: a heading with the
+    /// summary, a table of the changes, and what is kept. Every name is escaped (a table cell
+    /// cannot be broken out of, nor a workflow command started).
+    pub fn markdown(&self) -> String {
+        let cell = |text: &str| shown(text).replace('|', "\\|").replace('`', "'");
+        let value = |v: &Value| match v {
+            Value::Null => "*(none)*".to_owned(),
+            Value::String(s) => format!("`{}`", cell(s)),
+            other => format!("`{}`", cell(&other.to_string())),
+        };
+        let mut out = String::new();
+        let _ = writeln!(out, "### omni-dbt plan: `{}`\n", cell(&self.marker));
+        if self.has_changes() {
+            let _ = writeln!(out, "**{}**\n", self.summary());
+            let _ = writeln!(out, "| | environment | field | from | to |");
+            let _ = writeln!(out, "|---|---|---|---|---|");
+            for (sign, steps) in [
+                ("➕ create", &self.create),
+                ("✏️ update", &self.update),
+                ("🗑️ delete", &self.delete),
+            ] {
+                for step in steps {
+                    if step.changes.is_empty() {
+                        let _ = writeln!(out, "| {sign} | {} | | | |", cell(&step.name));
+                    }
+                    for c in step.changes.iter().map(Change::view) {
+                        let _ = writeln!(
+                            out,
+                            "| {sign} | {} | {} | {} | {} |",
+                            cell(&step.name),
+                            cell(&c.field),
+                            value(&c.from),
+                            value(&c.to)
+                        );
+                    }
+                }
+            }
+        } else {
+            let _ = writeln!(out, "**No changes.** The environments match the file.");
+        }
+        let notes: Vec<String> = self
+            .create
+            .iter()
+            .chain(&self.update)
+            .chain(&self.unchanged)
+            .flat_map(|s| {
+                s.notes
+                    .iter()
+                    .map(move |n| format!("- {}: {}", cell(&s.name), cell(n)))
+            })
+            .collect();
+        if !notes.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n<details><summary>Notes ({})</summary>\n\n{}\n</details>",
+                notes.len(),
+                notes.join("\n")
+            );
+        }
+        if !self.kept.is_empty() {
+            let kept: Vec<String> = self
+                .kept
+                .iter()
+                .map(|k| format!("- {} (`{}`): {}", cell(&k.name), k.id, cell(&k.why)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\n<details><summary>Kept ({})</summary>\n\n{}\n</details>",
+                kept.len(),
+                kept.join("\n")
+            );
+        }
+        out
+    }
+}
+
+/// The environments file of what the connection has, for adoption: every field as it is (a
+/// nullable field written as its value or `null`, so the file manages it), plain variables by
+/// value, secret ones as `${NAME}` references. The ownership marker is left out, and so is an
+/// environment another file or a preview manages. Returns the YAML and what was left out.
+pub fn export(
+    connection: Uuid,
+    current: &[DbtEnvironment],
+    owner: &Owner,
+    managed_by: Option<&str>,
+    targets: &[String],
+) -> Result<(String, Vec<String>), Failure> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ExportFile<'a> {
+        connection: Uuid,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        managed_by: Option<&'a str>,
+        environments: Vec<ExportEnv>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ExportEnv {
+        name: String,
+        target_schema: String,
+        target_database: Option<String>,
+        target_name: Option<String>,
+        target_role: Option<String>,
+        owner_id: Option<Uuid>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        variables: BTreeMap<String, String>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        secret_variables: BTreeMap<String, String>,
+    }
+    let mut left_out = Vec::new();
+    let mut environments = Vec::new();
+    for env in current {
+        if !targets.is_empty() && !targets.contains(&env.name) {
+            continue;
+        }
+        if let Some(other) = Owner::of(env).filter(|o| o != owner) {
+            left_out.push(format!(
+                "{} ({}): managed by {}",
+                shown(&env.name),
+                env.id,
+                other.describe()
+            ));
+            continue;
+        }
+        let same: Vec<String> = current
+            .iter()
+            .filter(|e| e.name == env.name)
+            .map(|e| e.id.to_string())
+            .collect();
+        if same.len() > 1 {
+            return Err(Failure::Usage(format!(
+                "{} environments are named \"{}\" ({}); a file names each environment once: \
+                 rename all but one in Omni first",
+                same.len(),
+                shown(&env.name),
+                same.join(", ")
+            )));
+        }
+        let mut variables = BTreeMap::new();
+        let mut secret_variables = BTreeMap::new();
+        for v in env.variables.iter().filter(|v| v.name != MARKER) {
+            if v.is_secret {
+                secret_variables.insert(v.name.clone(), format!("${{{}}}", env_var_name(&v.name)));
+            } else {
+                variables.insert(v.name.clone(), v.value.clone().unwrap_or_default());
+            }
+        }
+        environments.push(ExportEnv {
+            name: env.name.clone(),
+            target_schema: env.target_schema.clone(),
+            target_database: env.target_database.clone(),
+            target_name: env.target_name.clone(),
+            target_role: env.target_role.clone(),
+            owner_id: env.owner_id,
+            variables,
+            secret_variables,
+        });
+    }
+    let file = ExportFile {
+        connection,
+        managed_by,
+        environments,
+    };
+    let yaml = serde_yaml_ng::to_string(&file)
+        .map_err(|e| Failure::Usage(format!("cannot write the file: {e}")))?;
+    Ok((yaml, left_out))
+}
+
+/// An environment variable name for a secret: letters, digits and `_`, not starting with a
+/// digit.
+fn env_var_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// Compares the file with what the connection has. An environment the file names that
 /// another file or a preview manages, or a name two environments share, is an error naming
 /// the ids: nothing is planned over it.
 pub fn plan(
     loaded: &Loaded,
     current: &[DbtEnvironment],
-    prune: bool,
-    rotate_secrets: bool,
+    options: &Options,
 ) -> Result<Plan, Failure> {
+    let targeted =
+        |name: &str| options.targets.is_empty() || options.targets.iter().any(|t| t == name);
+    let unknown: Vec<&String> = options
+        .targets
+        .iter()
+        .filter(|t| {
+            !loaded.file.environments.iter().any(|w| &w.name == *t)
+                && !current.iter().any(|e| &e.name == *t)
+        })
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<String> = unknown.iter().map(|t| shown(t)).collect();
+        return Err(Failure::Usage(format!(
+            "--target {}: neither the file nor the connection has an environment of that name",
+            names.join(", ")
+        )));
+    }
+    let (prune, rotate_secrets) = (options.prune, options.rotate_secrets);
     let mut plan = Plan {
         marker: loaded.owner.marker(),
         create: Vec::new(),
@@ -412,7 +628,12 @@ pub fn plan(
         kept: Vec::new(),
     };
     let mut problems = Vec::new();
-    for want in &loaded.file.environments {
+    for want in loaded
+        .file
+        .environments
+        .iter()
+        .filter(|w| targeted(&w.name))
+    {
         let matching: Vec<&DbtEnvironment> =
             current.iter().filter(|e| e.name == want.name).collect();
         let have = match matching.as_slice() {
@@ -466,10 +687,17 @@ pub fn plan(
     }
     for have in current {
         if loaded.file.environments.iter().any(|w| w.name == have.name) {
+            if !targeted(&have.name) {
+                plan.kept.push(Kept {
+                    name: have.name.clone(),
+                    id: have.id,
+                    why: "in the file; not a --target".to_owned(),
+                });
+            }
             continue;
         }
         let ours = Owner::of(have).as_ref() == Some(&loaded.owner);
-        if prune && ours && !have.is_default_environment {
+        if prune && ours && !have.is_default_environment && targeted(&have.name) {
             plan.delete.push(Step {
                 name: have.name.clone(),
                 id: Some(have.id),
@@ -480,6 +708,8 @@ pub fn plan(
         }
         let why = if have.is_default_environment {
             "the connection's default environment is never deleted".to_owned()
+        } else if ours && !targeted(&have.name) {
+            "managed by this file; not a --target".to_owned()
         } else if ours {
             "managed by this file; --prune deletes it".to_owned()
         } else {

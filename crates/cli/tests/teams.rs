@@ -221,6 +221,31 @@ async fn the_default_environment_named_like_a_preview_is_never_changed_or_delete
     let out = preview(&h, "down", "dev").await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(env_named(&h, "preview-dev"), Some(before), "untouched");
+
+    // Even marked as the preview's (by hand, through the API), the default is never deleted.
+    let client = Client::builder()
+        .with_token(Token::organization_api_key(
+            &h.fake.tokens().organization_api_key,
+        ))
+        .with_base_url(h.fake.base_url())
+        .without_rate_limit()
+        .build()
+        .unwrap();
+    let default = h.fake.default_environment();
+    client
+        .dbt_environments(h.fake.connection_id())
+        .update(default)
+        .add_variable("OMNI_DBT_MANAGED_BY", "preview:dev")
+        .send()
+        .await
+        .unwrap();
+    let out = preview(&h, "down", "dev").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["action"], "none", "{}", stderr(&out));
+    assert!(
+        env_named(&h, "preview-dev").is_some(),
+        "the default was deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -584,4 +609,169 @@ async fn the_librarys_warnings_reach_the_log_without_rust_log() {
         "a profile others can read is warned about: {}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_plans_no_changes_and_adopts_what_exists() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let out = h
+        .run_with_stdin(
+            &[
+                "env",
+                "create",
+                "staging",
+                "--schema",
+                "dbt_staging",
+                "--connection",
+                &conn,
+                "--database",
+                "analytics",
+                "--var",
+                "DBT_TARGET=staging",
+                "--secret-var",
+                "PW",
+            ],
+            &[],
+            b"hunter2\n",
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(preview(&h, "up", "feature-x").await.status.code(), Some(0));
+    let out = h.run(&["env", "export", "--connection", &conn], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let yaml = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(yaml.contains("PW: ${PW}"), "{yaml}");
+    assert!(
+        !yaml.contains("hunter2") && !yaml.contains("OMNI_DBT_MANAGED_BY"),
+        "{yaml}"
+    );
+    assert!(
+        !yaml.contains("preview-feature-x"),
+        "a preview is not adopted: {yaml}"
+    );
+    assert!(
+        stderr(&out).contains("not exported: preview-feature-x"),
+        "{}",
+        stderr(&out)
+    );
+    let path = h.home.path().join("exported.yaml");
+    std::fs::write(&path, &yaml).unwrap();
+    let f = path.to_str().unwrap();
+    let out = h
+        .run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the export plans no changes: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // --target: only the named environment is planned; markdown for a job summary.
+    let edited = yaml
+        .replace("dbt_staging", "dbt_staging_v2")
+        .replace("targetSchema: analytics", "targetSchema: analytics_v2");
+    std::fs::write(&path, &edited).unwrap();
+    let out = h
+        .run(
+            &[
+                "env",
+                "plan",
+                "-f",
+                f,
+                "--target",
+                "staging",
+                "--plan-format",
+                "markdown",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("**Plan: 0 to create, 1 to update, 0 to delete.**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| ✏️ update | staging | targetSchema | `dbt_staging` | `dbt_staging_v2` |"),
+        "{md}"
+    );
+    assert!(md.contains("in the file; not a --target"), "{md}");
+    let out = h
+        .run(&["env", "plan", "-f", f, "--target", "nope"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dbt_set_changes_only_what_is_given_and_shows_it() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let full = [
+        "dbt",
+        "set",
+        "--connection",
+        &conn,
+        "--replace",
+        "--ssh-url",
+        "git@github.com:acme/dbt.git",
+        "--branch",
+        "main",
+        "--autogen-relationships",
+        "true",
+        "--virtual-schemas",
+        "false",
+        "--project-root",
+        "analytics/dbt",
+    ];
+    let out = h.run(&full, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &["dbt", "set", "--connection", &conn, "--branch", "release"],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("branch: main -> release"),
+        "{}",
+        stderr(&out)
+    );
+    let journal = h.fake.journal();
+    let put = &journal[before + 1];
+    assert_eq!(put.method, "PUT");
+    let body: Value = serde_json::from_str(&put.body).unwrap();
+    assert_eq!(body["projectRootPath"], "analytics/dbt", "kept: {body}");
+    assert_eq!(body["branch"], "release");
+    assert_eq!(body["autogenRelationships"], true);
+    let out = h.run(&["dbt", "show", "--connection", &conn], &[]).await;
+    assert_eq!(json_out(&out)["projectRootPath"], "analytics/dbt");
+
+    // --replace without what Omni requires: named, nothing sent.
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &[
+                "dbt",
+                "set",
+                "--connection",
+                &conn,
+                "--replace",
+                "--branch",
+                "x",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--ssh-url, --autogen-relationships, --virtual-schemas"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.fake.journal().len(), before);
 }

@@ -6,7 +6,7 @@ use omni_dbt::Uuid;
 use serde_json::json;
 
 use crate::{
-    cli::{ApplyArgs, ConnectionArg, EnvCommand, Output},
+    cli::{ApplyArgs, ConnectionArg, EnvCommand, Output, PlanFormat},
     context::Context,
     failure::Failure,
     output::{emit, environment_rows, say, shown, stdout},
@@ -141,6 +141,30 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             apply,
             yes,
         } => env_apply(ctx, &c, &apply, yes).await?,
+        EnvCommand::Export {
+            connection: c,
+            managed_by,
+            targets,
+        } => {
+            let connection = connection(&c)?;
+            let current = all_environments(&ctx.client()?, connection).await?;
+            let owner = crate::owned::Owner::File(
+                managed_by
+                    .clone()
+                    .unwrap_or_else(|| "environments.yaml".to_owned()),
+            );
+            let (yaml, left_out) = plan::export(
+                connection,
+                &current,
+                &owner,
+                managed_by.as_deref(),
+                &targets,
+            )?;
+            for line in &left_out {
+                say(&format!("not exported: {line}"));
+            }
+            stdout(&yaml);
+        }
         EnvCommand::Delete { connection: c, env } => {
             let connection = connection(&c)?;
             let client = ctx.client()?;
@@ -190,12 +214,25 @@ async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Resul
     let loaded = plan::load(&args.file)?;
     let connection = plan_connection(&loaded.file, arg)?;
     let current = all_environments(&ctx.client()?, connection).await?;
-    let planned = plan::plan(&loaded, &current, args.prune, args.rotate_secrets)?;
-    match ctx.output {
-        Output::Table => stdout(&planned.human()),
-        Output::Json => emit(ctx.output, &planned, Vec::new),
+    let planned = plan::plan(&loaded, &current, &options(args))?;
+    let format = args.plan_format.unwrap_or(match ctx.output {
+        Output::Table => PlanFormat::Text,
+        Output::Json => PlanFormat::Json,
+    });
+    match format {
+        PlanFormat::Text => stdout(&planned.human()),
+        PlanFormat::Json => emit(Output::Json, &planned, Vec::new),
+        PlanFormat::Markdown => stdout(&planned.markdown()),
     }
     Ok(planned.has_changes())
+}
+
+fn options(args: &ApplyArgs) -> plan::Options {
+    plan::Options {
+        prune: args.prune,
+        rotate_secrets: args.rotate_secrets,
+        targets: args.targets.clone(),
+    }
 }
 
 async fn env_apply(
@@ -208,7 +245,7 @@ async fn env_apply(
     let connection = plan_connection(&loaded.file, arg)?;
     let client = ctx.client()?;
     let current = all_environments(&client, connection).await?;
-    let planned = plan::plan(&loaded, &current, args.prune, args.rotate_secrets)?;
+    let planned = plan::plan(&loaded, &current, &options(args))?;
     // Every value and every check before the question and before anything is sent.
     let secrets = plan::secrets(&planned)?;
     let requests = plan::requests(&client, connection, &loaded, &current, &planned, &secrets)?;

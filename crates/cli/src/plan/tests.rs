@@ -207,7 +207,7 @@ proptest! {
                     marker(e).and_then(|m| Owner::parse(&m)).is_some_and(|o| o != loaded.owner)
                 })
         });
-        let planned = match plan(&loaded, &current, prune, false) {
+        let planned = match plan(&loaded, &current, &Options { prune, ..Options::default() }) {
             Err(_) => {
                 prop_assert!(conflicted, "refused without a conflict");
                 return Ok(());
@@ -246,7 +246,7 @@ proptest! {
         let mut after = state.clone();
         simulate(&mut after, &loaded, &planned);
         let current: Vec<DbtEnvironment> = after.iter().map(Env::decoded).collect();
-        let again = plan(&loaded, &current, prune, false).unwrap();
+        let again = plan(&loaded, &current, &Options { prune, ..Options::default() }).unwrap();
         prop_assert!(!again.has_changes(), "a second plan changes things:\n{}", again.human());
     }
 }
@@ -292,7 +292,15 @@ fn a_nullable_field_left_out_is_not_cleared_and_the_default_is_never_pruned() {
         owner: Owner::File(THIS.into()),
     };
     let current: Vec<DbtEnvironment> = state.iter().map(Env::decoded).collect();
-    let planned = plan(&loaded, &current, true, false).unwrap();
+    let planned = plan(
+        &loaded,
+        &current,
+        &Options {
+            prune: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
     assert!(
         planned.delete.is_empty(),
         "the default is never pruned, marked or not"
@@ -306,4 +314,54 @@ fn a_nullable_field_left_out_is_not_cleared_and_the_default_is_never_pruned() {
         }],
         "targetDatabase and targetRole, left out, are not cleared"
     );
+}
+
+/// The JSON Schema and the reference document the file's every key, and the loader accepts
+/// exactly those keys: the example with every key loads, and a key the schema lacks is refused.
+#[test]
+fn the_schema_and_the_loader_agree_on_every_key() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(docs.join("environments.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let reference = std::fs::read_to_string(docs.join("environments-file.md")).unwrap();
+    let example = std::fs::read_to_string(docs.join("environments.example.yaml")).unwrap();
+    let top: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    let env: Vec<&String> = schema["$defs"]["environment"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    for key in top.iter().chain(&env) {
+        assert!(
+            reference.contains(&format!("| `{key}` |")),
+            "{key} is not in the reference"
+        );
+        assert!(
+            example.contains(&format!("{key}:")),
+            "{key} is not in the example"
+        );
+    }
+    let loaded = load(&docs.join("environments.example.yaml")).unwrap();
+    assert_eq!(loaded.owner, Owner::File("analytics-envs".into()));
+    assert_eq!(loaded.file.environments.len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    for (at, extra) in [
+        ("top", "colour: blue\n"),
+        ("environment", "    colour: blue\n"),
+    ] {
+        let text = match at {
+            "top" => format!("{example}{extra}"),
+            _ => example.replacen(
+                "    targetSchema: dbt_staging\n",
+                &format!("    targetSchema: dbt_staging\n{extra}"),
+                1,
+            ),
+        };
+        let path = dir.path().join("x.yaml");
+        std::fs::write(&path, text).unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("unknown field `colour`"), "{at}: {err}");
+    }
 }
