@@ -398,6 +398,8 @@ pub enum ExposuresCommand {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per run: the size of a variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum PreviewCommand {
     /// Create or update the branch's environment and point the model's branch at it.
     #[command(
@@ -415,6 +417,23 @@ pub enum PreviewCommand {
             value_name = "SCHEMA"
         )]
         schema: Option<String>,
+        /// Copy a template environment (by name or id): its database, dbt target name, role
+        /// and plain variables, for the preview's create (flags given here win).
+        #[arg(long, value_name = "ENV")]
+        from: Option<String>,
+        /// Target database override of the preview.
+        #[arg(
+            long = "target-database",
+            visible_alias = "database",
+            value_name = "DATABASE"
+        )]
+        database: Option<String>,
+        /// dbt target name override of the preview.
+        #[arg(long)]
+        target_name: Option<String>,
+        /// Target role override of the preview.
+        #[arg(long = "target-role", visible_alias = "role", value_name = "ROLE")]
+        role: Option<String>,
         /// The dbt project's git branch to read (default: the environment's).
         #[arg(long)]
         dbt_git_branch: Option<String>,

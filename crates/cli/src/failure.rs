@@ -19,6 +19,8 @@ pub enum Failure {
     Partial(Vec<(String, u8)>),
     /// SIGINT or SIGTERM during an apply, with what had finished.
     Interrupted(String),
+    /// A failure reaching the server, with the host it was talking to.
+    Network { host: String, inner: Box<Failure> },
     /// Any failure under `plan --detailed-exitcode`, which reserves 2 for "changes": exit 1.
     Detailed(Box<Failure>),
 }
@@ -30,6 +32,21 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
+    /// A transport failure (or one whose outcome is unknown) names the host: "connection
+    /// refused" alone does not say which address was wrong.
+    pub fn with_host(self, host: Option<String>) -> Failure {
+        match (self, host) {
+            (
+                failure @ Failure::Api(Error::Transport { .. } | Error::OutcomeUnknown { .. }),
+                Some(host),
+            ) => Failure::Network {
+                host,
+                inner: Box::new(failure),
+            },
+            (failure, _) => failure,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) => 2,
@@ -44,6 +61,7 @@ impl Failure {
                 _ => 1,
             },
             Failure::Detailed(_) => 1,
+            Failure::Network { inner, .. } => inner.exit_code(),
             Failure::Api(e) => match e {
                 Error::InvalidInput { .. } | Error::Config { .. } => 2,
                 Error::Unauthorized { .. } | Error::Forbidden { .. } => 3,
@@ -76,6 +94,7 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Detailed(inner) => write!(f, "{inner}"),
+            Failure::Network { host, inner } => write!(f, "talking to {host}: {inner}"),
             // The client's errors carry Omni's own `detail`, said in the CLI's words.
             Failure::Api(e) => f.write_str(&cli_words(e)),
         }

@@ -57,15 +57,24 @@ pub async fn find(
     name_or_id: &str,
 ) -> Result<DbtEnvironment, Failure> {
     let all = all_environments(client, connection).await?;
+    find_in(&all, connection, name_or_id).cloned()
+}
+
+/// [`find`] among environments already listed.
+pub fn find_in<'a>(
+    all: &'a [DbtEnvironment],
+    connection: Uuid,
+    name_or_id: &str,
+) -> Result<&'a DbtEnvironment, Failure> {
     if let Ok(id) = Uuid::parse_str(name_or_id) {
-        return all.into_iter().find(|e| e.id == id).ok_or_else(|| {
+        return all.iter().find(|e| e.id == id).ok_or_else(|| {
             Failure::NotFound(format!(
                 "no environment with id {id} on connection {connection}"
             ))
         });
     }
-    match unique_by_name(&all, name_or_id)? {
-        Some(one) => Ok(one.clone()),
+    match unique_by_name(all, name_or_id)? {
+        Some(one) => Ok(one),
         None => {
             let names: Vec<String> = all.iter().map(|e| shown(&e.name)).collect();
             Err(Failure::NotFound(format!(

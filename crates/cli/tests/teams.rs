@@ -775,3 +775,81 @@ async fn dbt_set_changes_only_what_is_given_and_shows_it() {
     );
     assert_eq!(h.fake.journal().len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_network_error_names_the_host_and_a_preview_can_copy_a_template() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let mut command = h.command(&["env", "list", "--connection", &conn], &[]);
+    command.args(["--base-url", &format!("http://127.0.0.1:{port}")]);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("talking to 127.0.0.1:{port}")),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "template",
+                "--target-schema",
+                "t",
+                "--target-database",
+                "analytics",
+                "--target-role",
+                "TRANSFORMER",
+                "--var",
+                "DBT_THREADS=8",
+                "--connection",
+                &conn,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    h.fake.add_branch(h.fake.model_id(), "feature-t");
+    let model = h.fake.model_id().to_string();
+    let out = h
+        .run(
+            &[
+                "preview",
+                "up",
+                "--connection",
+                &conn,
+                "--model",
+                &model,
+                "--branch",
+                "feature-t",
+                "--from",
+                "template",
+                "--target-role",
+                "REVIEWER",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = &json_out(&out)["environment"];
+    assert_eq!(env["targetDatabase"], "analytics", "copied");
+    assert_eq!(env["targetRole"], "REVIEWER", "the flag wins");
+    let vars = env["variables"].as_array().unwrap();
+    assert!(
+        vars.iter()
+            .any(|v| v["name"] == "DBT_THREADS" && v["value"] == "8"),
+        "{vars:?}"
+    );
+    assert!(
+        vars.iter()
+            .any(|v| v["name"] == "OMNI_DBT_MANAGED_BY" && v["value"] == "preview:feature-t"),
+        "{vars:?}"
+    );
+}

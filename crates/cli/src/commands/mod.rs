@@ -29,12 +29,26 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Err(e) if detailed => return Err(Failure::Detailed(Box::new(e))),
         Err(e) => return Err(e),
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Config { command } => config::run(&ctx, command).map(|()| 0),
         Command::Env { command } => env::run(&ctx, command).await,
         Command::Dbt { command } => dbt::run(&ctx, command).await.map(|()| 0),
         Command::Exposures { command } => exposures::run(&ctx, command).await.map(|()| 0),
         Command::Preview { command } => preview::run(&ctx, command).await.map(|()| 0),
         Command::Completions { .. } => Ok(0),
-    }
+    };
+    result.map_err(|e| {
+        let host = ctx.builder.resolve().ok().and_then(|r| {
+            url::Url::parse(&r.base_url).ok().and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(port) => format!("{h}:{port}"),
+                    None => h.to_owned(),
+                })
+            })
+        });
+        match e {
+            Failure::Detailed(inner) => Failure::Detailed(Box::new(inner.with_host(host))),
+            other => other.with_host(host),
+        }
+    })
 }

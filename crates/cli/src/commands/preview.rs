@@ -13,7 +13,7 @@ use crate::{
     failure::Failure,
     output::{emit, environment_rows, say, shown},
     owned::{self, MARKER, Owner},
-    rules::{all_environments, connection, variables, with_new_variables, with_variables},
+    rules::{self, all_environments, connection, variables, with_new_variables, with_variables},
 };
 
 pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> {
@@ -22,6 +22,10 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             connection: c,
             target,
             schema,
+            from,
+            database,
+            target_name,
+            role,
             dbt_git_branch,
             variables: vars,
             refresh,
@@ -68,21 +72,57 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                     )));
                 }
             };
+            // The template: what a create copies (secrets cannot be: Omni never returns them).
+            let template = match &from {
+                None => None,
+                Some(name_or_id) => Some(rules::find_in(&all, connection, name_or_id)?),
+            };
+            let database = database.or_else(|| template.and_then(|t| t.target_database.clone()));
+            let target_name = target_name.or_else(|| template.and_then(|t| t.target_name.clone()));
+            let role = role.or_else(|| template.and_then(|t| t.target_role.clone()));
             let (environment, action) = match existing {
                 Some(current) => {
-                    let update = client
+                    let mut update = client
                         .dbt_environments(connection)
                         .update_from(current)
                         .target_schema(&schema);
+                    if let Some(v) = &database {
+                        update = update.target_database(v.clone());
+                    }
+                    if let Some(v) = &target_name {
+                        update = update.target_name(v.clone());
+                    }
+                    if let Some(v) = &role {
+                        update = update.target_role(v.clone());
+                    }
                     let updated = with_variables(update, current, vars).send().await?;
                     (updated, "updated")
                 }
                 None => {
-                    let create = client
+                    let mut create = client
                         .dbt_environments(connection)
                         .create(&name, &schema)
                         .adopting()
                         .add_variable(MARKER, owner.marker());
+                    if let Some(v) = &database {
+                        create = create.target_database(v);
+                    }
+                    if let Some(v) = &target_name {
+                        create = create.target_name(v);
+                    }
+                    if let Some(v) = &role {
+                        create = create.target_role(v);
+                    }
+                    let given: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+                    if let Some(t) = template {
+                        for v in &t.variables {
+                            if v.is_secret || v.name == MARKER || given.contains(&v.name.as_str()) {
+                                continue;
+                            }
+                            create =
+                                create.add_variable(&v.name, v.value.clone().unwrap_or_default());
+                        }
+                    }
                     (with_new_variables(create, vars).send().await?, "created")
                 }
             };
