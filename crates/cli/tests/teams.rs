@@ -853,3 +853,78 @@ async fn a_network_error_names_the_host_and_a_preview_can_copy_a_template() {
         "{vars:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_apply_says_what_finished_and_stdin_tokens_are_bounded() {
+    use omni_dbt_fake::{Fault, Operation};
+    let h = Harness::start().await;
+    let mut body = String::from("environments:\n");
+    for i in 0..12 {
+        body.push_str(&format!("  - name: slow-{i:02}\n    targetSchema: s{i}\n"));
+    }
+    let f = write(&h, "slow.yaml", &body);
+    h.fake.inject(
+        Operation::Create,
+        Fault::Latency(std::time::Duration::from_millis(400)),
+    );
+    let mut command = h.command(&["env", "apply", "-f", &f, "--yes"], &[]);
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        let child = command.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("terminated (SIGTERM)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("of 12 change(s) had finished"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A token on standard input larger than 64 KiB is refused, not read without end.
+    let conn = h.connection();
+    // Without the harness's --token-file (it conflicts with --token-stdin).
+    let mut clean = std::process::Command::new(env!("CARGO_BIN_EXE_omni-dbt"));
+    clean
+        .env_remove("OMNI_API_TOKEN")
+        .env("HOME", h.home.path())
+        .args([
+            "--base-url",
+            h.fake.base_url(),
+            "--token-stdin",
+            "env",
+            "list",
+            "--connection",
+            &conn,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = clean.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(&vec![b'x'; 200 * 1024]);
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--token-stdin: standard input is larger than 65536 bytes"),
+        "{}",
+        stderr(&out)
+    );
+}
