@@ -928,3 +928,41 @@ async fn sigterm_mid_apply_says_what_finished_and_stdin_tokens_are_bounded() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_preview_of_a_branch_that_does_not_exist_leaves_nothing_behind() {
+    let h = Harness::start().await;
+    let (conn, model) = (h.connection(), h.fake.model_id().to_string());
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &[
+                "preview",
+                "up",
+                "--connection",
+                &conn,
+                "--model",
+                &model,
+                "--branch",
+                "no-such-branch",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was deleted again"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(&h), ["Default"], "nothing left behind");
+    let sent: Vec<String> = h.fake.journal()[before..]
+        .iter()
+        .map(|e| e.method.clone())
+        .collect();
+    assert_eq!(
+        sent,
+        ["GET", "POST", "POST", "DELETE"],
+        "list, create, point (404), delete"
+    );
+}

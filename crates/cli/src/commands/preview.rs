@@ -139,7 +139,34 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             if let Some(git) = &dbt_git_branch {
                 point = point.dbt_git_branch(git);
             }
-            point.send().await?;
+            if let Err(e) = point.send().await {
+                // A preview whose branch cannot be pointed at it is no preview: one this run
+                // created is deleted again, so that nothing is left behind.
+                if action == "created" {
+                    let undone = client
+                        .dbt_environments(connection)
+                        .delete(environment.id)
+                        .send()
+                        .await;
+                    let what = match undone {
+                        Ok(_) => format!(
+                            "the environment {} created for it was deleted again",
+                            shown(&environment.name)
+                        ),
+                        Err(undo) => format!(
+                            "deleting the environment {} ({}) created for it failed too: {undo}",
+                            shown(&environment.name),
+                            environment.id
+                        ),
+                    };
+                    say(&format!(
+                        "branch {} of model {}: {what}",
+                        shown(&target.branch),
+                        target.model
+                    ));
+                }
+                return Err(e.into());
+            }
             say(&format!(
                 "branch {} of model {} reads dbt from {}",
                 shown(&target.branch),
