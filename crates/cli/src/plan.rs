@@ -353,7 +353,22 @@ impl Plan {
         ] {
             for step in steps {
                 let _ = writeln!(out, "{sign} {verb} {}", shown(&step.name));
-                for c in step.changes.iter().map(Change::view) {
+                for mut c in step.changes.iter().map(Change::view) {
+                    // Who owns it, in Omni's words: a personal environment or a shared one.
+                    if c.field == "ownerId" {
+                        let say = |v: &Value| match v {
+                            Value::Null => json!("shared"),
+                            other => {
+                                json!(format!("personal ({})", other.as_str().unwrap_or_default()))
+                            }
+                        };
+                        c.from = if sign == '+' {
+                            Value::Null
+                        } else {
+                            say(&c.from)
+                        };
+                        c.to = say(&c.to);
+                    }
                     if sign == '+' {
                         let _ = writeln!(out, "    {}: {}", shown(&c.field), show(&c.to));
                     } else {

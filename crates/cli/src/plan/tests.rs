@@ -365,3 +365,48 @@ fn the_schema_and_the_loader_agree_on_every_key() {
         assert!(err.contains("unknown field `colour`"), "{at}: {err}");
     }
 }
+
+#[test]
+fn the_plan_says_personal_or_shared() {
+    let have = Env {
+        id: id(2),
+        name: "a".into(),
+        default: false,
+        schema: "s0".into(),
+        database: None,
+        role: None,
+        vars: BTreeMap::new(),
+    };
+    let mut decoded = serde_json::to_value(have.decoded()).unwrap();
+    decoded["ownerId"] = json!(id(7));
+    let current: Vec<DbtEnvironment> = vec![serde_json::from_value(decoded).unwrap()];
+    let want = |name: &str, owner: Option<Option<Uuid>>| Desired {
+        name: name.into(),
+        target_schema: "s0".into(),
+        target_database: None,
+        target_name: None,
+        target_role: None,
+        owner_id: owner,
+        variables: BTreeMap::new(),
+        secret_variables: BTreeMap::new(),
+    };
+    let loaded = Loaded {
+        file: File {
+            connection: None,
+            managed_by: Some(THIS.into()),
+            environments: vec![want("a", Some(None)), want("b", Some(Some(id(8))))],
+        },
+        owner: Owner::File(THIS.into()),
+    };
+    let text = plan(&loaded, &current, &Options::default())
+        .unwrap()
+        .human();
+    assert!(
+        text.contains(&format!("ownerId: personal ({}) -> shared", id(7))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ownerId: personal ({})", id(8))),
+        "{text}"
+    );
+}
