@@ -160,7 +160,67 @@ fn value_for(doc: &Value, schema: &Value, rng: &mut Rng, depth: usize) -> Value 
     }
 }
 
+/// A pattern as ECMAScript reads it, for the `jsonschema` crate's Rust regex engines: there
+/// `\w` and `\d` are Unicode classes, in ECMAScript (and in `regress`, the generated client's
+/// engine) ASCII ones (`"ÿ"` is not `\w`).
+fn ecma_classes(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| match (k.as_str(), v) {
+                    ("pattern", Value::String(p)) => (k.clone(), json!(ascii_classes(p))),
+                    _ => (k.clone(), ecma_classes(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(ecma_classes).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `\w` and `\d` spelled as the ASCII classes they are in ECMAScript, inside a character class
+/// or outside one.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::new();
+    let (mut in_class, mut chars) = (false, pattern.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('w') if in_class => out.push_str("A-Za-z0-9_"),
+                Some('w') => out.push_str("[A-Za-z0-9_]"),
+                Some('d') if in_class => out.push_str("0-9"),
+                Some('d') => out.push_str("[0-9]"),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn ascii_classes_keep_the_pattern() {
+    assert_eq!(
+        ascii_classes(r"^(?!\/)[\w ./-]+$"),
+        r"^(?!\/)[A-Za-z0-9_ ./-]+$"
+    );
+    assert_eq!(ascii_classes(r"\d+\w"), "[0-9]+[A-Za-z0-9_]");
+}
+
 fn jsonschema_says(doc: &Value, schema: &Value, value: &Value) -> bool {
+    let (doc, schema) = (&ecma_classes(doc), &ecma_classes(schema));
     let defs: Map<String, Value> = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)
@@ -246,4 +306,22 @@ fn the_generator_makes_both_kinds() {
         valid > 100 && invalid > 100,
         "{valid} valid, {invalid} invalid"
     );
+}
+
+/// The case the property test found: `\w` is ASCII in ECMAScript, so `"ÿ"` breaks Omni's
+/// `projectRootPath` pattern (as the generated client and the fake say too).
+#[test]
+fn a_non_ascii_word_character_breaks_the_project_root_pattern() {
+    let (spec, schema) = cases()
+        .iter()
+        .find(|(_, s)| s["title"] == "ConnectionsDbtUpdateBody")
+        .expect("the dbt configuration's body");
+    let body = json!({"autogenRelationships": true, "branch": "main", "enableVirtualSchemas": false,
+                      "sshUrl": "git@github.com:a/b.git", "projectRootPath": "ÿ"});
+    assert!(check_value(spec, schema, &body).is_err());
+    assert!(!jsonschema_says(spec, schema, &body));
+    let body = json!({"autogenRelationships": true, "branch": "main", "enableVirtualSchemas": false,
+                      "sshUrl": "git@github.com:a/b.git", "projectRootPath": "models/dbt_1"});
+    assert!(check_value(spec, schema, &body).is_ok());
+    assert!(jsonschema_says(spec, schema, &body));
 }
