@@ -61,6 +61,18 @@ async fn create(h: &Harness, name: &str) {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
+/// The library's client on the fake, for what the CLI itself would refuse to do.
+fn client(h: &Harness) -> Client {
+    Client::builder()
+        .with_token(Token::organization_api_key(
+            &h.fake.tokens().organization_api_key,
+        ))
+        .with_base_url(h.fake.base_url())
+        .without_rate_limit()
+        .build()
+        .unwrap()
+}
+
 fn write(h: &Harness, name: &str, body: &str) -> String {
     let path = h.home.path().join(name);
     std::fs::write(&path, format!("connection: {}\n{body}", h.connection())).unwrap();
@@ -223,14 +235,7 @@ async fn the_default_environment_named_like_a_preview_is_never_changed_or_delete
     assert_eq!(env_named(&h, "preview-dev"), Some(before), "untouched");
 
     // Even marked as the preview's (by hand, through the API), the default is never deleted.
-    let client = Client::builder()
-        .with_token(Token::organization_api_key(
-            &h.fake.tokens().organization_api_key,
-        ))
-        .with_base_url(h.fake.base_url())
-        .without_rate_limit()
-        .build()
-        .unwrap();
+    let client = client(&h);
     let default = h.fake.default_environment();
     client
         .dbt_environments(h.fake.connection_id())
@@ -251,14 +256,7 @@ async fn the_default_environment_named_like_a_preview_is_never_changed_or_delete
 #[tokio::test(flavor = "multi_thread")]
 async fn two_environments_with_one_name_are_an_error_naming_both() {
     let h = Harness::start().await;
-    let client = Client::builder()
-        .with_token(Token::organization_api_key(
-            &h.fake.tokens().organization_api_key,
-        ))
-        .with_base_url(h.fake.base_url())
-        .without_rate_limit()
-        .build()
-        .unwrap();
+    let client = client(&h);
     let envs = client.dbt_environments(h.fake.connection_id());
     let a = envs.create("staging", "a").send().await.unwrap();
     let b = envs.create("staging", "b").send().await.unwrap();
