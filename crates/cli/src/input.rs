@@ -131,24 +131,7 @@ pub fn yaml_file(path: &Path) -> Result<Value, Failure> {
 pub fn yaml(text: &str) -> Result<Value, String> {
     // Flow collections nest without a newline (`[[[[…`); the parser would take minutes on
     // 100,000 levels before the budget below ever sees a node. Count them first.
-    let mut depth: usize = 0;
-    let mut quoted: Option<char> = None;
-    for c in text.chars() {
-        match (quoted, c) {
-            (Some(q), c) if c == q => quoted = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quoted = Some(c),
-            (None, '[' | '{') => {
-                depth += 1;
-                if depth > MAX_YAML_DEPTH {
-                    return Err(format!("nests deeper than {MAX_YAML_DEPTH} levels"));
-                }
-            }
-            (None, ']' | '}') => depth = depth.saturating_sub(1),
-            (None, '\n') => {}
-            _ => {}
-        }
-    }
+    flow_depth(text)?;
     let budget = Budget {
         nodes: std::cell::Cell::new(MAX_YAML_NODES),
         failure: std::cell::RefCell::new(None),
@@ -166,6 +149,53 @@ pub fn yaml(text: &str) -> Result<Value, String> {
         (Ok(value), None) => Ok(value),
         (Err(e), None) => Err(e.to_string()),
     }
+}
+
+/// Refuses flow nesting deeper than [`MAX_YAML_DEPTH`], counting `[`/`{` outside quoted
+/// scalars. It errs on the side of counting: a quote opens only where YAML starts a quoted
+/// scalar (at a line's start, after an indicator `: `, `- `, `? `, or after `[`, `{`, `,`), and
+/// no quote outlives its line, so an apostrophe in a plain scalar (`it's`) hides nothing.
+fn flow_depth(text: &str) -> Result<(), String> {
+    for line in text.lines() {
+        let mut depth: usize = 0;
+        let mut quoted: Option<char> = None;
+        // The previous character, and the last one that was not a space.
+        let (mut prev, mut last): (Option<char>, Option<char>) = (None, None);
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match quoted {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some(q) if c == q => quoted = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' => {
+                        let after_space = prev.is_none_or(char::is_whitespace);
+                        let opens = matches!(prev, Some('[' | '{' | ','))
+                            || (after_space
+                                && matches!(last, None | Some(':' | '-' | '?' | '[' | '{' | ',')));
+                        if opens {
+                            quoted = Some(c);
+                        }
+                    }
+                    '[' | '{' => {
+                        depth += 1;
+                        if depth > MAX_YAML_DEPTH {
+                            return Err(format!("nests deeper than {MAX_YAML_DEPTH} levels"));
+                        }
+                    }
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            prev = Some(c);
+            if !c.is_whitespace() {
+                last = Some(c);
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Budget {
@@ -326,6 +356,24 @@ mod tests {
             block.push_str("k:\n");
         }
         assert!(yaml(&block).unwrap_err().contains("nests deeper"));
+    }
+
+    #[test]
+    fn an_apostrophe_hides_no_nesting_from_the_count() {
+        let deep = "[".repeat(100_000);
+        for text in [
+            format!("x: it's\ny: {deep}"),
+            format!("y: [it's, {deep}"),
+            format!("y: [\"a\\\"b\", {deep}"),
+        ] {
+            let err = yaml(&text).unwrap_err();
+            assert!(err.contains("nests deeper"), "{err}");
+        }
+        // A quoted scalar's brackets are still not nesting, nor an apostrophe's.
+        assert_eq!(
+            yaml("x: it's [fine]\n").unwrap(),
+            serde_json::json!({"x": "it's [fine]"})
+        );
     }
 
     #[test]
