@@ -204,7 +204,9 @@ pub enum EnvCommand {
     Export {
         #[command(flatten)]
         connection: ConnectionArg,
-        /// The `managedBy` id to write (environments it names are then managed by that file).
+        /// The `managedBy` id to write. Environments marked with another file's id, or as a
+        /// preview, are left out (and said). Without it the file's id is its name, and
+        /// environments marked `file:environments.yaml` count as its own: export to that name.
         #[arg(long)]
         managed_by: Option<String>,
         /// Only these environments, by name (repeatable; default: all).

@@ -11,6 +11,7 @@ use crate::{
 };
 
 /// The configuration Omni has now.
+#[derive(Clone)]
 struct Current {
     ssh_url: String,
     branch: String,
@@ -21,51 +22,75 @@ struct Current {
     enable_semantic_layer: bool,
 }
 
+impl Current {
+    /// The configuration an answer carries; `None` when there is none.
+    fn of(answer: &ConnectionsDbtGetResponse) -> Option<Current> {
+        match answer {
+            ConnectionsDbtGetResponse::ConfiguredResponse {
+                ssh_url,
+                branch,
+                dbt_version,
+                project_root_path,
+                autogen_relationships,
+                enable_virtual_schemas,
+                enable_semantic_layer,
+                ..
+            } => Some(Current {
+                ssh_url: ssh_url.clone(),
+                branch: branch.clone(),
+                dbt_version: dbt_version.clone(),
+                project_root_path: project_root_path.clone(),
+                autogen_relationships: *autogen_relationships,
+                enable_virtual_schemas: *enable_virtual_schemas,
+                enable_semantic_layer: *enable_semantic_layer,
+            }),
+            ConnectionsDbtGetResponse::NotConfiguredResponse { .. } => None,
+        }
+    }
+}
+
 pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
     let client = ctx.client()?;
     match command {
         DbtCommand::Show(c) => {
             let answer = client.dbt(connection(&c)?).config().send().await?;
-            emit(ctx.output, &answer, || match &answer {
-                ConnectionsDbtGetResponse::ConfiguredResponse {
-                    ssh_url,
-                    branch,
-                    dbt_version,
-                    project_root_path,
-                    autogen_relationships,
-                    enable_virtual_schemas,
-                    enable_semantic_layer,
-                    ..
-                } => vec![
-                    vec!["SETTING".into(), "VALUE".into()],
-                    vec!["sshUrl".into(), ssh_url.clone()],
-                    vec!["branch".into(), branch.clone()],
-                    vec!["dbtVersion".into(), dbt_version.clone()],
-                    vec![
-                        "projectRootPath".into(),
-                        project_root_path.clone().unwrap_or_default(),
+            emit(ctx.output, &answer, || {
+                match (Current::of(&answer), &answer) {
+                    (Some(n), _) => vec![
+                        vec!["SETTING".into(), "VALUE".into()],
+                        vec!["sshUrl".into(), n.ssh_url],
+                        vec!["branch".into(), n.branch],
+                        vec!["dbtVersion".into(), n.dbt_version],
+                        vec![
+                            "projectRootPath".into(),
+                            n.project_root_path.unwrap_or_default(),
+                        ],
+                        vec![
+                            "autogenRelationships".into(),
+                            n.autogen_relationships.to_string(),
+                        ],
+                        vec![
+                            "enableVirtualSchemas".into(),
+                            n.enable_virtual_schemas.to_string(),
+                        ],
+                        vec![
+                            "enableSemanticLayer".into(),
+                            n.enable_semantic_layer.to_string(),
+                        ],
                     ],
-                    vec![
-                        "autogenRelationships".into(),
-                        autogen_relationships.to_string(),
+                    (
+                        None,
+                        ConnectionsDbtGetResponse::NotConfiguredResponse {
+                            message,
+                            supports_dbt,
+                        },
+                    ) => vec![
+                        vec!["SETTING".into(), "VALUE".into()],
+                        vec!["message".into(), message.clone()],
+                        vec!["supportsDbt".into(), supports_dbt.to_string()],
                     ],
-                    vec![
-                        "enableVirtualSchemas".into(),
-                        enable_virtual_schemas.to_string(),
-                    ],
-                    vec![
-                        "enableSemanticLayer".into(),
-                        enable_semantic_layer.to_string(),
-                    ],
-                ],
-                ConnectionsDbtGetResponse::NotConfiguredResponse {
-                    message,
-                    supports_dbt,
-                } => vec![
-                    vec!["SETTING".into(), "VALUE".into()],
-                    vec!["message".into(), message.clone()],
-                    vec!["supportsDbt".into(), supports_dbt.to_string()],
-                ],
+                    (None, _) => Vec::new(),
+                }
             });
         }
         DbtCommand::Set {
@@ -85,27 +110,7 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
             let now = if replace {
                 None
             } else {
-                match client.dbt(connection).config().send().await? {
-                    ConnectionsDbtGetResponse::ConfiguredResponse {
-                        ssh_url,
-                        branch,
-                        dbt_version,
-                        project_root_path,
-                        autogen_relationships,
-                        enable_virtual_schemas,
-                        enable_semantic_layer,
-                        ..
-                    } => Some(Current {
-                        ssh_url,
-                        branch,
-                        dbt_version,
-                        project_root_path,
-                        autogen_relationships,
-                        enable_virtual_schemas,
-                        enable_semantic_layer,
-                    }),
-                    ConnectionsDbtGetResponse::NotConfiguredResponse { .. } => None,
-                }
+                Current::of(&client.dbt(connection).config().send().await?)
             };
             let missing: Vec<&str> = [
                 ("--ssh-url", ssh_url.is_none() && now.is_none()),
