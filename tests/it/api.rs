@@ -108,6 +108,56 @@ async fn every_operation_in_the_spec_is_callable_through_the_generated_api() -> 
         .into_inner();
     assert_eq!(state.job_type, "REFRESH_SCHEMA");
 
+    // Model branches and users: generated, called as they are.
+    let made = api
+        .models_create()
+        .body(types::CreateModelSchemaBase {
+            connection_id: conn.to_string(),
+            base_model_id: Some(model.to_string()),
+            model_kind: Some(types::CreateModelSchemaBaseModelKind::Branch),
+            model_name: Some("pr-7".into()),
+            access_grants: Vec::new(),
+            allow_as_workbook_base: None,
+            uses_isolated_branches: None,
+        })
+        .send()
+        .await?
+        .into_inner();
+    assert!(made.success, "{made:?}");
+    let listed = api
+        .models_list()
+        .base_model_id(model)
+        .model_kind(types::ModelsListModelKind::Branch)
+        .name("pr-7")
+        .send()
+        .await?
+        .into_inner();
+    assert_eq!(listed.records.len(), 1);
+    assert_eq!(
+        Some(listed.records[0].id.clone()),
+        made.model.map(|m| m.id.to_string())
+    );
+    assert!(
+        api.models_delete_branch()
+            .model_id(model)
+            .branch_name("pr-7")
+            .send()
+            .await?
+            .into_inner()
+            .success
+    );
+    let users = api
+        .scim_users_list()
+        .filter(format!(
+            "userName eq \"{}\"",
+            omni_dbt_fake::ADMIN_USER_EMAIL
+        ))
+        .send()
+        .await?
+        .into_inner();
+    assert_eq!(users.resources.len(), 1);
+    assert_eq!(users.resources[0].id, fake.admin_user());
+
     let config = api
         .connections_dbt_get()
         .connection_id(conn)

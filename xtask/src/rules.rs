@@ -38,6 +38,10 @@ pub const RULES: &[(&str, &str)] = &[
         "an anyOf/oneOf whose branches are all the same schema is that schema (typify would make a struct of flattened copies, which progenitor's builders cannot take as a parameter)",
     ),
     (
+        "enum-branches",
+        "an anyOf/oneOf whose branches are each only a string enum (`{type: string, enum: [...]}`) is one string enum of all their values (typify would make a struct of flattened enums, which serde cannot serialize)",
+    ),
+    (
         "nonconforming-default",
         "a default that does not validate against its own schema: the default is dropped",
     ),
@@ -55,6 +59,7 @@ pub fn apply(doc: &mut Value) -> Vec<Applied> {
     let snapshot = doc.clone();
     walk_schemas(doc, "", &mut |schema, pointer| {
         identical_branches(schema, pointer, &mut applied);
+        enum_branches(schema, pointer, &mut applied);
         case_colliding_enum(schema, pointer, &mut applied);
         nonconforming_default(&snapshot, schema, pointer, &mut applied);
     });
@@ -296,6 +301,68 @@ fn identical_branches(schema: &mut Value, pointer: &str, applied: &mut Vec<Appli
             rule: "identical-branches",
             pointer: format!("{pointer}/{key}"),
             detail: format!("{count} identical branches became the one schema"),
+        });
+    }
+}
+
+/// `anyOf: [{type: string, enum: [A]}, {type: string, enum: [B]}]` means `enum: [A, B]`; for
+/// `oneOf` only when no value is in two branches (else a value in both would be refused).
+fn enum_branches(schema: &mut Value, pointer: &str, applied: &mut Vec<Applied>) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(branches)) = map.get(key) else {
+            continue;
+        };
+        if branches.len() < 2 {
+            continue;
+        }
+        let mut values: Vec<Value> = Vec::new();
+        let mut disjoint = true;
+        let all_enums = branches.iter().all(|branch| {
+            let Some(b) = branch.as_object() else {
+                return false;
+            };
+            let only_enum = b
+                .keys()
+                .all(|k| matches!(k.as_str(), "type" | "enum" | "description" | "title"));
+            let Some(Value::Array(listed)) = b.get("enum") else {
+                return false;
+            };
+            if !only_enum || b.get("type") != Some(&json!("string")) || listed.is_empty() {
+                return false;
+            }
+            for v in listed {
+                if !v.is_string() {
+                    return false;
+                }
+                if values.contains(v) {
+                    disjoint = false;
+                } else {
+                    values.push(v.clone());
+                }
+            }
+            true
+        });
+        if !all_enums || (key == "oneOf" && !disjoint) || map.contains_key("enum") {
+            continue;
+        }
+        if map.get("type").is_some_and(|t| t != "string") {
+            continue;
+        }
+        let count = branches.len();
+        map.remove(key);
+        map.insert("type".into(), json!("string"));
+        let listed: Vec<String> = values.iter().map(Value::to_string).collect();
+        map.insert("enum".into(), Value::Array(values));
+        applied.push(Applied {
+            rule: "enum-branches",
+            pointer: format!("{pointer}/{key}"),
+            detail: format!(
+                "{count} string-enum branches became one enum [{}]",
+                listed.join(", ")
+            ),
         });
     }
 }

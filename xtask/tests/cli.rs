@@ -1197,6 +1197,13 @@ fn every_operation_of_omnis_real_release_generates_with_each_rule_named() {
         "{applied:?}"
     );
     assert!(has("case-colliding-enum", "/properties/op"), "{applied:?}");
+    assert!(
+        has(
+            "enum-branches",
+            "/CreateModelSchemaBase/properties/modelKind/anyOf"
+        ),
+        "{applied:?}"
+    );
     let spec = read(dir.path(), "omni-dbt.json");
     assert!(
         spec["paths"]["/v1/uploads"].get("post").is_none(),
@@ -1209,6 +1216,9 @@ fn every_operation_of_omnis_real_release_generates_with_each_rule_named() {
     assert!(out.status.success(), "{}", text(&out));
     let code = std::fs::read_to_string(dir.path().join("gen/omni_dbt_api.rs")).unwrap();
     assert_eq!(code.matches("pub async fn send(").count(), 149);
+    // One enum serde can write, not a struct of flattened one-value enums.
+    assert!(code.contains("pub enum CreateModelSchemaBaseModelKind {"));
+    assert!(!code.contains("CreateModelSchemaBaseModelKindSubtype"));
 }
 
 /// A schema that cannot be generated is named once, with its pointer, and the operations that

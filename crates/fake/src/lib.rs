@@ -16,6 +16,14 @@
 //!   spec's second `anyOf` branch); the other operations answer 403 there.
 //! - Pointing a branch at an environment of another connection is a 400 naming
 //!   `dbt_environment_id`; an unknown branch or model is a 404.
+//! - `POST /v1/models` creates branches only (`modelKind: BRANCH` of a shared model of the
+//!   same connection); other kinds are a 400. A branch name the model already has is answered
+//!   `200 {success: false, error}`, the spec's way of refusing a creation.
+//! - `GET /v1/models` filters by exact name; `name`, `modelKind` and the ids combine with AND.
+//!   Deleted branches are listed only with `includeDeleted`.
+//! - `GET /scim/v2/Users` takes Organization API keys only (401 for a personal token) and
+//!   understands one filter, `userName eq "…"`; the seeded users are
+//!   [`ADMIN_USER_EMAIL`] and [`OTHER_USER_EMAIL`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -73,17 +81,25 @@ pub enum Operation {
     DbtConfigDelete,
     /// `GET /v1/models/{modelId}/dbt-exposures`
     DbtExposures,
+    /// `GET /v1/models`
+    ModelsList,
+    /// `POST /v1/models` (the fake creates branches: `modelKind: BRANCH`)
+    ModelsCreate,
+    /// `DELETE /v1/models/{modelId}/branch/{branchName}`
+    DeleteBranch,
     /// `POST /v1/models/{modelId}/branch/{branchName}/dbt`
     BranchDbt,
     /// `POST /v1/models/{modelId}/refresh`
     Refresh,
     /// `GET /v1/jobs/{jobId}/status`
     JobStatus,
+    /// `GET /scim/v2/Users` (Organization API keys only)
+    ScimUsers,
 }
 
 impl Operation {
     /// Every operation, in the spec's order.
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 15] = [
         Operation::List,
         Operation::Create,
         Operation::Update,
@@ -92,9 +108,13 @@ impl Operation {
         Operation::DbtConfigUpdate,
         Operation::DbtConfigDelete,
         Operation::DbtExposures,
+        Operation::ModelsList,
+        Operation::ModelsCreate,
+        Operation::DeleteBranch,
         Operation::BranchDbt,
         Operation::Refresh,
         Operation::JobStatus,
+        Operation::ScimUsers,
     ];
 
     /// The operationId in the spec.
@@ -108,9 +128,13 @@ impl Operation {
             Operation::DbtConfigUpdate => "connectionsDbtUpdate",
             Operation::DbtConfigDelete => "connectionsDbtDelete",
             Operation::DbtExposures => "modelsDbtExposures",
+            Operation::ModelsList => "modelsList",
+            Operation::ModelsCreate => "modelsCreate",
+            Operation::DeleteBranch => "modelsDeleteBranch",
             Operation::BranchDbt => "modelsBranchDbt",
             Operation::Refresh => "modelsRefresh",
             Operation::JobStatus => "jobsGetStatus",
+            Operation::ScimUsers => "scimUsersList",
         }
     }
 
@@ -121,6 +145,7 @@ impl Operation {
             Operation::Create
                 | Operation::Update
                 | Operation::DbtConfigUpdate
+                | Operation::ModelsCreate
                 | Operation::BranchDbt
         )
     }
@@ -231,6 +256,11 @@ impl JournalEntry {
             .map(|(_, v)| v.as_str())
     }
 }
+
+/// The email (SCIM `userName`) of [`FakeOmni::admin_user`], the user of [`Tokens::pat_admin`].
+pub const ADMIN_USER_EMAIL: &str = "ada@example.com";
+/// The email of the user of [`Tokens::pat_without_admin`].
+pub const OTHER_USER_EMAIL: &str = "grace@example.com";
 
 /// The branch every seeded model has.
 pub const SEEDED_BRANCH: &str = "dev";
@@ -433,6 +463,8 @@ impl FakeOmniBuilder {
         });
         let admin_user = crate::new_id();
         let other_user = crate::new_id();
+        store.add_user(admin_user, ADMIN_USER_EMAIL, "Ada Lovelace");
+        store.add_user(other_user, OTHER_USER_EMAIL, "Grace Hopper");
         let principals = HashMap::from([
             (
                 tokens.organization_api_key.clone(),
@@ -556,6 +588,14 @@ impl FakeOmni {
     /// returns its id, or `None` for an unknown model. Adding an existing name keeps it.
     pub fn add_branch(&self, model: Uuid, name: &str) -> Option<Uuid> {
         lock(&self.shared.store).add_branch(model, name)
+    }
+
+    /// Adds a user of the organisation (SCIM finds it by email; `ownerId` may name it);
+    /// returns its id.
+    pub fn add_user(&self, email: &str, display_name: &str) -> Uuid {
+        let id = crate::new_id();
+        lock(&self.shared.store).add_user(id, email, display_name);
+        id
     }
 
     /// A branch's id and the dbt environment (and dbt git branch) it reads from; `None` for

@@ -606,6 +606,15 @@ impl Route {
                 ["", "api", "v1", "models", m, "dbt-exposures"] => {
                     (&[("GET", O::DbtExposures)], m, None)
                 }
+                ["", "api", "v1", "models"] => (
+                    &[("GET", O::ModelsList), ("POST", O::ModelsCreate)],
+                    "",
+                    None,
+                ),
+                ["", "api", "v1", "models", m, "branch", b] => {
+                    (&[("DELETE", O::DeleteBranch)], m, Some(b))
+                }
+                ["", "api", "scim", "v2", "Users"] => (&[("GET", O::ScimUsers)], "", None),
                 ["", "api", "v1", "models", m, "branch", b, "dbt"] => {
                     (&[("POST", O::BranchDbt)], m, Some(b))
                 }
@@ -640,6 +649,10 @@ impl Route {
             Operation::DbtConfigUpdate => store.dbt_update(first, who, body),
             Operation::DbtConfigDelete => store.dbt_delete(first, who),
             Operation::DbtExposures => store.exposures(first, who, query),
+            Operation::ModelsList => store.models_list(query),
+            Operation::ModelsCreate => store.models_create(who, body),
+            Operation::DeleteBranch => store.delete_branch(first, second, who),
+            Operation::ScimUsers => store.scim_users(who, query),
             Operation::BranchDbt => store.branch_dbt(first, second, who, body),
             Operation::Refresh => store.refresh(first, who, query),
             Operation::JobStatus => store.job_status(first),

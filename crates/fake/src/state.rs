@@ -11,6 +11,8 @@ use std::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+mod models;
+
 /// An answer: status and JSON body.
 pub(crate) type Answer = (u16, Value);
 
@@ -93,20 +95,34 @@ pub(crate) struct Connection {
     dbt_config: Option<Map<String, Value>>,
 }
 
-/// A model, its branches (by name) and its documents' dbt exposures.
+/// A shared model, its branches (by name) and its documents' dbt exposures.
 #[derive(Clone, Debug)]
 struct Model {
     connection: Uuid,
+    name: String,
+    created_at: String,
     branches: BTreeMap<String, Branch>,
+    /// Deleted branches, newest last (`includeDeleted` lists them), at most
+    /// [`MAX_DELETED_BRANCHES`].
+    deleted_branches: Vec<(String, Branch, String)>,
     exposures: Vec<Value>,
 }
 
+/// A model branch (in Omni, itself a model of kind `BRANCH` whose base is the shared model).
 #[derive(Clone, Debug)]
 struct Branch {
     id: Uuid,
     /// The dbt environment the branch reads from (`None`: the connection's default).
     dbt_environment: Option<Uuid>,
     dbt_git_branch: Option<String>,
+    created_at: String,
+}
+
+/// A user of the organisation, as SCIM lists it.
+#[derive(Clone, Debug)]
+struct User {
+    email: String,
+    display_name: String,
 }
 
 /// How the list operation answers.
@@ -127,6 +143,7 @@ pub enum ListShape {
 pub(crate) struct Store {
     connections: BTreeMap<Uuid, Connection>,
     models: BTreeMap<Uuid, Model>,
+    users: BTreeMap<Uuid, User>,
     jobs: BTreeMap<Uuid, Job>,
     next_created: u64,
     /// How long a schema refresh runs before it completes (or fails).
@@ -195,29 +212,35 @@ impl Store {
             .collect();
         let mut model = Model {
             connection,
+            name: "Analytics".into(),
+            created_at: models::timestamp(),
             branches: BTreeMap::new(),
+            deleted_branches: Vec::new(),
             exposures,
         };
-        model.branches.insert(
-            branch.to_owned(),
-            Branch {
-                id: crate::new_id(),
-                dbt_environment: None,
-                dbt_git_branch: None,
-            },
-        );
+        model.branches.insert(branch.to_owned(), Branch::new());
         self.models.insert(id, model);
     }
 
     /// Adds a branch to a model (as Omni's git integration does for a pull request).
     pub fn add_branch(&mut self, model: Uuid, name: &str) -> Option<Uuid> {
         let model = self.models.get_mut(&model)?;
-        let branch = model.branches.entry(name.to_owned()).or_insert(Branch {
-            id: crate::new_id(),
-            dbt_environment: None,
-            dbt_git_branch: None,
-        });
+        let branch = model
+            .branches
+            .entry(name.to_owned())
+            .or_insert_with(Branch::new);
         Some(branch.id)
+    }
+
+    /// Adds a user of the organisation (SCIM lists them; `ownerId` may name them).
+    pub fn add_user(&mut self, id: Uuid, email: &str, display_name: &str) {
+        self.users.insert(
+            id,
+            User {
+                email: email.to_owned(),
+                display_name: display_name.to_owned(),
+            },
+        );
     }
 
     /// The branch's id, dbt environment and dbt git branch (for tests).

@@ -752,3 +752,231 @@ async fn the_project_root_path_rule() {
         assert_eq!(got, status, "{root}: {answer}");
     }
 }
+
+/// Model branches: created through `POST /v1/models` (kind `BRANCH`), found through
+/// `GET /v1/models`, deleted through `DELETE .../branch/{name}`; each rule with its answer.
+#[tokio::test]
+async fn model_branches_are_created_found_and_deleted() {
+    let h = Harness::default().await;
+    let base = h.fake.base_url().to_owned();
+    let org = h.fake.tokens().organization_api_key.clone();
+    let model = h.fake.model_id();
+    let connection = h.fake.connection_id();
+    let create = |body: Value| {
+        let (h, base, org) = (&h, &base, &org);
+        async move {
+            h.send(
+                "POST",
+                &format!("{base}/v1/models"),
+                Some(org),
+                Some(&body.to_string()),
+            )
+            .await
+        }
+    };
+    let branch = json!({"connectionId": connection, "baseModelId": model, "modelKind": "BRANCH", "modelName": "feature/a b"});
+    let (status, created) = create(branch.clone()).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["success"], true);
+    assert_eq!(created["model"]["modelKind"], "BRANCH");
+    assert_eq!(created["model"]["name"], "feature/a b");
+    let id = created["model"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        h.fake.branch(model, "feature/a b").unwrap().id.to_string(),
+        id
+    );
+    // The same name again is refused the spec's way.
+    let (status, again) = create(branch.clone()).await;
+    assert_eq!(
+        (status, again),
+        (
+            200,
+            json!({"success": false, "error": "A branch named \"feature/a b\" already exists on this model"})
+        )
+    );
+    // Rules: kinds, required fields, references, permission.
+    let refused = [
+        (
+            json!({"connectionId": connection, "modelKind": "SHARED"}),
+            400,
+        ),
+        (
+            json!({"connectionId": connection, "modelKind": "BRANCH", "modelName": "x"}),
+            400,
+        ),
+        (
+            json!({"connectionId": connection, "baseModelId": model, "modelKind": "BRANCH"}),
+            400,
+        ),
+        (
+            json!({"connectionId": connection, "baseModelId": model, "modelKind": "BRANCH", "modelName": " "}),
+            400,
+        ),
+        (
+            json!({"connectionId": connection, "baseModelId": model, "modelKind": "BRANCH", "modelName": "a\nb"}),
+            400,
+        ),
+        (
+            json!({"connectionId": connection, "baseModelId": model, "modelKind": "LEAF", "modelName": "x"}),
+            400,
+        ),
+        (
+            json!({"baseModelId": model, "modelKind": "BRANCH", "modelName": "x"}),
+            400,
+        ),
+        (
+            json!({"connectionId": uuid_like(), "baseModelId": model, "modelKind": "BRANCH", "modelName": "x"}),
+            404,
+        ),
+        (
+            json!({"connectionId": connection, "baseModelId": uuid_like(), "modelKind": "BRANCH", "modelName": "x"}),
+            404,
+        ),
+        (
+            json!({"connectionId": h.fake.connection_without_dbt(), "baseModelId": model, "modelKind": "BRANCH", "modelName": "x"}),
+            404,
+        ),
+    ];
+    for (body, want) in refused {
+        let (status, answer) = create(body.clone()).await;
+        assert_eq!(status, want, "{body} -> {answer}");
+    }
+    let (status, _) = h
+        .send(
+            "POST",
+            &format!("{base}/v1/models"),
+            Some(&h.fake.tokens().pat_without_admin),
+            Some(&json!({"connectionId": connection, "baseModelId": model, "modelKind": "BRANCH", "modelName": "y"}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(h.fake.branch(model, "x").is_none() && h.fake.branch(model, "y").is_none());
+
+    // Found by exact name among the model's branches (the name is form-encoded).
+    let list = |query: &str| {
+        let url = format!("{base}/v1/models?{query}");
+        let (h, org) = (&h, &org);
+        async move { h.send("GET", &url, Some(org), None).await }
+    };
+    let (status, found) = list(&format!(
+        "baseModelId={model}&modelKind=BRANCH&name=feature%2Fa+b"
+    ))
+    .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["records"].as_array().unwrap().len(), 1, "{found}");
+    let record = &found["records"][0];
+    assert_eq!(record["id"], id.as_str());
+    assert_eq!(record["baseModelId"], model.to_string());
+    assert_eq!(record["connectionId"], connection.to_string());
+    assert_eq!(record["deletedAt"], Value::Null);
+    let (_, none) = list(&format!(
+        "baseModelId={model}&modelKind=BRANCH&name=feature"
+    ))
+    .await;
+    assert_eq!(none["records"], json!([]), "exact names, not prefixes");
+    let (_, shared) = list(&format!("modelId={model}&include=activeBranches")).await;
+    assert_eq!(shared["records"][0]["modelKind"], "SHARED");
+    let names: Vec<&str> = shared["records"][0]["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dev", "feature/a b"]);
+    let (_, paged) = list(&format!("baseModelId={model}&pageSize=1")).await;
+    assert_eq!(paged["pageInfo"]["hasNextPage"], true);
+    assert_eq!(paged["pageInfo"]["totalRecords"], 2);
+    for bad in [
+        "modelId=nope",
+        "modelKind=LEAF",
+        "pageSize=0",
+        "cursor=zz",
+        "includeDeleted=yes",
+    ] {
+        assert_eq!(list(bad).await.0, 400, "{bad}");
+    }
+
+    // Deleted: gone from the branch operations, listed only with includeDeleted.
+    let url = format!("{base}/v1/models/{model}/branch/feature%2Fa%20b");
+    let (status, _) = h
+        .send(
+            "DELETE",
+            &url,
+            Some(&h.fake.tokens().pat_without_admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, answer) = h.send("DELETE", &url, Some(&org), None).await;
+    assert_eq!((status, answer), (200, json!({"success": true})));
+    expect_error(
+        h.send("DELETE", &url, Some(&org), None).await,
+        404,
+        "Model or branch not found",
+    );
+    assert!(h.fake.branch(model, "feature/a b").is_none());
+    let (_, after) = list(&format!("baseModelId={model}&name=feature%2Fa%20b")).await;
+    assert_eq!(after["records"], json!([]));
+    let (_, deleted) = list(&format!(
+        "baseModelId={model}&name=feature%2Fa%20b&includeDeleted=true"
+    ))
+    .await;
+    assert_eq!(deleted["records"][0]["id"], id.as_str());
+    assert!(deleted["records"][0]["deletedAt"].is_string());
+    h.assert_conformed();
+}
+
+fn uuid_like() -> String {
+    "6f1c2b7e-0000-4000-8000-000000000000".into()
+}
+
+/// SCIM finds users by email for Organization API keys only.
+#[tokio::test]
+async fn scim_finds_users_by_email_for_organization_keys() {
+    let h = Harness::default().await;
+    let url = |query: &str| format!("{}/scim/v2/Users?{query}", h.fake.base_url());
+    let org = h.fake.tokens().organization_api_key.clone();
+    let (status, found) = h
+        .send(
+            "GET",
+            &url("filter=userName+eq+%22ADA%40example.com%22"),
+            Some(&org),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["id"], h.fake.admin_user().to_string());
+    assert_eq!(
+        found["Resources"][0]["userName"],
+        omni_dbt_fake::ADMIN_USER_EMAIL
+    );
+    let extra = h.fake.add_user("linus@example.com", "Linus");
+    let (_, all) = h.send("GET", &url("count=10"), Some(&org), None).await;
+    assert_eq!(all["totalResults"], 3);
+    let (_, second) = h
+        .send("GET", &url("startIndex=2&count=1"), Some(&org), None)
+        .await;
+    assert_eq!(
+        (second["startIndex"].clone(), second["itemsPerPage"].clone()),
+        (json!(2), json!(1))
+    );
+    let (_, linus) = h
+        .send(
+            "GET",
+            &url("filter=userName%20eq%20%22linus@example.com%22"),
+            Some(&org),
+            None,
+        )
+        .await;
+    assert_eq!(linus["Resources"][0]["id"], extra.to_string());
+    let (status, _) = h
+        .send("GET", &url("filter=userName+co+%22a%22"), Some(&org), None)
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = h
+        .send("GET", &url(""), Some(&h.fake.tokens().pat_admin), None)
+        .await;
+    assert_eq!(status, 401);
+    h.assert_conformed();
+}
