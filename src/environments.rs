@@ -578,7 +578,7 @@ impl DeleteEnvironment {
 }
 
 /// Whether a create may or may not have taken effect.
-fn outcome_unknown(e: &Error) -> bool {
+pub(crate) fn outcome_unknown(e: &Error) -> bool {
     matches!(
         e,
         Error::OutcomeUnknown { .. }

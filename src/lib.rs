@@ -39,6 +39,10 @@
 //! | `DELETE /v1/connections/{connectionId}/dbt` | [`ConnectionDbt::delete_config`] | `connections_dbt_delete` |
 //! | `GET /v1/models/{modelId}/dbt-exposures` | [`Model::dbt_exposures`] | `models_dbt_exposures` |
 //! | `POST /v1/models/{modelId}/branch/{branchName}/dbt` | [`ModelBranch::use_dbt_environment`] | `models_branch_dbt` |
+//! | `GET /v1/models` (a branch by name) | [`ModelBranch::find`] | `models_list` |
+//! | `POST /v1/models` (`modelKind: BRANCH`) | [`ModelBranch::create`] | `models_create` |
+//! | `DELETE /v1/models/{modelId}/branch/{branchName}` | [`ModelBranch::delete`] | `models_delete_branch` |
+//! | `GET /scim/v2/Users` (a user by email) | [`Users::by_email`] | `scim_users_list` |
 //!
 //! Any operation added to `openapi/operations.json` and pulled is a method of [`api::Client`]
 //! with no hand-written code: `client.api().some_operation(…).await?`, or [`Client::call`].
@@ -54,6 +58,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod branches;
 mod bulk;
 mod call;
 mod client;
@@ -76,8 +81,10 @@ mod runtime;
 #[cfg(feature = "shared-rate-limit")]
 mod store;
 mod tls;
+mod users;
 mod validate;
 
+pub use branches::{CreateBranch, DeleteBranch, FindBranch};
 pub use bulk::{Bulk, Progress, SendRequest};
 pub use client::Client;
 pub use config::{
@@ -97,6 +104,7 @@ pub use models::{ListExposures, Model, ModelBranch, UseDbtEnvironment};
 pub use pacing::RateLimit;
 pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_RATE_LIMIT_STORE, ENV_TOKEN};
 pub use retry::RetryPolicy;
+pub use users::{FindUser, Users};
 pub use uuid::Uuid;
 
 /// The README's examples, compiled as doctests so that they cannot rot.

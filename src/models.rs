@@ -1,5 +1,6 @@
 //! Models: a model's dbt exposures (`GET /v1/models/{modelId}/dbt-exposures`) and the dbt
 //! environment a model branch reads from (`POST /v1/models/{modelId}/branch/{branchName}/dbt`).
+//! Finding, creating and deleting branches is in `branches.rs`.
 
 use futures_util::{Stream, TryStreamExt};
 use uuid::Uuid;
@@ -192,9 +193,9 @@ impl PagedRequest for ListExposures {
 /// One branch of a model. Made by [`Model::branch`].
 #[derive(Clone, Debug)]
 pub struct ModelBranch {
-    client: Client,
-    model_id: Uuid,
-    name: String,
+    pub(crate) client: Client,
+    pub(crate) model_id: Uuid,
+    pub(crate) name: String,
 }
 
 impl ModelBranch {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod api;
+mod branches;
 mod common;
 mod config;
 mod dbt_ops;

@@ -234,7 +234,7 @@ pub struct JournalEntry {
     /// The body as text (empty when there was none); secret variable values read
     /// `<redacted>`.
     pub body: String,
-    /// The operation, when the path and method are one of the four.
+    /// The operation, when the path and method are one of [`Operation::ALL`].
     pub operation: Option<Operation>,
     /// Which seeded token sent it: `organization-api-key`, `pat-admin` or `pat-without-admin`.
     pub principal: Option<&'static str>,
