@@ -405,7 +405,7 @@ pub enum ExposuresCommand {
 pub enum PreviewCommand {
     /// Create or update the branch's environment and point the model's branch at it.
     #[command(
-        after_help = "Examples:\n  omni-dbt preview up --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\" --secret-var DBT_PASSWORD --refresh"
+        after_help = "Examples:\n  omni-dbt preview up --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\" --secret-var DBT_PASSWORD --refresh\n  omni-dbt preview up --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\" --create-branch --from staging"
     )]
     Up {
         #[command(flatten)]
@@ -441,10 +441,18 @@ pub enum PreviewCommand {
         dbt_git_branch: Option<String>,
         #[command(flatten)]
         variables: VariableArgs,
+        /// Create the model branch when the model has none of that name (without it, a
+        /// missing branch fails before anything is created).
+        #[arg(long)]
+        create_branch: bool,
         /// Also refresh the model's schema and wait for the job.
         #[arg(long)]
         refresh: bool,
-        /// Branch-based schema refresh is on for the connection: refresh the branch.
+        /// Branch-based schema refresh is on for the connection: refresh the branch (its id
+        /// is looked up; --branch-id gives it instead).
+        #[arg(long, requires = "refresh", conflicts_with = "branch_id")]
+        refresh_branch: bool,
+        /// Branch-based schema refresh is on for the connection: refresh this branch id.
         #[arg(long, requires = "refresh")]
         branch_id: Option<Uuid>,
         /// How long to wait for the refresh, in seconds (at most a day).
@@ -453,13 +461,17 @@ pub enum PreviewCommand {
     },
     /// Delete the branch's environment (nothing to do when it is gone).
     #[command(
-        after_help = "Examples:\n  omni-dbt preview down --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\""
+        after_help = "Examples:\n  omni-dbt preview down --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\"\n  omni-dbt preview down --model \"$OMNI_MODEL_ID\" --branch \"$BRANCH\" --delete-branch"
     )]
     Down {
         #[command(flatten)]
         connection: ConnectionArg,
         #[command(flatten)]
         target: PreviewTarget,
+        /// Also delete the model branch of exactly that name, with what was edited on it
+        /// (nothing to do when it is gone).
+        #[arg(long)]
+        delete_branch: bool,
     },
 }
 

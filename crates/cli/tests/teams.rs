@@ -6,6 +6,7 @@ mod common;
 
 use common::{Harness, json_out, stderr};
 use omni_dbt::{Client, Token};
+use omni_dbt_fake::Operation;
 use serde_json::Value;
 
 fn names(h: &Harness) -> Vec<String> {
@@ -949,18 +950,210 @@ async fn a_preview_of_a_branch_that_does_not_exist_leaves_nothing_behind() {
         .await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("was deleted again"),
+        stderr(&out).contains(&format!(
+            "model {model} has no branch no-such-branch: nothing was created; pass --create-branch"
+        )),
         "{}",
         stderr(&out)
     );
     assert_eq!(names(&h), ["Default"], "nothing left behind");
-    let sent: Vec<String> = h.fake.journal()[before..]
-        .iter()
-        .map(|e| e.method.clone())
-        .collect();
     assert_eq!(
-        sent,
-        ["GET", "POST", "POST", "DELETE"],
-        "list, create, point (404), delete"
+        operations(&h, before),
+        [Operation::List, Operation::ModelsList],
+        "the environments and the branch looked up; nothing created"
     );
+}
+
+fn operations(h: &Harness, from: usize) -> Vec<Operation> {
+    h.fake.journal()[from..]
+        .iter()
+        .map(|e| e.operation.unwrap())
+        .collect()
+}
+
+fn preview_args<'a>(
+    conn: &'a str,
+    model: &'a str,
+    verb: &'a str,
+    branch: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "preview",
+        verb,
+        "--connection",
+        conn,
+        "--model",
+        model,
+        "--branch",
+        branch,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `preview up --create-branch` makes the model branch, then the environment; `preview down
+/// --delete-branch` removes both; each again is nothing to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_preview_creates_its_model_branch_and_down_deletes_it() {
+    let h =
+        Harness::start_with(omni_dbt_fake::FakeOmni::builder().branch_based_refresh(true)).await;
+    let (conn, model) = (h.connection(), h.fake.model_id().to_string());
+    let branch = "feature/new metrics";
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &preview_args(
+                &conn,
+                &model,
+                "up",
+                branch,
+                &["--create-branch", "--refresh", "--refresh-branch"],
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let made = h
+        .fake
+        .branch(h.fake.model_id(), branch)
+        .expect("the branch was created");
+    let value = json_out(&out);
+    assert_eq!(value["branchCreated"], true);
+    assert_eq!(value["branchId"], made.id.to_string());
+    let env = env_named(&h, &value["environment"]["name"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        made.dbt_environment.map(|e| e.to_string()).as_deref(),
+        env["id"].as_str()
+    );
+    let ops = operations(&h, before);
+    assert_eq!(
+        ops[..5],
+        [
+            Operation::List,
+            Operation::ModelsList,
+            Operation::ModelsCreate,
+            Operation::Create,
+            Operation::BranchDbt,
+        ]
+    );
+    assert_eq!(ops[5], Operation::Refresh);
+    let refresh = h
+        .fake
+        .journal()
+        .into_iter()
+        .find(|e| e.operation == Some(Operation::Refresh))
+        .unwrap();
+    assert_eq!(
+        refresh.query,
+        Some(format!("branch_id={}", made.id)),
+        "the found branch is refreshed"
+    );
+    let create = h
+        .fake
+        .journal()
+        .into_iter()
+        .find(|e| e.operation == Some(Operation::ModelsCreate))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&create.body).unwrap(),
+        serde_json::json!({"baseModelId": model, "connectionId": conn, "modelKind": "BRANCH", "modelName": branch})
+    );
+    // Again: found, not created again.
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &preview_args(&conn, &model, "up", branch, &["--create-branch"]),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["branchCreated"], false);
+    assert!(!operations(&h, before).contains(&Operation::ModelsCreate));
+
+    // Down without --delete-branch keeps the branch; with it, the branch goes too.
+    let out = h
+        .run(&preview_args(&conn, &model, "down", branch, &[]), &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(h.fake.branch(h.fake.model_id(), branch).is_some());
+    assert_eq!(names(&h), ["Default"]);
+    let out = h
+        .run(
+            &preview_args(&conn, &model, "down", branch, &["--delete-branch"]),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(h.fake.branch(h.fake.model_id(), branch).is_none());
+    assert_eq!(json_out(&out)["branchDeleted"], true);
+    assert!(
+        stderr(&out).contains("deleted model branch feature/new metrics"),
+        "{}",
+        stderr(&out)
+    );
+    let out = h
+        .run(
+            &preview_args(&conn, &model, "down", branch, &["--delete-branch"]),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["action"], "none");
+    assert!(
+        stderr(&out).contains("has no branch feature/new metrics: nothing to delete"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.fake.violations(), Vec::<String>::new());
+}
+
+/// A step after the branch was created fails: the environment and the branch this run made
+/// are deleted again; a branch that existed before is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_preview_deletes_the_branch_it_created_and_keeps_one_it_found() {
+    let h = Harness::start().await;
+    let (conn, model) = (h.connection(), h.fake.model_id().to_string());
+    h.fake
+        .inject(Operation::BranchDbt, omni_dbt_fake::Fault::status(403, 1));
+    let out = h
+        .run(
+            &preview_args(&conn, &model, "up", "pr-9", &["--create-branch"]),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("was deleted again")
+            && err.contains("the model branch pr-9 created for the preview was deleted again"),
+        "{err}"
+    );
+    assert!(h.fake.branch(h.fake.model_id(), "pr-9").is_none());
+    assert_eq!(names(&h), ["Default"]);
+    // The environment create fails: the branch made for it goes again too.
+    h.fake
+        .inject(Operation::Create, omni_dbt_fake::Fault::status(403, 1));
+    let out = h
+        .run(
+            &preview_args(&conn, &model, "up", "pr-9", &["--create-branch"]),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(h.fake.branch(h.fake.model_id(), "pr-9").is_none());
+    // A branch that was there is not this run's to delete.
+    h.fake.add_branch(h.fake.model_id(), "pr-9");
+    h.fake
+        .inject(Operation::BranchDbt, omni_dbt_fake::Fault::status(403, 1));
+    let out = h
+        .run(
+            &preview_args(&conn, &model, "up", "pr-9", &["--create-branch"]),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(h.fake.branch(h.fake.model_id(), "pr-9").is_some());
+    assert_eq!(names(&h), ["Default"]);
+    assert_eq!(h.fake.violations(), Vec::<String>::new());
 }

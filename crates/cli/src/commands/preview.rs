@@ -28,7 +28,9 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             role,
             dbt_git_branch,
             variables: vars,
+            create_branch,
             refresh,
+            refresh_branch,
             branch_id,
             refresh_timeout,
         } => {
@@ -77,6 +79,46 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 None => None,
                 Some(name_or_id) => Some(rules::find_in(&all, connection, name_or_id)?),
             };
+            // The model branch: found, or created when asked, before any environment is.
+            let branch = client.model(target.model).branch(&target.branch);
+            let (found_branch_id, branch_created) = match branch.find().send().await? {
+                Some(found) => (Uuid::parse_str(&found.id).ok(), false),
+                None if create_branch => {
+                    let made = branch.create().connection_id(connection).send().await?;
+                    say(&format!(
+                        "created model branch {} ({}) of model {}",
+                        shown(&target.branch),
+                        made.id,
+                        target.model
+                    ));
+                    (Some(made.id), true)
+                }
+                None => {
+                    return Err(Failure::NotFound(format!(
+                        "model {} has no branch {}: nothing was created; pass --create-branch \
+                         to create it",
+                        target.model,
+                        shown(&target.branch)
+                    )));
+                }
+            };
+            let branch_id = match (refresh_branch, found_branch_id) {
+                (false, _) => branch_id,
+                (true, Some(id)) => Some(id),
+                (true, None) => {
+                    return Err(Failure::Refresh(format!(
+                        "the id Omni gave branch {} is not a UUID, so it cannot be refreshed; \
+                         pass --branch-id",
+                        shown(&target.branch)
+                    )));
+                }
+            };
+            let undo = Undo {
+                client: &client,
+                connection,
+                branch: branch_created.then_some(&branch),
+                model: target.model,
+            };
             let database = database.or_else(|| template.and_then(|t| t.target_database.clone()));
             let target_name = target_name.or_else(|| template.and_then(|t| t.target_name.clone()));
             let role = role.or_else(|| template.and_then(|t| t.target_role.clone()));
@@ -95,7 +137,10 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                     if let Some(v) = &role {
                         update = update.target_role(v.clone());
                     }
-                    let updated = with_variables(update, current, vars).send().await?;
+                    let updated = match with_variables(update, current, vars).send().await {
+                        Ok(updated) => updated,
+                        Err(e) => return Err(undo.run(None, e.into()).await),
+                    };
                     (updated, "updated")
                 }
                 None => {
@@ -123,7 +168,10 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                                 create.add_variable(&v.name, v.value.clone().unwrap_or_default());
                         }
                     }
-                    (with_new_variables(create, vars).send().await?, "created")
+                    match with_new_variables(create, vars).send().await {
+                        Ok(created) => (created, "created"),
+                        Err(e) => return Err(undo.run(None, e.into()).await),
+                    }
                 }
             };
             say(&format!(
@@ -140,32 +188,10 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 point = point.dbt_git_branch(git);
             }
             if let Err(e) = point.send().await {
-                // A preview whose branch cannot be pointed at it is no preview: one this run
+                // A preview whose branch cannot be pointed at it is no preview: what this run
                 // created is deleted again, so that nothing is left behind.
-                if action == "created" {
-                    let undone = client
-                        .dbt_environments(connection)
-                        .delete(environment.id)
-                        .send()
-                        .await;
-                    let what = match undone {
-                        Ok(_) => format!(
-                            "the environment {} created for it was deleted again",
-                            shown(&environment.name)
-                        ),
-                        Err(undo) => format!(
-                            "deleting the environment {} ({}) created for it failed too: {undo}",
-                            shown(&environment.name),
-                            environment.id
-                        ),
-                    };
-                    say(&format!(
-                        "branch {} of model {}: {what}",
-                        shown(&target.branch),
-                        target.model
-                    ));
-                }
-                return Err(e.into());
+                let created = (action == "created").then_some(&environment);
+                return Err(undo.run(created, e.into()).await);
             }
             say(&format!(
                 "branch {} of model {} reads dbt from {}",
@@ -183,6 +209,8 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 "environment": environment,
                 "model": target.model,
                 "branch": target.branch,
+                "branchId": found_branch_id,
+                "branchCreated": branch_created,
                 "refresh": refreshed,
             });
             emit(ctx.output, &value, || {
@@ -195,6 +223,7 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
         PreviewCommand::Down {
             connection: c,
             target,
+            delete_branch,
         } => {
             let connection = connection(&c)?;
             let (name, _) = owned::preview_names(&target.branch).map_err(Failure::Usage)?;
@@ -234,14 +263,43 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                     shown(&name)
                 ));
             }
-            let action = if deleted.is_empty() {
+            let branch_deleted = if delete_branch {
+                let branch = client.model(target.model).branch(&target.branch);
+                match branch.delete().send().await {
+                    Ok(_) => {
+                        say(&format!(
+                            "deleted model branch {} of model {}",
+                            shown(&target.branch),
+                            target.model
+                        ));
+                        true
+                    }
+                    Err(omni_dbt::Error::NotFound { .. }) => {
+                        say(&format!(
+                            "model {} has no branch {}: nothing to delete",
+                            target.model,
+                            shown(&target.branch)
+                        ));
+                        false
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                false
+            };
+            let action = if deleted.is_empty() && !branch_deleted {
                 "none"
             } else {
                 "deleted"
             };
             let left: Vec<Uuid> = others.iter().map(|e| e.id).collect();
-            let value =
-                json!({"action": action, "name": name, "deleted": deleted, "leftAlone": left});
+            let value = json!({
+                "action": action,
+                "name": name,
+                "deleted": deleted,
+                "branchDeleted": branch_deleted,
+                "leftAlone": left,
+            });
             emit(ctx.output, &value, || {
                 vec![
                     vec!["ACTION".into(), "NAME".into()],
@@ -251,6 +309,62 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
         }
     }
     Ok(())
+}
+
+/// What `preview up` made before a later step failed, deleted again when the step fails.
+struct Undo<'a> {
+    client: &'a Client,
+    connection: Uuid,
+    /// The model branch, when this run created it.
+    branch: Option<&'a omni_dbt::ModelBranch>,
+    model: Uuid,
+}
+
+impl Undo<'_> {
+    /// Deletes the environment (when this run created it) and the branch (likewise), says
+    /// what happened to each, and returns the failure that made it necessary.
+    async fn run(
+        &self,
+        environment: Option<&omni_dbt::DbtEnvironment>,
+        failure: Failure,
+    ) -> Failure {
+        if let Some(env) = environment {
+            let undone = self
+                .client
+                .dbt_environments(self.connection)
+                .delete(env.id)
+                .send()
+                .await;
+            say(&match undone {
+                Ok(_) => format!(
+                    "the environment {} created for the preview was deleted again",
+                    shown(&env.name)
+                ),
+                Err(e) => format!(
+                    "deleting the environment {} ({}) created for the preview failed too: {}",
+                    shown(&env.name),
+                    env.id,
+                    Failure::from(e)
+                ),
+            });
+        }
+        if let Some(branch) = self.branch {
+            let undone = branch.delete().send().await;
+            say(&match undone {
+                Ok(_) => format!(
+                    "the model branch {} created for the preview was deleted again",
+                    shown(branch.name())
+                ),
+                Err(e) => format!(
+                    "deleting the model branch {} of model {} created for the preview failed too: {}",
+                    shown(branch.name()),
+                    self.model,
+                    Failure::from(e)
+                ),
+            });
+        }
+        failure
+    }
 }
 
 async fn refresh_and_wait(

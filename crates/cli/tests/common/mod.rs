@@ -13,7 +13,12 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Self {
-        let fake = FakeOmni::builder()
+        Self::start_with(FakeOmni::builder()).await
+    }
+
+    /// [`start`](Self::start) with a fake configured by `builder` (no rate limit, short jobs).
+    pub async fn start_with(builder: omni_dbt_fake::FakeOmniBuilder) -> Self {
+        let fake = builder
             .without_rate_limit()
             .job_duration(std::time::Duration::from_millis(100))
             .start()
