@@ -1021,7 +1021,7 @@ async fn a_preview_creates_its_model_branch_and_down_deletes_it() {
     let value = json_out(&out);
     assert_eq!(value["branchCreated"], true);
     assert_eq!(value["branchId"], made.id.to_string());
-    let env = env_named(&h, &value["environment"]["name"].as_str().unwrap()).unwrap();
+    let env = env_named(&h, value["environment"]["name"].as_str().unwrap()).unwrap();
     assert_eq!(
         made.dbt_environment.map(|e| e.to_string()).as_deref(),
         env["id"].as_str()
