@@ -274,9 +274,49 @@ pub struct CreateFields {
     /// Target role override (YAML: targetRole).
     #[arg(long = "target-role", visible_alias = "role", value_name = "ROLE")]
     pub role: Option<String>,
-    /// The owning user (Organization API key only; YAML: ownerId).
-    #[arg(long)]
-    pub owner: Option<Uuid>,
+    /// The owning user, by id or email (a personal environment; Organization API key only;
+    /// YAML: ownerId or owner).
+    #[arg(long, value_name = "USER_ID|EMAIL", value_parser = parse_owner)]
+    pub owner: Option<OwnerArg>,
+}
+
+/// A user, by id or by email (looked up through Omni's SCIM API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnerArg {
+    /// The user's id.
+    Id(Uuid),
+    /// The user's email.
+    Email(String),
+}
+
+impl std::fmt::Display for OwnerArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OwnerArg::Id(id) => write!(f, "{id}"),
+            OwnerArg::Email(email) => f.write_str(email),
+        }
+    }
+}
+
+/// `--owner`: a UUID, or an email address.
+pub fn parse_owner(value: &str) -> Result<OwnerArg, String> {
+    if let Ok(id) = Uuid::parse_str(value) {
+        if id.is_nil() {
+            return Err("must not be the nil UUID".into());
+        }
+        return Ok(OwnerArg::Id(id));
+    }
+    let email = value.trim();
+    let plausible = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(|c| c.is_control() || c.is_whitespace());
+    if plausible {
+        Ok(OwnerArg::Email(email.to_owned()))
+    } else {
+        Err("must be a user's id (a UUID) or email address (name@example.com)".into())
+    }
 }
 
 #[derive(Args, Debug)]
@@ -319,9 +359,9 @@ pub struct UpdateFields {
     /// Clear the target role override (sends null).
     #[arg(long = "clear-target-role", visible_alias = "clear-role")]
     pub clear_role: bool,
-    /// New owner (Organization API key only).
-    #[arg(long, conflicts_with = "clear_owner")]
-    pub owner: Option<Uuid>,
+    /// New owner, by id or email (Organization API key only).
+    #[arg(long, conflicts_with = "clear_owner", value_name = "USER_ID|EMAIL", value_parser = parse_owner)]
+    pub owner: Option<OwnerArg>,
     /// Clear the owner (sends null; Organization API key only).
     #[arg(long)]
     pub clear_owner: bool,

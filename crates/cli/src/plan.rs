@@ -45,6 +45,9 @@ pub struct Desired {
     pub target_role: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub owner_id: Option<Option<Uuid>>,
+    /// The owning user by email (or id), resolved into `owner_id` by [`resolve_owners`].
+    #[serde(default)]
+    pub owner: Option<String>,
     /// Plain variables, by name.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
@@ -97,6 +100,32 @@ pub fn load(path: &Path) -> Result<Loaded, Failure> {
     })
 }
 
+/// Turns each `owner:` (an email, or an id) into the `ownerId` it names, one lookup per
+/// distinct email (Omni's SCIM API, Organization API keys only); an unknown email is an error
+/// naming the key. Nothing but those lookups is sent.
+pub async fn resolve_owners(loaded: &mut Loaded, client: &omni_dbt::Client) -> Result<(), Failure> {
+    let mut known: BTreeMap<String, Uuid> = BTreeMap::new();
+    for (i, env) in loaded.file.environments.iter_mut().enumerate() {
+        let Some(owner) = env.owner.take() else {
+            continue;
+        };
+        let at = format!("environments[{i}].owner");
+        let parsed = crate::cli::parse_owner(&owner)
+            .map_err(|rule| Failure::Usage(format!("{at}: {rule}")))?;
+        let key = owner.trim().to_ascii_lowercase();
+        let id = match known.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = crate::rules::resolve_owner(client, &parsed, &at).await?;
+                known.insert(key, id);
+                id
+            }
+        };
+        env.owner_id = Some(Some(id));
+    }
+    Ok(())
+}
+
 /// The rules a file must follow; each error names the key, in the file's words.
 fn check(file: &File, shown_path: &str) -> Result<(), Failure> {
     let fail =
@@ -128,6 +157,17 @@ fn check(file: &File, shown_path: &str) -> Result<(), Failure> {
             && owner.is_nil()
         {
             return fail(format!("{at}.ownerId"), "must not be the nil UUID");
+        }
+        if let Some(owner) = &env.owner {
+            if env.owner_id.is_some() {
+                return fail(
+                    format!("{at}.owner"),
+                    "give the owner once: owner (an email) or ownerId (an id), not both",
+                );
+            }
+            if let Err(rule) = crate::cli::parse_owner(owner) {
+                return fail(format!("{at}.owner"), &rule);
+            }
         }
         for (key, value) in [
             ("targetDatabase", &env.target_database),

@@ -1,11 +1,11 @@
 //! The rules several commands share, each written once: the connection a command acts on,
 //! finding an environment by name or id, never touching the default environment, reading
-//! `--var`/`--secret-var`, and setting or adding variables.
+//! `--var`/`--secret-var`, setting or adding variables, and a user by id or email.
 
 use omni_dbt::{Client, CreateEnvironment, DbtEnvironment, UpdateEnvironment, Uuid};
 
 use crate::{
-    cli::{ConnectionArg, VariableArgs},
+    cli::{ConnectionArg, OwnerArg, VariableArgs},
     context::Context,
     failure::Failure,
     input,
@@ -183,4 +183,37 @@ pub fn with_variables(
         };
     }
     update
+}
+
+/// The user `owner` names: an id as it is, an email looked up through Omni's SCIM API (which
+/// takes Organization API keys only). `at` names the flag or key in errors.
+pub async fn resolve_owner(client: &Client, owner: &OwnerArg, at: &str) -> Result<Uuid, Failure> {
+    let email = match owner {
+        OwnerArg::Id(id) => return Ok(*id),
+        OwnerArg::Email(email) => email,
+    };
+    match client.users().by_email(email.as_str()).send().await {
+        Ok(Some(user)) => Ok(user.id),
+        Ok(None) => Err(Failure::NotFound(format!(
+            "{at} {}: no Omni user has this email",
+            shown(email)
+        ))),
+        Err(omni_dbt::Error::InvalidInput { field, .. }) if field == "token" => {
+            Err(Failure::Usage(format!(
+                "{at} {}: finding a user by email needs an Organization API key (Omni's SCIM \
+                 API); give the user's id instead",
+                shown(email)
+            )))
+        }
+        // SCIM answers 401 to a personal access token (whose kind the CLI cannot know).
+        Err(omni_dbt::Error::Unauthorized { .. }) => Err(Failure::Denied(format!(
+            "{at} {}: Omni's SCIM API did not accept the token (401); finding a user by email \
+             needs an Organization API key; give the user's id instead",
+            shown(email)
+        ))),
+        Err(omni_dbt::Error::InvalidInput { rule, .. }) => {
+            Err(Failure::Usage(format!("{at} {}: {rule}", shown(email))))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -1157,3 +1157,200 @@ async fn a_failed_preview_deletes_the_branch_it_created_and_keeps_one_it_found()
     assert_eq!(names(&h), ["Default"]);
     assert_eq!(h.fake.violations(), Vec::<String>::new());
 }
+
+/// `--owner` and `owner:` take an email, found through SCIM before anything is sent; an
+/// unknown email, a personal token or a malformed value sends nothing that changes Omni.
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_by_email_are_looked_up_before_anything_is_sent() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "ada-dev",
+                "--target-schema",
+                "dbt_ada",
+                "--connection",
+                &conn,
+                "--owner",
+                "Ada@Example.com",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        env_named(&h, "ada-dev").unwrap()["ownerId"],
+        h.fake.admin_user().to_string()
+    );
+    assert_eq!(
+        operations(&h, before),
+        [Operation::List, Operation::ScimUsers, Operation::Create]
+    );
+    let scim = h
+        .fake
+        .journal()
+        .into_iter()
+        .find(|e| e.operation == Some(Operation::ScimUsers))
+        .unwrap();
+    assert_eq!(
+        scim.query.as_deref(),
+        Some("filter=userName+eq+%22Ada%40Example.com%22")
+    );
+
+    // Unknown email: exit 4, naming the flag; nothing created.
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "x",
+                "--target-schema",
+                "x",
+                "--connection",
+                &conn,
+                "--owner",
+                "nobody@example.com",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--owner nobody@example.com: no Omni user has this email"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        operations(&h, before),
+        [Operation::List, Operation::ScimUsers]
+    );
+    // Not an id or an email: clap's usage error, naming the flag; nothing sent.
+    let before = h.fake.journal().len();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "x",
+                "--target-schema",
+                "x",
+                "--connection",
+                &conn,
+                "--owner",
+                "ada",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--owner"), "{}", stderr(&out));
+    assert_eq!(h.fake.journal().len(), before);
+    // A personal token: SCIM's 401, said in the CLI's words (exit 3).
+    std::fs::write(h.home.path().join("token"), &h.fake.tokens().pat_admin).unwrap();
+    let out = h
+        .run(
+            &[
+                "env",
+                "update",
+                "ada-dev",
+                "--connection",
+                &conn,
+                "--owner",
+                "grace@example.com",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs an Organization API key; give the user's id instead"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        h.home.path().join("token"),
+        &h.fake.tokens().organization_api_key,
+    )
+    .unwrap();
+    let out = h
+        .run(
+            &[
+                "env",
+                "update",
+                "ada-dev",
+                "--connection",
+                &conn,
+                "--owner",
+                "grace@example.com",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let grace = json_out(&out)["ownerId"].as_str().unwrap().to_owned();
+    assert_ne!(grace, h.fake.admin_user().to_string());
+
+    // In the file: `owner:` plans the owner's id (personal), and a second plan has no changes.
+    let file = h.home.path().join("envs.yaml");
+    std::fs::write(
+        &file,
+        format!("connection: {conn}\nenvironments:\n  - name: nightly\n    targetSchema: dbt_nightly\n    owner: ada@example.com\n"),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = h.run(&["env", "apply", "-f", f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("personal"), "{}", stderr(&out));
+    assert_eq!(
+        env_named(&h, "nightly").unwrap()["ownerId"],
+        h.fake.admin_user().to_string()
+    );
+    let out = h
+        .run(&["env", "plan", "-f", f, "--plan-format", "text"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("No changes"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Both keys, or an unknown email: errors naming the key, nothing changed.
+    for (extra, code, says) in [
+        (
+            "    ownerId: null\n",
+            2,
+            "environments[0].owner: give the owner once",
+        ),
+        (
+            "",
+            4,
+            "environments[0].owner nobody@example.com: no Omni user has this email",
+        ),
+    ] {
+        let owner = if code == 4 {
+            "nobody@example.com"
+        } else {
+            "ada@example.com"
+        };
+        std::fs::write(
+            &file,
+            format!("connection: {conn}\nenvironments:\n  - name: nightly\n    targetSchema: other\n    owner: {owner}\n{extra}"),
+        )
+        .unwrap();
+        let before = h.fake.journal().len();
+        let out = h.run(&["env", "apply", "-f", f, "--yes"], &[]).await;
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        assert!(!operations(&h, before).contains(&Operation::Update));
+    }
+    assert_eq!(
+        env_named(&h, "nightly").unwrap()["targetSchema"],
+        "dbt_nightly"
+    );
+    assert_eq!(h.fake.violations(), Vec::<String>::new());
+}

@@ -12,7 +12,7 @@ use crate::{
     output::{emit, environment_rows, say, shown, stdout},
     plan,
     rules::{
-        all_environments, connection, find, never_default, unique_by_name, variables,
+        self, all_environments, connection, find, never_default, unique_by_name, variables,
         with_new_variables, with_variables,
     },
 };
@@ -62,8 +62,8 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             if let Some(v) = fields.role {
                 create = create.target_role(v);
             }
-            if let Some(v) = fields.owner {
-                create = create.owner_id(v);
+            if let Some(owner) = &fields.owner {
+                create = create.owner_id(rules::resolve_owner(&client, owner, "--owner").await?);
             }
             let created = with_new_variables(create, vars).send().await?;
             say(&format!(
@@ -108,8 +108,10 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
                 (None, true) => update.clear_target_role(),
                 (None, false) => update,
             };
-            update = match (fields.owner, fields.clear_owner) {
-                (Some(v), _) => update.owner_id(v),
+            update = match (&fields.owner, fields.clear_owner) {
+                (Some(owner), _) => {
+                    update.owner_id(rules::resolve_owner(&client, owner, "--owner").await?)
+                }
                 (None, true) => update.clear_owner_id(),
                 (None, false) => update,
             };
@@ -211,9 +213,11 @@ fn plan_connection(file: &plan::File, arg: &ConnectionArg) -> Result<Uuid, Failu
 
 /// Prints the plan; returns whether it changes anything.
 async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Result<bool, Failure> {
-    let loaded = plan::load(&args.file)?;
+    let mut loaded = plan::load(&args.file)?;
     let connection = plan_connection(&loaded.file, arg)?;
-    let current = all_environments(&ctx.client()?, connection).await?;
+    let client = ctx.client()?;
+    plan::resolve_owners(&mut loaded, &client).await?;
+    let current = all_environments(&client, connection).await?;
     let planned = plan::plan(&loaded, &current, &options(args))?;
     let format = args.plan_format.unwrap_or(match ctx.output {
         Output::Table => PlanFormat::Text,
@@ -241,9 +245,10 @@ async fn env_apply(
     args: &ApplyArgs,
     yes: bool,
 ) -> Result<(), Failure> {
-    let loaded = plan::load(&args.file)?;
+    let mut loaded = plan::load(&args.file)?;
     let connection = plan_connection(&loaded.file, arg)?;
     let client = ctx.client()?;
+    plan::resolve_owners(&mut loaded, &client).await?;
     let current = all_environments(&client, connection).await?;
     let planned = plan::plan(&loaded, &current, &options(args))?;
     // Every value and every check before the question and before anything is sent.

@@ -127,6 +127,7 @@ prop_compose! {
                 target_name: None,
                 target_role: role,
                 owner_id: None,
+                owner: None,
                 variables: plain.into_iter().map(|v| ("A".to_owned(), v)).collect(),
                 secret_variables: if secret {
                     [("S".to_owned(), "${SECRET_S}".to_owned())].into()
@@ -285,6 +286,7 @@ fn a_nullable_field_left_out_is_not_cleared_and_the_default_is_never_pruned() {
                 target_name: None,
                 target_role: None,
                 owner_id: None,
+                owner: None,
                 variables: BTreeMap::new(),
                 secret_variables: BTreeMap::new(),
             }],
@@ -387,6 +389,7 @@ fn the_plan_says_personal_or_shared() {
         target_name: None,
         target_role: None,
         owner_id: owner,
+        owner: None,
         variables: BTreeMap::new(),
         secret_variables: BTreeMap::new(),
     };
