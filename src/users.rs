@@ -158,7 +158,7 @@ mod tests {
             "@x",
             "a@",
             "a b@x",
-            "a@x\n",
+            "a@\nx",
             &format!("{}@x", "a".repeat(300)),
         ] {
             let e = filter(bad).unwrap_err().to_string();

@@ -46,6 +46,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a default that does not validate against its own schema: the default is dropped",
     ),
     (
+        "nonconforming-example",
+        "an example that does not validate against its own schema: the example is dropped (tools that send examples would send it)",
+    ),
+    (
         "multipart-body",
         "a multipart/form-data request body cannot be typed: beside a JSON body it is dropped; alone, the operation is refused (left out)",
     ),
@@ -62,6 +66,7 @@ pub fn apply(doc: &mut Value) -> Vec<Applied> {
         enum_branches(schema, pointer, &mut applied);
         case_colliding_enum(schema, pointer, &mut applied);
         nonconforming_default(&snapshot, schema, pointer, &mut applied);
+        nonconforming_example(&snapshot, schema, pointer, &mut applied);
     });
     applied
 }
@@ -426,6 +431,30 @@ fn nonconforming_default(
             rule: "nonconforming-default",
             pointer: format!("{pointer}/default"),
             detail: format!("dropped default {default}: {problems}"),
+        });
+    }
+}
+
+fn nonconforming_example(
+    doc: &Value,
+    schema: &mut Value,
+    pointer: &str,
+    applied: &mut Vec<Applied>,
+) {
+    let Some(example) = schema.get("example").cloned() else {
+        return;
+    };
+    let mut bare: Map<String, Value> = schema.as_object().cloned().unwrap_or_default();
+    bare.remove("example");
+    bare.remove("default");
+    if let Err(problems) = omni_dbt_conformance::check_value(doc, &Value::Object(bare), &example) {
+        if let Some(map) = schema.as_object_mut() {
+            map.remove("example");
+        }
+        applied.push(Applied {
+            rule: "nonconforming-example",
+            pointer: format!("{pointer}/example"),
+            detail: format!("dropped example {example}: {problems}"),
         });
     }
 }

@@ -81,10 +81,13 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
     assert_eq!(
         paths,
         [
+            "/scim/v2/Users",
             "/v1/connections/{connectionId}/dbt",
             "/v1/connections/{connectionId}/dbt/environments",
             "/v1/connections/{connectionId}/dbt/environments/{environmentId}",
             "/v1/jobs/{jobId}/status",
+            "/v1/models",
+            "/v1/models/{modelId}/branch/{branchName}",
             "/v1/models/{modelId}/branch/{branchName}/dbt",
             "/v1/models/{modelId}/dbt-exposures",
             "/v1/models/{modelId}/refresh"
@@ -107,7 +110,8 @@ fn pull_converts_selects_corrects_and_is_idempotent() {
         spec["tags"],
         json!([
             {"name": "Connections", "description": "Database connections and environments"},
-            {"name": "Models", "description": "Semantic model management"}
+            {"name": "Models", "description": "Semantic model management"},
+            {"name": "SCIM", "description": "SCIM provisioning"}
         ])
     );
 
@@ -1256,7 +1260,9 @@ fn a_nonconforming_default_in_any_selection_is_dropped_and_named() {
         "paths": {
             "/api/v1/a": {"post": {"operationId": "a",
                 "requestBody": {"content": {"application/json": {"schema": {"type": "object",
-                    "properties": {"x": {"type": "string", "format": "uuid", "default": 7}}}}}},
+                    "properties": {"x": {"type": "string", "format": "uuid", "default": 7},
+                        "y": {"type": "string", "example": 100},
+                        "z": {"type": "string", "example": "fine"}}}}}},
                 "responses": {"200": {"description": "ok"}}}}
         }
     });
@@ -1285,6 +1291,17 @@ fn a_nonconforming_default_in_any_selection_is_dropped_and_named() {
         "{}",
         text(&out)
     );
+    // So is an example (a tool that sends examples would send it); a conforming one stays.
+    assert!(
+        text(&out).contains("translated (nonconforming-example) /paths/~1v1~1a/post/requestBody/content/application~1json/schema/properties/y/example: dropped example 100"),
+        "{}",
+        text(&out)
+    );
+    let spec = read(dir.path(), "omni-dbt.json");
+    let props = &spec["paths"]["/v1/a"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        ["properties"];
+    assert!(props["y"].get("example").is_none());
+    assert_eq!(props["z"]["example"], "fine");
 }
 
 /// The variants of `oneOf` on the update body's variable items, old and new, as given.

@@ -139,7 +139,7 @@ fn operations_are_found_by_method_and_path() {
         None
     );
     assert_eq!(spec.operation_for("GET", "/v1/connections"), None);
-    assert_eq!(spec.operation_ids().count(), 11);
+    assert_eq!(spec.operation_ids().count(), 15);
     assert_eq!(
         spec.operation_for("POST", &format!("/v1/models/{c}/branch/pr-42/dbt")),
         Some("modelsBranchDbt")
