@@ -110,6 +110,10 @@ pub(crate) fn signal<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
     None
 }
 
+/// The header progenitor adds to every request (a constant name, not parsed per call).
+const API_VERSION: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("api-version");
+
 /// Why an attempt produced no usable response.
 enum Failure {
     Transport(reqwest::Error),
@@ -125,7 +129,7 @@ impl ClientHooks<CallContext> for generated::Client {
         let context = self.inner();
         let shared = &context.shared;
         // progenitor adds `api-version: <info.version>`; Omni documents no such header.
-        request.headers_mut().remove("api-version");
+        request.headers_mut().remove(&API_VERSION);
         let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
         let method = request.method().clone();
         let body = request.body().and_then(reqwest::Body::as_bytes);
@@ -183,9 +187,15 @@ impl ClientHooks<CallContext> for generated::Client {
             let (status, retry_after, seen) = match &outcome {
                 Ok(response) => {
                     let status = response.status();
+                    // The headers are kept for an error answer only: what reads them (a
+                    // `Retry-After`) maps errors, and a copy per call showed in its cost.
                     context.update(|r| {
                         r.status = Some(status);
-                        r.headers = response.headers().clone();
+                        r.headers = if status.is_success() {
+                            reqwest::header::HeaderMap::new()
+                        } else {
+                            response.headers().clone()
+                        };
                     });
                     let retry_after = retry::retry_after(response.headers());
                     if status == StatusCode::TOO_MANY_REQUESTS {
@@ -311,7 +321,9 @@ async fn throttled(shared: &Shared, wait: Duration) {
 /// The header the hook adds to every answer it hands the generated code: how many attempts the
 /// call made, so that `?` on a `Client::api()` error keeps the count (the ergonomic builders
 /// read it from the call's record).
-pub(crate) const ATTEMPTS_HEADER: &str = "x-omni-dbt-attempts";
+/// (A constant name: parsing it again for every answer showed in the per-call cost.)
+pub(crate) const ATTEMPTS_HEADER: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("x-omni-dbt-attempts");
 
 /// What the hook returns for an attempt's outcome that is not retried.
 async fn finish(
@@ -342,7 +354,7 @@ fn stamped(mut response: reqwest::Response, attempts: u32) -> reqwest::Response 
 /// An error answer whose body is not Omni's `{detail, status}` is given that body, with the
 /// original text (bounded) as its detail: the generated code then reports the real status at
 /// both levels, instead of a decoding failure that has lost it.
-fn normalised_error(status: StatusCode, body: Vec<u8>) -> Vec<u8> {
+fn normalised_error(status: StatusCode, body: bytes::Bytes) -> bytes::Bytes {
     if !(status.is_client_error() || status.is_server_error()) {
         return body;
     }
@@ -356,7 +368,7 @@ fn normalised_error(status: StatusCode, body: Vec<u8>) -> Vec<u8> {
     let detail = decode::loose_detail(&body).unwrap_or_default();
     serde_json::json!({"detail": detail, "status": status.as_u16()})
         .to_string()
-        .into_bytes()
+        .into()
 }
 
 fn millis(d: Duration) -> u64 {
@@ -371,12 +383,14 @@ async fn buffer(mut response: reqwest::Response, cap: usize) -> Result<reqwest::
     let status = response.status();
     // The URL travels with the rebuilt answer (without it reqwest parses a placeholder URL
     // for every answer).
+    let oversized = response.content_length().is_some_and(|n| n > cap as u64);
     let mut head = http::Response::builder()
         .status(status)
         .version(response.version())
         .url(response.url().clone());
     if let Some(headers) = head.headers_mut() {
-        *headers = response.headers().clone();
+        // Moved, not copied: reading the body needs none of them.
+        *headers = std::mem::take(response.headers_mut());
         // The body is re-framed in memory.
         headers.remove(reqwest::header::CONTENT_LENGTH);
         headers.remove(reqwest::header::TRANSFER_ENCODING);
@@ -394,16 +408,36 @@ async fn buffer(mut response: reqwest::Response, cap: usize) -> Result<reqwest::
                 .unwrap_or_else(|_| http::Response::new(reqwest::Body::from(Vec::new()))),
         ))
     };
-    if response.content_length().is_some_and(|n| n > cap as u64) {
+    if oversized {
         return Err(too_large(head));
     }
-    let mut body = Vec::new();
+    // One chunk (the usual case) is kept as it came; more are joined.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
-        if body.len().saturating_add(chunk.len()) > cap {
+        let held = first.as_ref().map_or(0, bytes::Bytes::len);
+        if held
+            .saturating_add(joined.len())
+            .saturating_add(chunk.len())
+            > cap
+        {
             return Err(too_large(head));
         }
-        body.extend_from_slice(&chunk);
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            Some(earlier) => {
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&chunk);
+            }
+            None => joined.extend_from_slice(&chunk),
+        }
     }
+    let body = match first {
+        Some(only) => only,
+        None => bytes::Bytes::from(joined),
+    };
     let body = normalised_error(status, body);
-    Ok(reqwest::Response::from(head.body(body).unwrap_or_default()))
+    Ok(reqwest::Response::from(
+        head.body(reqwest::Body::from(body)).unwrap_or_default(),
+    ))
 }

@@ -337,6 +337,43 @@ async fn an_oversized_answer_without_content_length_is_cut_at_the_cap() {
     );
 }
 
+/// An answer in several chunks under the cap is joined whole (the hook keeps one chunk as it
+/// came, and joins more).
+#[tokio::test]
+async fn an_answer_in_several_chunks_is_read_whole() {
+    let json = serde_json::to_vec(
+        &serde_json::json!({"records": [environment_json()], "pageInfo":
+        {"hasNextPage": false, "nextCursor": null, "pageSize": 20, "totalRecords": 1}}),
+    )
+    .unwrap();
+    let mut body = Vec::new();
+    for piece in json.chunks(7) {
+        body.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        body.extend_from_slice(piece);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    let head =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    // hyper hands each chunk over as its own frame.
+    let base = raw_server(head.into(), body, std::time::Duration::from_millis(10)).await;
+    let client = omni_dbt::Client::builder()
+        .with_token(omni_dbt::Token::organization_api_key(ORG_KEY))
+        .with_base_url(&base)
+        .without_rate_limit()
+        .without_retries()
+        .build()
+        .unwrap();
+    let page = client
+        .dbt_environments(id(CONN))
+        .list()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].name, "pr-42");
+}
+
 #[tokio::test]
 async fn a_declared_oversized_answer_is_refused_before_its_body_is_read() {
     // Content-Length says 50 MB, one byte comes, and the server hangs up. The declared size is
