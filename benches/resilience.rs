@@ -4,7 +4,8 @@
 //! `omni-dbt-bench overhead_ratio=<x> pacing_efficiency=<x> failures=<n> unpaced_429s=<n>`.
 //! Pass `-- --skip-clean-build` to leave out the (slow) clean-build timing, `-- --overhead-only`
 //! for the overhead figure alone, with `--only typed` or `--only raw` for one side of it (e.g. to
-//! count each side's instructions under callgrind).
+//! count each side's instructions under callgrind), or `--only api` for the typed side through
+//! the generated API (`Client::api()`, the hook without the ergonomic builder) in its place.
 
 use std::{
     process::Command,
@@ -107,7 +108,20 @@ async fn overhead_ratio() -> f64 {
         let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
         for _ in 0..(OVERHEAD_CALLS / ROUNDS) {
             let t = Instant::now();
-            if only != "raw" {
+            if only == "api" {
+                let mut body = omni_dbt::UpdateBody::default();
+                body.target_schema = Some("dbt_bench".try_into().unwrap());
+                body.target_role = omni_dbt::Patch::Clear;
+                typed
+                    .api()
+                    .connections_dbt_environments_update()
+                    .connection_id(fake.connection_id())
+                    .environment_id(fake.default_environment())
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+            } else if only != "raw" {
                 envs.update(fake.default_environment())
                     .target_schema("dbt_bench")
                     .target_role(None)
@@ -118,7 +132,7 @@ async fn overhead_ratio() -> f64 {
             let typed_call = t.elapsed();
 
             let t = Instant::now();
-            if only != "typed" {
+            if only.is_empty() || only == "raw" {
                 let response = raw
                     .put(&url)
                     .bearer_auth(&token)
