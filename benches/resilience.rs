@@ -1,11 +1,13 @@
 //! Overhead, pacing and build-time figures, measured side by side in one run.
 //!
 //! `cargo bench -p omni-dbt --bench resilience` ends with one summary line:
-//! `omni-dbt-bench overhead_ratio=<x> pacing_efficiency=<x> failures=<n> unpaced_429s=<n>`.
+//! `omni-dbt-bench overhead_ratio=<x> overhead_ratio_with_timeout=<x> pacing_efficiency=<x>
+//! failures=<n> unpaced_429s=<n>`.
 //! Pass `-- --skip-clean-build` to leave out the (slow) clean-build timing, `-- --overhead-only`
 //! for the overhead figure alone, with `--only typed` or `--only raw` for one side of it (e.g. to
 //! count each side's instructions under callgrind), or `--only api` for the typed side through
-//! the generated API (`Client::api()`, the hook without the ergonomic builder) in its place.
+//! the generated API (`Client::api()`, the hook without the ergonomic builder) in its place;
+//! `--via-api` measures that path against raw.
 
 use std::{
     process::Command,
@@ -26,9 +28,11 @@ async fn main() {
     // The raw reqwest client below needs a crypto provider (the typed client brings its own).
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    let overhead = overhead_ratio().await;
+    let (overhead, overhead_timed) = overhead_ratio().await;
     if std::env::args().any(|a| a == "--overhead-only") {
-        println!("omni-dbt-bench overhead_ratio={overhead:.3}");
+        println!(
+            "omni-dbt-bench overhead_ratio={overhead:.3} overhead_ratio_with_timeout={overhead_timed:.3}"
+        );
         return;
     }
     let paced = pacing_run(true).await;
@@ -63,14 +67,18 @@ async fn main() {
     }
 
     println!(
-        "omni-dbt-bench overhead_ratio={overhead:.3} pacing_efficiency={efficiency:.3} failures={} unpaced_429s={}",
+        "omni-dbt-bench overhead_ratio={overhead:.3} overhead_ratio_with_timeout={overhead_timed:.3} pacing_efficiency={efficiency:.3} failures={} unpaced_429s={}",
         paced.failures, unpaced.answered_429
     );
 }
 
 /// Median per-call latency of the typed client over that of raw reqwest + serde_json, for the
 /// same PUT with the same body to the same loopback server, the two interleaved call by call.
-async fn overhead_ratio() -> f64 {
+/// The typed call's time over a hand-written reqwest + serde_json call of the same PUT: against
+/// a bare `reqwest::Client::new()` (no timeout), and against one with the typed client's
+/// timeout (every call then arms a timer, as the typed client's attempts do). Returns both
+/// medians of the per-round ratios.
+async fn overhead_ratio() -> (f64, f64) {
     let fake = FakeOmni::builder()
         .without_rate_limit()
         .check_conformance(false)
@@ -85,7 +93,11 @@ async fn overhead_ratio() -> f64 {
         .build()
         .unwrap();
     let envs = typed.dbt_environments(fake.connection_id());
-    let raw = reqwest::Client::new();
+    let bare = reqwest::Client::new();
+    let timed = reqwest::Client::builder()
+        .timeout(omni_dbt::DEFAULT_TIMEOUT)
+        .build()
+        .unwrap();
     let url = format!(
         "{}/v1/connections/{}/dbt/environments/{}",
         fake.base_url(),
@@ -93,24 +105,39 @@ async fn overhead_ratio() -> f64 {
         fake.default_environment()
     );
     let body = json!({"targetSchema": "dbt_bench", "targetRole": null});
+    let raw_call = |client: &reqwest::Client| {
+        let request = client
+            .put(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap());
+        async move {
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_success());
+            let _: serde_json::Value =
+                serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        }
+    };
 
-    // Rounds of interleaved blocks: the ratio of medians per round, then its median and spread
-    // over the rounds (one round says little on a shared 2-core machine).
-    let mut ratios = Vec::new();
-    let (mut typed_all, mut raw_all) = (Vec::new(), Vec::new());
-    // `--only typed|raw`: one side alone, e.g. to count each side's instructions under
-    // callgrind (the ratio printed is then meaningless).
+    // `--only typed|raw|api`: one side alone, e.g. to count each side's instructions under
+    // callgrind (the ratios printed are then meaningless).
     let only = std::env::args()
         .skip_while(|a| a != "--only")
         .nth(1)
         .unwrap_or_default();
+    // `--via-api`: the typed side through `Client::api()` against raw, to split the overhead.
+    let via_api = std::env::args().any(|a| a == "--via-api");
+    // Rounds of interleaved calls: the ratio of medians per round, then its median and spread
+    // over the rounds (one round says little on a shared 2-core machine).
+    let (mut bare_ratios, mut timed_ratios) = (Vec::new(), Vec::new());
+    let mut all: [Vec<Duration>; 3] = Default::default();
     for round in 0..=ROUNDS {
-        let (mut typed_times, mut raw_times) = (Vec::new(), Vec::new());
+        let mut times: [Vec<Duration>; 3] = Default::default();
         for _ in 0..(OVERHEAD_CALLS / ROUNDS) {
             let t = Instant::now();
-            if only == "api" {
+            if only == "api" || (via_api && only.is_empty()) {
                 let mut body = omni_dbt::UpdateBody::default();
-                body.target_schema = Some("dbt_bench".try_into().unwrap());
+                body.target_schema = Some("dbt_bench".into());
                 body.target_role = omni_dbt::Patch::Clear;
                 typed
                     .api()
@@ -121,7 +148,7 @@ async fn overhead_ratio() -> f64 {
                     .send()
                     .await
                     .unwrap();
-            } else if only != "raw" {
+            } else if only.is_empty() || only == "typed" {
                 envs.update(fake.default_environment())
                     .target_schema("dbt_bench")
                     .target_role(None)
@@ -129,48 +156,53 @@ async fn overhead_ratio() -> f64 {
                     .await
                     .unwrap();
             }
-            let typed_call = t.elapsed();
-
-            let t = Instant::now();
-            if only.is_empty() || only == "raw" {
-                let response = raw
-                    .put(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(serde_json::to_vec(&body).unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success());
-                let _: serde_json::Value =
-                    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+            times[0].push(t.elapsed());
+            for (i, client) in [(1, &bare), (2, &timed)] {
+                let t = Instant::now();
+                if only.is_empty() || only == "raw" {
+                    raw_call(client).await;
+                }
+                times[i].push(t.elapsed());
             }
-            let raw_call = t.elapsed();
-            typed_times.push(typed_call);
-            raw_times.push(raw_call);
         }
-        // Round 0 warms both connection pools and is not counted.
+        // Round 0 warms the connection pools and is not counted.
         if round > 0 {
-            let (typed, raw) = (median(&mut typed_times), median(&mut raw_times));
-            ratios.push(typed.as_secs_f64() / raw.as_secs_f64());
-            typed_all.extend(typed_times);
-            raw_all.extend(raw_times);
+            let medians: Vec<f64> = times.iter_mut().map(|t| median(t).as_secs_f64()).collect();
+            bare_ratios.push(medians[0] / medians[1]);
+            timed_ratios.push(medians[0] / medians[2]);
+            for (kept, these) in all.iter_mut().zip(times) {
+                kept.extend(these);
+            }
         }
     }
-    let (typed_median, raw_median) = (median(&mut typed_all), median(&mut raw_all));
-    ratios.sort_by(f64::total_cmp);
-    let ratio = ratios[ratios.len() / 2];
-    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+    let micros: Vec<f64> = all
+        .iter_mut()
+        .map(|t| median(t).as_secs_f64() * 1e6)
+        .collect();
     println!(
-        "overhead: {OVERHEAD_CALLS} PUTs each in {ROUNDS} rounds; median typed {:.1} µs, raw reqwest+serde_json {:.1} µs ({:+.1} µs a call); ratio per round {} -> median {ratio:.3}, spread {:.3}..{:.3}",
-        typed_median.as_secs_f64() * 1e6,
-        raw_median.as_secs_f64() * 1e6,
-        (typed_median.as_secs_f64() - raw_median.as_secs_f64()) * 1e6,
-        shown.join(" "),
-        ratios[0],
-        ratios[ratios.len() - 1]
+        "overhead: {OVERHEAD_CALLS} PUTs each in {ROUNDS} rounds; median typed {:.1} µs, raw reqwest+serde_json {:.1} µs ({:+.1} µs a call), raw with a timeout {:.1} µs ({:+.1} µs)",
+        micros[0],
+        micros[1],
+        micros[0] - micros[1],
+        micros[2],
+        micros[0] - micros[2],
     );
-    ratio
+    let summary = |label: &str, ratios: &mut Vec<f64>| {
+        ratios.sort_by(f64::total_cmp);
+        let ratio = ratios[ratios.len() / 2];
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+        println!(
+            "overhead {label}: ratio per round {} -> median {ratio:.3}, spread {:.3}..{:.3}",
+            shown.join(" "),
+            ratios[0],
+            ratios[ratios.len() - 1]
+        );
+        ratio
+    };
+    (
+        summary("against raw reqwest", &mut bare_ratios),
+        summary("against raw reqwest with a timeout", &mut timed_ratios),
+    )
 }
 
 fn median(times: &mut [Duration]) -> Duration {
