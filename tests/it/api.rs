@@ -2,29 +2,15 @@
 //! callable against the fake with no hand-written code, through the same hook (retries follow
 //! the HTTP method, the size cap holds), and its errors convert into `omni_dbt::Error`.
 
-use std::{collections::BTreeSet, time::Duration};
+use std::collections::BTreeSet;
 
 use omni_dbt::{
-    Client, Error, Patch, RetryPolicy, Token, UpdateBody,
+    Client, Error, Patch, Token, UpdateBody,
     api::{self, types},
 };
 use omni_dbt_fake::{FakeOmni, Fault, ListShape, Operation, SEEDED_BRANCH, Spec};
 
-fn client(fake: &FakeOmni) -> Client {
-    Client::builder()
-        .with_token(Token::organization_api_key(
-            &fake.tokens().organization_api_key,
-        ))
-        .with_base_url(fake.base_url())
-        .without_rate_limit()
-        .with_retry_policy(
-            RetryPolicy::default()
-                .with_base_delay(Duration::from_millis(5))
-                .with_max_delay(Duration::from_millis(20)),
-        )
-        .build()
-        .unwrap()
-}
+use crate::common::fake_client;
 
 async fn fake() -> FakeOmni {
     FakeOmni::builder()
@@ -39,7 +25,7 @@ async fn fake() -> FakeOmni {
 async fn every_operation_in_the_spec_is_callable_through_the_generated_api() -> omni_dbt::Result<()>
 {
     let fake = fake().await;
-    let api = client(&fake).api();
+    let api = fake_client(&fake).api();
     let conn = fake.connection_id();
     let model = fake.model_id();
 
@@ -226,7 +212,7 @@ async fn every_operation_in_the_spec_is_callable_through_the_generated_api() -> 
 #[tokio::test]
 async fn both_levels_read_one_retry_table() {
     let fake = fake().await;
-    let client = client(&fake);
+    let client = fake_client(&fake);
     let conn = fake.connection_id();
     let env = fake.default_environment();
 
@@ -359,7 +345,7 @@ async fn the_size_cap_and_error_bodies_hold_through_the_api() {
         "{err:?}"
     );
 
-    let client = client(&fake);
+    let client = fake_client(&fake);
     let err = Error::from(
         client
             .api()

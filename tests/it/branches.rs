@@ -2,9 +2,7 @@
 //! loopback mock, validation that sends nothing, and the flows against the fake (a create whose
 //! answer is lost is adopted, not made twice).
 
-use std::time::Duration;
-
-use omni_dbt::{Client, Error, RetryPolicy, Token};
+use omni_dbt::Error;
 use omni_dbt_fake::{FakeOmni, Fault, Operation};
 use serde_json::{Value, json};
 use wiremock::MockServer;
@@ -229,22 +227,6 @@ async fn users_are_found_by_an_escaped_scim_filter_with_an_organization_key_only
         "{e:?}"
     );
     assert_eq!(request_count(&server).await, 0);
-}
-
-fn fake_client(fake: &FakeOmni) -> Client {
-    Client::builder()
-        .with_token(Token::organization_api_key(
-            &fake.tokens().organization_api_key,
-        ))
-        .with_base_url(fake.base_url())
-        .without_rate_limit()
-        .with_retry_policy(
-            RetryPolicy::default()
-                .with_base_delay(Duration::from_millis(5))
-                .with_max_delay(Duration::from_millis(20)),
-        )
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]

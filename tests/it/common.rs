@@ -44,6 +44,24 @@ pub fn client(server: &MockServer, token: Token) -> Client {
         .unwrap()
 }
 
+/// A client of the fake with its Organization API key: no pacing, quick retries (the fake's
+/// faults are retried in milliseconds).
+pub fn fake_client(fake: &omni_dbt_fake::FakeOmni) -> Client {
+    Client::builder()
+        .with_token(Token::organization_api_key(
+            &fake.tokens().organization_api_key,
+        ))
+        .with_base_url(fake.base_url())
+        .without_rate_limit()
+        .with_retry_policy(
+            omni_dbt::RetryPolicy::default()
+                .with_base_delay(std::time::Duration::from_millis(5))
+                .with_max_delay(std::time::Duration::from_millis(20)),
+        )
+        .build()
+        .unwrap()
+}
+
 /// The environment Omni answers with, as documented (variables as an array).
 pub fn environment_json() -> Value {
     json!({

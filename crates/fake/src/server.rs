@@ -663,7 +663,13 @@ impl Route {
 /// A path segment with its `%XX` escapes decoded (a branch name may hold `/`); a malformed
 /// escape is kept as it is.
 fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
+    decoded(segment, false)
+}
+
+/// `%XX` escapes decoded (and `+` as a space where `plus_is_space`, as a form-encoded query
+/// writes it); a malformed escape is kept as it is, and bytes that are not UTF-8 become U+FFFD.
+pub(crate) fn decoded(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -672,6 +678,10 @@ fn percent_decode(segment: &str) -> String {
             (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
                 out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
                 i += 3;
+            }
+            (b'+', _, _) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
             }
             (b, _, _) => {
                 out.push(b);

@@ -10,7 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{Answer, Branch, Principal, Store, bad, error, object, only_keys, type_error};
+use super::{
+    Answer, Branch, ListParams, Principal, Store, bad, error, object, only_keys, page, type_error,
+};
+use crate::server::decoded;
 
 /// Deleted branches kept per model for `includeDeleted` (the oldest are forgotten).
 const MAX_DELETED_BRANCHES: usize = 1_000;
@@ -57,37 +60,6 @@ impl Branch {
     }
 }
 
-/// A query parameter's value with `+` and `%XX` decoded (as a form-encoded query writes them).
-fn decoded(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b'%', Some(&h), Some(&l)) => match (hex(h), hex(l)) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The query's parameters, decoded; a repeated name keeps its last value.
 fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
@@ -95,7 +67,7 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decoded(k), decoded(v))
+            (decoded(k, true), decoded(v, true))
         })
         .collect()
 }
@@ -278,23 +250,14 @@ impl Store {
         if descending {
             rows.reverse();
         }
-        let total = rows.len();
-        let start = offset.min(total);
-        let end = start.saturating_add(page_size).min(total);
-        let has_next = end < total;
-        let records: Vec<Value> = rows[start..end].iter().map(Row::to_json).collect();
-        Ok((
-            200,
-            json!({
-                "records": records,
-                "pageInfo": {
-                    "hasNextPage": has_next,
-                    "nextCursor": has_next.then(|| format!("offset-{end}")),
-                    "pageSize": page_size,
-                    "totalRecords": total,
-                }
-            }),
-        ))
+        let records: Vec<Value> = rows.iter().map(Row::to_json).collect();
+        let params = ListParams {
+            offset,
+            page_size,
+            sort_descending: None,
+            extra: Default::default(),
+        };
+        Ok(page(records, &params))
     }
 
     /// `POST /v1/models`: the fake creates branches (`modelKind: BRANCH`) of a shared model;
@@ -574,6 +537,6 @@ mod tests {
                 ("x".into(), String::new())
             ]
         );
-        assert_eq!(decoded("%zz%4"), "%zz%4");
+        assert_eq!(decoded("%zz%4+", false), "%zz%4+");
     }
 }
