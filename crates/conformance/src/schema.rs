@@ -4,8 +4,8 @@
 //! them).
 //!
 //! This is the subset of JSON Schema that OpenAPI 3.0 defines, and no more: `type`, `enum`,
-//! `format` (`uuid`, `date`, `date-time`; other formats are annotations, as JSON Schema
-//! allows), `multipleOf`, `minimum`, `maximum`, `minLength`, `maxLength`, `pattern`, `items`,
+//! `format` (`uuid`, `date`, `date-time`, `email` as an RFC 5321 mailbox with a dot-atom local
+//! part and a domain name; other formats are annotations, as JSON Schema allows), `multipleOf`, `minimum`, `maximum`, `minLength`, `maxLength`, `pattern`, `items`,
 //! `minItems`, `maxItems`, `uniqueItems`, `properties`, `additionalProperties`, `required`,
 //! `minProperties`, `maxProperties`, `allOf`, `anyOf`, `oneOf`, `not`. `$ref` siblings apply
 //! (as in JSON Schema 2020-12, which the earlier translation to `jsonschema` used). The tests
@@ -203,6 +203,7 @@ impl Definitions {
                 "uuid" => is_uuid(text),
                 "date" => is_date(text),
                 "date-time" => is_date_time(text),
+                "email" => is_email(text),
                 _ => true,
             };
             if !valid {
@@ -475,6 +476,31 @@ fn show(value: &Value) -> String {
 }
 
 /// The RFC 4122 text form: 8-4-4-4-12 hexadecimal digits.
+/// `local@domain`: a dot-atom local part (RFC 5322 atext, dots between atoms, at most 64
+/// octets) and a domain of letter-digit-hyphen labels (at most 63 octets each, 255 in all).
+/// Quoted local parts and address literals are not accepted.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext));
+    let domain_ok = !domain.is_empty()
+        && domain.len() <= 255
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
+}
+
 fn is_uuid(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() == 36

@@ -29,7 +29,7 @@ fn every_keyword() -> Value {
             },
             "Owner": {
                 "oneOf": [
-                    {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}, "additionalProperties": false},
+                    {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email"}}, "additionalProperties": false},
                     {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}}, "additionalProperties": {"type": "boolean"}}
                 ]
             },
@@ -137,6 +137,16 @@ fn value_for(doc: &Value, schema: &Value, rng: &mut Rng, depth: usize) -> Value 
             )),
             Some("date-time") if !rng.chance(5) => json!("2026-05-04T10:00:00Z"),
             Some("date") if !rng.chance(5) => json!("2026-02-29"),
+            Some("email") if !rng.chance(5) => json!(
+                [
+                    "ada@example.com",
+                    "a.b+c@x-y.example",
+                    "a..b@x",
+                    "a@-x",
+                    "@x",
+                    "a@"
+                ][rng.below(6)]
+            ),
             _ => {
                 let pool = [
                     "",
