@@ -1158,6 +1158,23 @@ async fn a_failed_preview_deletes_the_branch_it_created_and_keeps_one_it_found()
     assert_eq!(h.fake.violations(), Vec::<String>::new());
 }
 
+/// `env create NAME --target-schema SCHEMA --owner OWNER` on the fake's connection.
+async fn create_owned(h: &Harness, name: &str, schema: &str, owner: &str) -> std::process::Output {
+    let conn = h.connection();
+    let args = [
+        "env",
+        "create",
+        name,
+        "--target-schema",
+        schema,
+        "--connection",
+        &conn,
+        "--owner",
+        owner,
+    ];
+    h.run(&args, &[]).await
+}
+
 /// `--owner` and `owner:` take an email, found through SCIM before anything is sent; an
 /// unknown email, a personal token or a malformed value sends nothing that changes Omni.
 #[tokio::test(flavor = "multi_thread")]
@@ -1165,22 +1182,7 @@ async fn owners_by_email_are_looked_up_before_anything_is_sent() {
     let h = Harness::start().await;
     let conn = h.connection();
     let before = h.fake.journal().len();
-    let out = h
-        .run(
-            &[
-                "env",
-                "create",
-                "ada-dev",
-                "--target-schema",
-                "dbt_ada",
-                "--connection",
-                &conn,
-                "--owner",
-                "Ada@Example.com",
-            ],
-            &[],
-        )
-        .await;
+    let out = create_owned(&h, "ada-dev", "dbt_ada", "Ada@Example.com").await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         env_named(&h, "ada-dev").unwrap()["ownerId"],
@@ -1203,22 +1205,7 @@ async fn owners_by_email_are_looked_up_before_anything_is_sent() {
 
     // Unknown email: exit 4, naming the flag; nothing created.
     let before = h.fake.journal().len();
-    let out = h
-        .run(
-            &[
-                "env",
-                "create",
-                "x",
-                "--target-schema",
-                "x",
-                "--connection",
-                &conn,
-                "--owner",
-                "nobody@example.com",
-            ],
-            &[],
-        )
-        .await;
+    let out = create_owned(&h, "x", "x", "nobody@example.com").await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("--owner nobody@example.com: no Omni user has this email"),
@@ -1231,22 +1218,7 @@ async fn owners_by_email_are_looked_up_before_anything_is_sent() {
     );
     // Not an id or an email: clap's usage error, naming the flag; nothing sent.
     let before = h.fake.journal().len();
-    let out = h
-        .run(
-            &[
-                "env",
-                "create",
-                "x",
-                "--target-schema",
-                "x",
-                "--connection",
-                &conn,
-                "--owner",
-                "ada",
-            ],
-            &[],
-        )
-        .await;
+    let out = create_owned(&h, "x", "x", "ada").await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--owner"), "{}", stderr(&out));
     assert_eq!(h.fake.journal().len(), before);
