@@ -1,13 +1,15 @@
 //! Overhead, pacing and build-time figures, measured side by side in one run.
 //!
 //! `cargo bench -p omni-dbt --bench resilience` ends with one summary line:
-//! `omni-dbt-bench overhead_ratio=<x> overhead_ratio_with_timeout=<x> pacing_efficiency=<x>
-//! failures=<n> unpaced_429s=<n>`.
+//! `omni-dbt-bench overhead_ratio=<x> overhead_ratio_with_timeout=<x>
+//! overhead_ratio_decoding_into_struct=<x> pacing_efficiency=<x> failures=<n> unpaced_429s=<n>`.
 //! Pass `-- --skip-clean-build` to leave out the (slow) clean-build timing, `-- --overhead-only`
 //! for the overhead figure alone, with `--only typed` or `--only raw` for one side of it (e.g. to
 //! count each side's instructions under callgrind), or `--only api` for the typed side through
 //! the generated API (`Client::api()`, the hook without the ergonomic builder) in its place;
-//! `--via-api` measures that path against raw.
+//! `--via-api` measures that path against raw. `--calls N` sets the number of calls of each
+//! kind (3500 by default): two callgrind runs with different `N` give the instructions of one
+//! call without the start-up (the TLS roots, the fake) that a single run spreads over its calls.
 
 use std::{
     process::Command,
@@ -28,11 +30,12 @@ async fn main() {
     // The raw reqwest client below needs a crypto provider (the typed client brings its own).
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    let (overhead, overhead_timed) = overhead_ratio().await;
+    let [overhead, overhead_timed, overhead_struct] = overhead_ratio().await;
+    let overheads = format!(
+        "overhead_ratio={overhead:.3} overhead_ratio_with_timeout={overhead_timed:.3} overhead_ratio_decoding_into_struct={overhead_struct:.3}"
+    );
     if std::env::args().any(|a| a == "--overhead-only") {
-        println!(
-            "omni-dbt-bench overhead_ratio={overhead:.3} overhead_ratio_with_timeout={overhead_timed:.3}"
-        );
+        println!("omni-dbt-bench {overheads}");
         return;
     }
     let paced = pacing_run(true).await;
@@ -67,18 +70,19 @@ async fn main() {
     }
 
     println!(
-        "omni-dbt-bench overhead_ratio={overhead:.3} overhead_ratio_with_timeout={overhead_timed:.3} pacing_efficiency={efficiency:.3} failures={} unpaced_429s={}",
+        "omni-dbt-bench {overheads} pacing_efficiency={efficiency:.3} failures={} unpaced_429s={}",
         paced.failures, unpaced.answered_429
     );
 }
 
-/// Median per-call latency of the typed client over that of raw reqwest + serde_json, for the
-/// same PUT with the same body to the same loopback server, the two interleaved call by call.
-/// The typed call's time over a hand-written reqwest + serde_json call of the same PUT: against
-/// a bare `reqwest::Client::new()` (no timeout), and against one with the typed client's
-/// timeout (every call then arms a timer, as the typed client's attempts do). Returns both
-/// medians of the per-round ratios.
-async fn overhead_ratio() -> (f64, f64) {
+/// The typed call's time over hand-written reqwest + serde_json calls of the same PUT, the
+/// calls interleaved one by one: against a bare `reqwest::Client::new()` decoding the answer
+/// into a `serde_json::Value` (the reference figure), against one with the typed client's
+/// timeout (every call then arms a timer, as the typed client's attempts do), and against that
+/// one decoding into a struct (the answer's type, as a hand-written struct with the same
+/// fields would: serde's derive is cheaper than building a `Value`). Returns the medians of the
+/// per-round ratios, in that order.
+async fn overhead_ratio() -> [f64; 3] {
     let fake = FakeOmni::builder()
         .without_rate_limit()
         .check_conformance(false)
@@ -105,8 +109,8 @@ async fn overhead_ratio() -> (f64, f64) {
     );
     let body = json!({"targetSchema": "dbt_bench", "targetRole": null});
     // What a hand-written call does each time: the URL from the ids, the body serialised, the
-    // answer read and parsed (as the typed call builds its URL from the ids it is given).
-    let raw_call = |client: &reqwest::Client| {
+    // answer read and decoded (as the typed call builds its URL from the ids it is given).
+    let raw_call = |client: &reqwest::Client, into_struct: bool| {
         let url = format!("{base}/v1/connections/{connection}/dbt/environments/{environment}");
         let request = client
             .put(url)
@@ -116,10 +120,23 @@ async fn overhead_ratio() -> (f64, f64) {
         async move {
             let response = request.send().await.unwrap();
             assert!(response.status().is_success());
-            let _: serde_json::Value =
-                serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+            let bytes = response.bytes().await.unwrap();
+            if into_struct {
+                let _: omni_dbt::DbtEnvironment = serde_json::from_slice(&bytes).unwrap();
+            } else {
+                let _: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            }
         }
     };
+    let raw_sides = [
+        ("raw reqwest", &bare, false),
+        ("raw reqwest with a timeout", &timed, false),
+        (
+            "raw reqwest with a timeout, decoding into a struct",
+            &timed,
+            true,
+        ),
+    ];
 
     // `--only typed|raw|api`: one side alone, e.g. to count each side's instructions under
     // callgrind (the ratios printed are then meaningless).
@@ -129,13 +146,18 @@ async fn overhead_ratio() -> (f64, f64) {
         .unwrap_or_default();
     // `--via-api`: the typed side through `Client::api()` against raw, to split the overhead.
     let via_api = std::env::args().any(|a| a == "--via-api");
+    let calls: usize = std::env::args()
+        .skip_while(|a| a != "--calls")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(OVERHEAD_CALLS);
     // Rounds of interleaved calls: the ratio of medians per round, then its median and spread
     // over the rounds (one round says little on a shared 2-core machine).
-    let (mut bare_ratios, mut timed_ratios) = (Vec::new(), Vec::new());
-    let mut all: [Vec<Duration>; 3] = Default::default();
+    let mut ratios: [Vec<f64>; 3] = Default::default();
+    let mut all: [Vec<Duration>; 4] = Default::default();
     for round in 0..=ROUNDS {
-        let mut times: [Vec<Duration>; 3] = Default::default();
-        for _ in 0..(OVERHEAD_CALLS / ROUNDS) {
+        let mut times: [Vec<Duration>; 4] = Default::default();
+        for _ in 0..(calls / ROUNDS) {
             let t = Instant::now();
             if only == "api" || (via_api && only.is_empty()) {
                 let mut body = omni_dbt::UpdateBody::default();
@@ -159,19 +181,20 @@ async fn overhead_ratio() -> (f64, f64) {
                     .unwrap();
             }
             times[0].push(t.elapsed());
-            for (i, client) in [(1, &bare), (2, &timed)] {
+            for (i, (_, client, into_struct)) in raw_sides.iter().enumerate() {
                 let t = Instant::now();
                 if only.is_empty() || only == "raw" {
-                    raw_call(client).await;
+                    raw_call(client, *into_struct).await;
                 }
-                times[i].push(t.elapsed());
+                times[i + 1].push(t.elapsed());
             }
         }
         // Round 0 warms the connection pools and is not counted.
         if round > 0 {
             let medians: Vec<f64> = times.iter_mut().map(|t| median(t).as_secs_f64()).collect();
-            bare_ratios.push(medians[0] / medians[1]);
-            timed_ratios.push(medians[0] / medians[2]);
+            for (kept, raw) in ratios.iter_mut().zip(&medians[1..]) {
+                kept.push(medians[0] / raw);
+            }
             for (kept, these) in all.iter_mut().zip(times) {
                 kept.extend(these);
             }
@@ -182,29 +205,26 @@ async fn overhead_ratio() -> (f64, f64) {
         .map(|t| median(t).as_secs_f64() * 1e6)
         .collect();
     println!(
-        "overhead: {OVERHEAD_CALLS} PUTs each in {ROUNDS} rounds; median typed {:.1} µs, raw reqwest+serde_json {:.1} µs ({:+.1} µs a call), raw with a timeout {:.1} µs ({:+.1} µs)",
-        micros[0],
-        micros[1],
-        micros[0] - micros[1],
-        micros[2],
-        micros[0] - micros[2],
+        "overhead: {calls} PUTs of each kind in {ROUNDS} rounds; median typed {:.1} µs",
+        micros[0]
     );
-    let summary = |label: &str, ratios: &mut Vec<f64>| {
+    let mut medians = [0.0; 3];
+    for (i, (label, _, _)) in raw_sides.iter().enumerate() {
+        let ratios = &mut ratios[i];
         ratios.sort_by(f64::total_cmp);
-        let ratio = ratios[ratios.len() / 2];
+        medians[i] = ratios[ratios.len() / 2];
         let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
         println!(
-            "overhead {label}: ratio per round {} -> median {ratio:.3}, spread {:.3}..{:.3}",
+            "overhead against {label} ({:.1} µs, {:+.1} µs a call): ratio per round {} -> median {:.3}, spread {:.3}..{:.3}",
+            micros[i + 1],
+            micros[0] - micros[i + 1],
             shown.join(" "),
+            medians[i],
             ratios[0],
             ratios[ratios.len() - 1]
         );
-        ratio
-    };
-    (
-        summary("against raw reqwest", &mut bare_ratios),
-        summary("against raw reqwest with a timeout", &mut timed_ratios),
-    )
+    }
+    medians
 }
 
 fn median(times: &mut [Duration]) -> Duration {
