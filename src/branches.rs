@@ -102,22 +102,19 @@ impl FindBranch {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let (model, name, at) = (self.model_id, self.name.clone(), cursor.clone());
-            let page = self
-                .call
-                .run(|api| async move {
-                    let mut request = api
-                        .models_list()
-                        .base_model_id(model)
-                        .model_kind(types::ModelsListModelKind::Branch)
-                        .name(name)
-                        .page_size(PAGE);
-                    if let Some(at) = at {
-                        request = request.cursor(at);
-                    }
-                    request.send().await
-                })
-                .await?
-                .into_inner();
+            let page = crate::call::send!(self.call, |api| {
+                let mut request = api
+                    .models_list()
+                    .base_model_id(model)
+                    .model_kind(types::ModelsListModelKind::Branch)
+                    .name(name)
+                    .page_size(PAGE);
+                if let Some(at) = at {
+                    request = request.cursor(at);
+                }
+                request.send()
+            })?
+            .into_inner();
             let base = self.model_id.to_string();
             found.extend(page.records.into_iter().filter(|r| {
                 r.name.as_deref() == Some(self.name.as_str())
@@ -204,10 +201,7 @@ impl CreateBranch {
         loop {
             rounds += 1;
             let sent = body.clone();
-            let result = self
-                .call
-                .run(|api| async move { api.models_create().body(sent).send().await })
-                .await;
+            let result = crate::call::send!(self.call, |api| api.models_create().body(sent).send());
             match result {
                 Err(e) if rounds < 3 && crate::environments::outcome_unknown(&e) => {
                     let find = FindBranch {
@@ -240,10 +234,7 @@ impl CreateBranch {
     /// The model's connection, from `GET /v1/models?modelId=…`.
     async fn connection_of_model(&self) -> Result<Uuid> {
         let model = self.model_id;
-        let list = self
-            .call
-            .run(|api| async move { api.models_list().model_id(model).send().await })
-            .await?
+        let list = crate::call::send!(self.call, |api| api.models_list().model_id(model).send())?
             .into_inner();
         let wanted = model.to_string();
         let record = list
@@ -296,16 +287,11 @@ impl DeleteBranch {
         nonnil("modelId", self.model_id)?;
         check_name(&self.name)?;
         let (model, name) = (self.model_id, self.name.clone());
-        let (result, record) = self
-            .call
-            .run_recorded(|api| async move {
-                api.models_delete_branch()
-                    .model_id(model)
-                    .branch_name(name)
-                    .send()
-                    .await
-            })
-            .await;
+        let (result, record) = crate::call::send_recorded!(self.call, |api| api
+            .models_delete_branch()
+            .model_id(model)
+            .branch_name(name)
+            .send());
         let value = match result {
             Err(Error::NotFound { .. }) if record.maybe_processed => {
                 return Ok(SuccessResponse { success: true });

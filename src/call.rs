@@ -3,17 +3,7 @@
 //! with its error mapped from what the hook recorded. A builder adds only what generation
 //! cannot know (validation across fields, tri-state, paging, `success: false`, …).
 
-use std::future::Future;
-
-use progenitor_client::ResponseValue;
-
-use crate::{
-    client::{Client, finish},
-    context::{CallOptions, Record},
-    error::Result,
-    generated,
-    mapping::ApiCallError,
-};
+use crate::{client::Client, context::CallOptions, generated};
 
 /// The client and this call's options.
 #[derive(Clone, Debug)]
@@ -30,31 +20,41 @@ impl Call {
         }
     }
 
+    /// A generated client for one call, and the context whose record the hook fills.
+    pub(crate) fn one_call(&self) -> (generated::Client, crate::context::CallContext) {
+        self.client.one_call(self.options)
+    }
+
     pub(crate) fn set_timeout(&mut self, timeout: std::time::Duration) {
         self.options.timeout = Some(timeout);
     }
-
-    /// Sends one call and maps its error with what the hook recorded.
-    pub(crate) async fn run<T, F, Fut>(&self, f: F) -> Result<ResponseValue<T>>
-    where
-        F: FnOnce(generated::Client) -> Fut,
-        Fut: Future<Output = std::result::Result<ResponseValue<T>, ApiCallError>>,
-    {
-        self.run_recorded(f).await.0
-    }
-
-    /// [`run`](Self::run), also returning what the hook recorded (e.g. whether an earlier
-    /// attempt may have taken effect).
-    pub(crate) async fn run_recorded<T, F, Fut>(&self, f: F) -> (Result<ResponseValue<T>>, Record)
-    where
-        F: FnOnce(generated::Client) -> Fut,
-        Fut: Future<Output = std::result::Result<ResponseValue<T>, ApiCallError>>,
-    {
-        let (api, context) = self.client.one_call(self.options);
-        let result = finish(f(api).await, &context);
-        (result, context.record())
-    }
 }
+
+/// Sends one call, written in place in the builder's own `send` (no future of its own, so
+/// that the generated call's state is not copied once more per layer), and maps its error with
+/// what the hook recorded: `send!(self.call, |api| api.op().….send())` is the
+/// `Result<ResponseValue<T>>`.
+macro_rules! send {
+    ($call:expr, |$api:ident| $request:expr) => {{
+        let (generated, context) = $call.one_call();
+        let $api = &generated;
+        let result = $request.await;
+        crate::client::finish(result, &context)
+    }};
+}
+pub(crate) use send;
+
+/// [`send!`], also giving what the hook recorded (e.g. whether an earlier attempt may have
+/// taken effect): `(Result<ResponseValue<T>>, Record)`.
+macro_rules! send_recorded {
+    ($call:expr, |$api:ident| $request:expr) => {{
+        let (generated, context) = $call.one_call();
+        let $api = &generated;
+        let result = $request.await;
+        (crate::client::finish(result, &context), context.record())
+    }};
+}
+pub(crate) use send_recorded;
 
 /// The `timeout()` of every builder (a `call: Call` field).
 macro_rules! timeout_setter {

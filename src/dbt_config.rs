@@ -117,10 +117,10 @@ impl GetDbtConfig {
     pub async fn send(self) -> Result<ConnectionsDbtGetResponse> {
         nonnil("connectionId", self.connection_id)?;
         let id = self.connection_id;
-        let answer = self
-            .call
-            .run(|api| async move { api.connections_dbt_get().connection_id(id).send().await })
-            .await?;
+        let answer = crate::call::send!(self.call, |api| api
+            .connections_dbt_get()
+            .connection_id(id)
+            .send())?;
         Ok(answer.into_inner())
     }
 }
@@ -212,16 +212,11 @@ impl UpdateDbtConfig {
     pub async fn send(self) -> Result<ConnectionsDbtUpdateResponse> {
         let body = self.body()?;
         let id = self.connection_id;
-        let value = self
-            .call
-            .run(|api| async move {
-                api.connections_dbt_update()
-                    .connection_id(id)
-                    .body(body)
-                    .send()
-                    .await
-            })
-            .await?;
+        let value = crate::call::send!(self.call, |api| api
+            .connections_dbt_update()
+            .connection_id(id)
+            .body(body)
+            .send())?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, Some(&answer.message))?;
@@ -244,10 +239,10 @@ impl DeleteDbtConfig {
     pub async fn send(self) -> Result<ConnectionsDbtDeleteResponse> {
         nonnil("connectionId", self.connection_id)?;
         let id = self.connection_id;
-        let value = self
-            .call
-            .run(|api| async move { api.connections_dbt_delete().connection_id(id).send().await })
-            .await?;
+        let value = crate::call::send!(self.call, |api| api
+            .connections_dbt_delete()
+            .connection_id(id)
+            .send())?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, Some(&answer.message))?;

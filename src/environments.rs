@@ -164,27 +164,25 @@ impl ListEnvironments {
             page_size,
             sort,
         } = self;
-        let answer = call
-            .run(|api| async move {
-                let mut request = api
-                    .connections_dbt_environments_list()
-                    .connection_id(connection_id);
-                if let Some(cursor) = cursor {
-                    request = request.cursor(cursor);
-                }
-                if let Some(size) = page_size {
-                    request = request.page_size(u64::from(size));
-                }
-                if let Some(direction) = sort {
-                    request = request
-                        .sort_direction(types::ConnectionsDbtEnvironmentsListSortDirection::from(
-                            direction,
-                        ))
-                        .sort_field(types::ConnectionsDbtEnvironmentsListSortField::Name);
-                }
-                request.send().await
-            })
-            .await?;
+        let answer = crate::call::send!(call, |api| {
+            let mut request = api
+                .connections_dbt_environments_list()
+                .connection_id(connection_id);
+            if let Some(cursor) = cursor {
+                request = request.cursor(cursor);
+            }
+            if let Some(size) = page_size {
+                request = request.page_size(u64::from(size));
+            }
+            if let Some(direction) = sort {
+                request = request
+                    .sort_direction(types::ConnectionsDbtEnvironmentsListSortDirection::from(
+                        direction,
+                    ))
+                    .sort_field(types::ConnectionsDbtEnvironmentsListSortField::Name);
+            }
+            request.send()
+        })?;
         Ok(Page::from(answer.into_inner()))
     }
 
@@ -387,16 +385,11 @@ impl CreateEnvironment {
     async fn send_once(self) -> Result<DbtEnvironment> {
         let body = self.body()?;
         let id = self.connection_id;
-        let answer = self
-            .call
-            .run(|api| async move {
-                api.connections_dbt_environments_create()
-                    .connection_id(id)
-                    .body(body)
-                    .send()
-                    .await
-            })
-            .await?;
+        let answer = crate::call::send!(self.call, |api| api
+            .connections_dbt_environments_create()
+            .connection_id(id)
+            .body(body)
+            .send())?;
         Ok(answer.into_inner())
     }
 }
@@ -476,14 +469,13 @@ impl UpdateEnvironment {
     /// Every check [`send`](Self::send) makes before sending, without sending: e.g. to refuse a
     /// whole batch before any of it is sent.
     pub fn validate(&self) -> Result<()> {
-        self.checked_body().map(drop)
+        self.checked_body(self.body.clone()).map(drop)
     }
 
-    /// The body as it will be sent, after every check.
-    fn checked_body(&self) -> Result<UpdateBody> {
+    /// `body` (this builder's) as it will be sent, after every check.
+    fn checked_body(&self, mut body: UpdateBody) -> Result<UpdateBody> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
-        let mut body = self.body.clone();
         body.variables = generated_variables(&self.variables)?;
         if body.is_empty() {
             return Err(Error::invalid("body", "must change at least one field"));
@@ -508,23 +500,18 @@ impl UpdateEnvironment {
     /// An update is retried like any idempotent request, except when it creates variables:
     /// repeating that after Omni may have applied it would meet the new names as duplicates,
     /// so it is retried only when it provably never reached Omni (like a create).
-    pub async fn send(self) -> Result<DbtEnvironment> {
-        let body = self.checked_body()?;
+    pub async fn send(mut self) -> Result<DbtEnvironment> {
+        let body = std::mem::take(&mut self.body);
+        let body = self.checked_body(body)?;
         // Whether it is retried is decided by the hook (`retry::request_is_repeatable`), the
         // same for `Client::api()`.
-        let (connection, environment) = (self.connection_id, self.environment_id);
-        let answer = self
-            .call
-            .run(|api| async move {
-                api.connections_dbt_environments_update()
-                    .connection_id(connection)
-                    .environment_id(environment)
-                    .body(body)
-                    .send()
-                    .await
-            })
-            .await?;
-        Ok(answer.into_inner())
+        let answer = crate::call::send!(self.call, |api| api
+            .connections_dbt_environments_update()
+            .connection_id(self.connection_id)
+            .environment_id(self.environment_id)
+            .body(body)
+            .send());
+        Ok(answer?.into_inner())
     }
 }
 
@@ -550,16 +537,11 @@ impl DeleteEnvironment {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
         let (connection, environment) = (self.connection_id, self.environment_id);
-        let (result, record) = self
-            .call
-            .run_recorded(|api| async move {
-                api.connections_dbt_environments_delete()
-                    .connection_id(connection)
-                    .environment_id(environment)
-                    .send()
-                    .await
-            })
-            .await;
+        let (result, record) = crate::call::send_recorded!(self.call, |api| api
+            .connections_dbt_environments_delete()
+            .connection_id(connection)
+            .environment_id(environment)
+            .send());
         let value = match result {
             Err(Error::NotFound { detail, .. })
                 if record.maybe_processed && about_environment(detail.as_deref()) =>
@@ -881,7 +863,7 @@ mod tests {
         #[test]
         fn every_valid_update_conforms_and_round_trips(intent in intent()) {
             let update = build(&intent);
-            let sent = update.checked_body();
+            let sent = update.checked_body(update.body.clone());
             prop_assert!(sent.is_ok(), "{:?}", sent);
             let body = serde_json::to_value(sent.unwrap()).unwrap();
             let conforms = Spec::bundled().check_request("connectionsDbtEnvironmentsUpdate", &body);

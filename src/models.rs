@@ -138,29 +138,27 @@ impl ListExposures {
             sort,
             sort_field,
         } = self;
-        let list = call
-            .run(|api| async move {
-                let mut request = api.models_dbt_exposures().model_id(model_id);
-                if let Some(branch) = branch_id {
-                    request = request.branch_id(branch);
-                }
-                if let Some(cursor) = cursor {
-                    request = request.cursor(cursor);
-                }
-                if let Some(size) = page_size {
-                    request = request.page_size(u64::from(size));
-                }
-                if let Some(direction) = sort {
-                    request = request
-                        .sort_direction(types::ModelsDbtExposuresSortDirection::from(direction));
-                }
-                if let Some(field) = sort_field {
-                    request = request.sort_field(field);
-                }
-                request.send().await
-            })
-            .await?
-            .into_inner();
+        let list = crate::call::send!(call, |api| {
+            let mut request = api.models_dbt_exposures().model_id(model_id);
+            if let Some(branch) = branch_id {
+                request = request.branch_id(branch);
+            }
+            if let Some(cursor) = cursor {
+                request = request.cursor(cursor);
+            }
+            if let Some(size) = page_size {
+                request = request.page_size(u64::from(size));
+            }
+            if let Some(direction) = sort {
+                request =
+                    request.sort_direction(types::ModelsDbtExposuresSortDirection::from(direction));
+            }
+            if let Some(field) = sort_field {
+                request = request.sort_field(field);
+            }
+            request.send()
+        })?
+        .into_inner();
         Ok(Page::new(
             list.records,
             WirePageInfo::from_generated(&list.page_info),
@@ -262,17 +260,12 @@ impl UseDbtEnvironment {
     pub async fn send(self) -> Result<SuccessResponse> {
         let body = self.body()?;
         let (model, branch) = (self.model_id, self.branch.clone());
-        let value = self
-            .call
-            .run(|api| async move {
-                api.models_branch_dbt()
-                    .model_id(model)
-                    .branch_name(branch)
-                    .body(body)
-                    .send()
-                    .await
-            })
-            .await?;
+        let value = crate::call::send!(self.call, |api| api
+            .models_branch_dbt()
+            .model_id(model)
+            .branch_name(branch)
+            .body(body)
+            .send())?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, None)?;

@@ -191,7 +191,7 @@ fn creates_variables(body: &[u8]) -> bool {
     // Most updates change no variable: a body without a `"variables"` key (or an escape that
     // could spell one) cannot create one, whatever else it holds, and is not parsed.
     const KEY: &[u8] = b"\"variables\"";
-    if !body.windows(KEY.len()).any(|w| w == KEY) && !body.contains(&b'\\') {
+    if memchr::memmem::find(body, KEY).is_none() && memchr::memchr(b'\\', body).is_none() {
         return false;
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {

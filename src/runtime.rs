@@ -121,138 +121,159 @@ enum Failure {
 }
 
 impl ClientHooks<CallContext> for generated::Client {
-    async fn exec(
+    /// The attempts run in a future on the heap: its state (the request, its retry copy, the
+    /// answer being read, the waits) is kilobytes, and every layer above (the generated
+    /// `send`, the ergonomic builders, the caller's own futures) would otherwise copy it
+    /// whole each time it moves one of its futures; one allocation costs less than those copies.
+    fn exec(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        let context = self.inner();
-        let shared = &context.shared;
-        // progenitor adds `api-version: <info.version>`; Omni documents no such header.
-        request.headers_mut().remove(&API_VERSION);
-        let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
-        let method = request.method().clone();
-        let body = request.body().and_then(reqwest::Body::as_bytes);
-        let repeatable = retry::request_is_repeatable(info.operation_id, &method, body);
-        let policy = shared.retry;
-        let started = Instant::now();
-        // The whole call ends by this, when bounded: attempts are cut to it, and no wait
-        // (pacing, backoff) that would outlast it starts.
-        let call_deadline = shared
-            .operation_timeout
-            .and_then(|t| started.checked_add(t));
-        // No attempt starts after this; without a call deadline the call ends by it plus one
-        // attempt's timeout.
-        let deadline = match (started.checked_add(policy.total_budget()), call_deadline) {
-            (Some(budget), Some(call)) => Some(budget.min(call)),
-            (budget, call) => budget.or(call),
-        };
-        let mut attempt = 0;
-        // The outcome that led to the current retry, returned if pacing leaves it no slot.
-        let mut previous: Option<(Result<reqwest::Response, Failure>, Outcome)> = None;
-        loop {
-            if let Err(wait) = pace(shared, deadline).await {
-                if let Some((outcome, seen)) = previous {
-                    // No slot for the retry within the budget: the last answer stands.
-                    return finish(outcome, seen, repeatable, attempt, shared).await;
-                }
-                tracing::debug!(operation = info.operation_id, %method, attempt = attempt + 1,
-                    wait_ms = millis(wait), "omni request not sent: rate-limited locally");
-                return Err(Signal::LocallyRateLimited { wait }
-                    .into_reqwest(shared)
-                    .await);
-            }
-            attempt += 1;
-            context.update(|r| r.attempts = attempt);
-            let this_attempt = match call_deadline {
-                Some(end) => attempt_timeout
-                    .min(end.saturating_duration_since(Instant::now()))
-                    .max(Duration::from_millis(1)),
-                None => attempt_timeout,
-            };
-            *request.timeout_mut() = Some(this_attempt);
-            // A JSON body is bytes, so the clone always succeeds; without one, no retry.
-            let retry_copy = if attempt < policy.max_attempts() {
-                request.try_clone()
-            } else {
-                None
-            };
-            let started = Instant::now();
-            let outcome = match self.client().execute(request).await {
-                Ok(response) => buffer(response, shared.max_response_bytes).await,
-                Err(e) => Err(Failure::Transport(e)),
-            };
-            let elapsed_ms = millis(started.elapsed());
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+        attempts(self, request, info)
+    }
+}
 
-            let (status, retry_after, seen) = match &outcome {
-                Ok(response) => {
-                    let status = response.status();
-                    // The headers are kept for an error answer only: what reads them (a
-                    // `Retry-After`) maps errors, and a copy per call showed in its cost.
-                    context.update(|r| {
-                        r.status = Some(status);
-                        r.headers = if status.is_success() {
-                            reqwest::header::HeaderMap::new()
-                        } else {
-                            response.headers().clone()
-                        };
-                    });
-                    let retry_after = retry::retry_after(response.headers());
-                    if status == StatusCode::TOO_MANY_REQUESTS {
-                        let asked = retry_after.unwrap_or(Duration::from_secs(1));
-                        throttled(shared, asked.min(policy.max_retry_after())).await;
+/// Every attempt of one request, until an answer stands: pacing, the attempt with its
+/// timeout, the answer read whole and bounded, the retry decision and its wait.
+async fn attempts(
+    client: &generated::Client,
+    mut request: reqwest::Request,
+    info: &OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    let context = client.inner();
+    let shared = &context.shared;
+    // progenitor adds `api-version: <info.version>`; Omni documents no such header.
+    request.headers_mut().remove(&API_VERSION);
+    let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
+    let method = request.method().clone();
+    let body = request.body().and_then(reqwest::Body::as_bytes);
+    let repeatable = retry::request_is_repeatable(info.operation_id, &method, body);
+    let policy = shared.retry;
+    let started = Instant::now();
+    // The whole call ends by this, when bounded: attempts are cut to it, and no wait
+    // (pacing, backoff) that would outlast it starts.
+    let call_deadline = shared
+        .operation_timeout
+        .and_then(|t| started.checked_add(t));
+    // No attempt starts after this; without a call deadline the call ends by it plus one
+    // attempt's timeout.
+    let deadline = match (started.checked_add(policy.total_budget()), call_deadline) {
+        (Some(budget), Some(call)) => Some(budget.min(call)),
+        (budget, call) => budget.or(call),
+    };
+    let mut attempt = 0;
+    // The outcome that led to the current retry, returned if pacing leaves it no slot.
+    let mut previous: Option<(Result<reqwest::Response, Failure>, Outcome)> = None;
+    loop {
+        if let Err(wait) = pace(shared, deadline).await {
+            if let Some((outcome, seen)) = previous {
+                // No slot for the retry within the budget: the last answer stands.
+                return finish(outcome, seen, repeatable, attempt, shared).await;
+            }
+            tracing::debug!(operation = info.operation_id, %method, attempt = attempt + 1,
+                    wait_ms = millis(wait), "omni request not sent: rate-limited locally");
+            return Err(Signal::LocallyRateLimited { wait }
+                .into_reqwest(shared)
+                .await);
+        }
+        attempt += 1;
+        context.update(|r| r.attempts = attempt);
+        let this_attempt = match call_deadline {
+            Some(end) => attempt_timeout
+                .min(end.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(1)),
+            None => attempt_timeout,
+        };
+        // A JSON body is bytes, so the clone always succeeds; without one, no retry. Taken
+        // before this attempt's timeout is set, so that the next attempt sets its own.
+        let retry_copy = if attempt < policy.max_attempts() {
+            request.try_clone()
+        } else {
+            None
+        };
+        // The HTTP client applies the client's timeout to every request; a request carries
+        // its own only when it differs (a builder's `timeout()`, or one cut to the call's
+        // deadline): setting it allocates the request's extension map, and its copy for a
+        // retry would copy that map.
+        if this_attempt != shared.timeout {
+            *request.timeout_mut() = Some(this_attempt);
+        }
+        let started = Instant::now();
+        let outcome = match client.client().execute(request).await {
+            Ok(response) => buffer(response, shared.max_response_bytes).await,
+            Err(e) => Err(Failure::Transport(e)),
+        };
+        let elapsed_ms = millis(started.elapsed());
+
+        let (status, retry_after, seen) = match &outcome {
+            Ok(response) => {
+                let status = response.status();
+                // The headers are kept for an error answer only: what reads them (a
+                // `Retry-After`) maps errors, and a copy per call showed in its cost.
+                context.update(|r| {
+                    r.status = Some(status);
+                    r.headers = if status.is_success() {
+                        reqwest::header::HeaderMap::new()
+                    } else {
+                        response.headers().clone()
+                    };
+                });
+                let retry_after = retry::retry_after(response.headers());
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    let asked = retry_after.unwrap_or(Duration::from_secs(1));
+                    throttled(shared, asked.min(policy.max_retry_after())).await;
+                }
+                (
+                    Some(status.as_u16()),
+                    retry_after,
+                    Outcome::Status(status.as_u16()),
+                )
+            }
+            Err(Failure::Transport(e)) => (None, None, Outcome::of_transport(e)),
+            Err(Failure::TooLarge(response)) => {
+                let status = response.status().as_u16();
+                (Some(status), None, Outcome::TooLarge)
+            }
+        };
+        let wait = match (retry::should_retry(seen, repeatable), retry_copy) {
+            (true, Some(copy)) => policy
+                .wait(attempt, retry_after)
+                .filter(|wait| {
+                    // The retry must start before the deadline.
+                    match (Instant::now().checked_add(*wait), deadline) {
+                        (Some(at), Some(deadline)) => at < deadline,
+                        (_, None) => true,
+                        (None, Some(_)) => false,
                     }
-                    (
-                        Some(status.as_u16()),
-                        retry_after,
-                        Outcome::Status(status.as_u16()),
-                    )
-                }
-                Err(Failure::Transport(e)) => (None, None, Outcome::of_transport(e)),
-                Err(Failure::TooLarge(response)) => {
-                    let status = response.status().as_u16();
-                    (Some(status), None, Outcome::TooLarge)
-                }
-            };
-            let wait = match (retry::should_retry(seen, repeatable), retry_copy) {
-                (true, Some(copy)) => policy
-                    .wait(attempt, retry_after)
-                    .filter(|wait| {
-                        // The retry must start before the deadline.
-                        match (Instant::now().checked_add(*wait), deadline) {
-                            (Some(at), Some(deadline)) => at < deadline,
-                            (_, None) => true,
-                            (None, Some(_)) => false,
-                        }
-                    })
-                    .map(|wait| (wait, copy)),
-                _ => None,
-            };
-            let error = match &outcome {
-                Err(Failure::Transport(e)) => Some(redacted(e)),
-                _ => None,
-            };
-            tracing::debug!(
-                operation = info.operation_id,
-                %method,
-                attempt,
-                status,
-                elapsed_ms,
-                error,
-                retry_in_ms = wait.as_ref().map(|(w, _)| millis(*w)),
-                "omni request"
-            );
-            if seen.may_have_taken_effect() {
-                context.update(|r| r.maybe_processed = true);
+                })
+                .map(|wait| (wait, copy)),
+            _ => None,
+        };
+        let error = match &outcome {
+            Err(Failure::Transport(e)) => Some(redacted(e)),
+            _ => None,
+        };
+        tracing::debug!(
+            operation = info.operation_id,
+            %method,
+            attempt,
+            status,
+            elapsed_ms,
+            error,
+            retry_in_ms = wait.as_ref().map(|(w, _)| millis(*w)),
+            "omni request"
+        );
+        if seen.may_have_taken_effect() {
+            context.update(|r| r.maybe_processed = true);
+        }
+        match wait {
+            Some((wait, copy)) => {
+                tokio::time::sleep(wait).await;
+                request = copy;
+                previous = Some((outcome, seen));
             }
-            match wait {
-                Some((wait, copy)) => {
-                    tokio::time::sleep(wait).await;
-                    request = copy;
-                    previous = Some((outcome, seen));
-                }
-                None => return finish(outcome, seen, repeatable, attempt, shared).await,
-            }
+            None => return finish(outcome, seen, repeatable, attempt, shared).await,
         }
     }
 }
@@ -344,10 +365,25 @@ async fn finish(
 }
 
 fn stamped(mut response: reqwest::Response, attempts: u32) -> reqwest::Response {
-    response.headers_mut().insert(
-        ATTEMPTS_HEADER,
-        reqwest::header::HeaderValue::from(attempts),
-    );
+    use reqwest::header::HeaderValue;
+    // The usual counts are constants: formatting the number allocates.
+    static COUNTS: [HeaderValue; 9] = [
+        HeaderValue::from_static("1"),
+        HeaderValue::from_static("2"),
+        HeaderValue::from_static("3"),
+        HeaderValue::from_static("4"),
+        HeaderValue::from_static("5"),
+        HeaderValue::from_static("6"),
+        HeaderValue::from_static("7"),
+        HeaderValue::from_static("8"),
+        HeaderValue::from_static("9"),
+    ];
+    let value = usize::try_from(attempts)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| COUNTS.get(i).cloned())
+        .unwrap_or_else(|| HeaderValue::from(attempts));
+    response.headers_mut().insert(ATTEMPTS_HEADER, value);
     response
 }
 

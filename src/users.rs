@@ -102,11 +102,9 @@ impl FindUser {
                 "finding users by email needs an Organization API key (Omni's SCIM API does not take personal access tokens)",
             ));
         }
-        let list = self
-            .call
-            .run(|api| async move { api.scim_users_list().filter(filter).send().await })
-            .await?
-            .into_inner();
+        let list =
+            crate::call::send!(self.call, |api| api.scim_users_list().filter(filter).send())?
+                .into_inner();
         let email = self.email.trim();
         let mut found: Vec<ScimUserResponse> = list
             .resources
