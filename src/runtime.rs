@@ -121,10 +121,10 @@ enum Failure {
 }
 
 impl ClientHooks<CallContext> for generated::Client {
-    /// The attempts run in a future on the heap: its state (the request, its retry copy, the
-    /// answer being read, the waits) is kilobytes, and every layer above (the generated
-    /// `send`, the ergonomic builders, the caller's own futures) would otherwise copy it
-    /// whole each time it moves one of its futures; one allocation costs less than those copies.
+    /// Every attempt of the request ([`attempts`]). Its future is not boxed: measured with
+    /// callgrind, the allocation cost more per call (~500 instructions) than the copies of its
+    /// state it saved, once the builders send in place (`call::send!`) instead of nesting
+    /// futures.
     fn exec(
         &self,
         request: reqwest::Request,
