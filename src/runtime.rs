@@ -121,7 +121,7 @@ enum Failure {
 }
 
 impl ClientHooks<CallContext> for generated::Client {
-    /// Every attempt of the request ([`attempts`]). Its future is not boxed: measured with
+    /// Every attempt of the request (`attempts`). Its future is not boxed: measured with
     /// callgrind, the allocation cost more per call (~500 instructions) than the copies of its
     /// state it saved, once the builders send in place (`call::send!`) instead of nesting
     /// futures.
