@@ -157,36 +157,40 @@ async fn overhead_ratio() -> [f64; 3] {
     let mut all: [Vec<Duration>; 4] = Default::default();
     for round in 0..=ROUNDS {
         let mut times: [Vec<Duration>; 4] = Default::default();
-        for _ in 0..(calls / ROUNDS) {
-            let t = Instant::now();
-            if only == "api" || (via_api && only.is_empty()) {
-                let mut body = omni_dbt::UpdateBody::default();
-                body.target_schema = Some("dbt_bench".into());
-                body.target_role = omni_dbt::Patch::Clear;
-                typed
-                    .api()
-                    .connections_dbt_environments_update()
-                    .connection_id(fake.connection_id())
-                    .environment_id(fake.default_environment())
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-            } else if only.is_empty() || only == "typed" {
-                envs.update(fake.default_environment())
-                    .target_schema("dbt_bench")
-                    .target_role(None)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            times[0].push(t.elapsed());
-            for (i, (_, client, into_struct)) in raw_sides.iter().enumerate() {
+        for call in 0..(calls / ROUNDS) {
+            // Each kind takes each place in the order in turn: a call's time can depend on the
+            // one before it (which worker is awake, whose connection task just ran), and a
+            // fixed order would charge that to one kind.
+            for place in 0..4 {
+                let kind = (place + call) % 4;
                 let t = Instant::now();
-                if only.is_empty() || only == "raw" {
-                    raw_call(client, *into_struct).await;
+                if kind > 0 {
+                    let (_, client, into_struct) = raw_sides[kind - 1];
+                    if only.is_empty() || only == "raw" {
+                        raw_call(client, into_struct).await;
+                    }
+                } else if only == "api" || (via_api && only.is_empty()) {
+                    let mut body = omni_dbt::UpdateBody::default();
+                    body.target_schema = Some("dbt_bench".into());
+                    body.target_role = omni_dbt::Patch::Clear;
+                    typed
+                        .api()
+                        .connections_dbt_environments_update()
+                        .connection_id(fake.connection_id())
+                        .environment_id(fake.default_environment())
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                } else if only.is_empty() || only == "typed" {
+                    envs.update(fake.default_environment())
+                        .target_schema("dbt_bench")
+                        .target_role(None)
+                        .send()
+                        .await
+                        .unwrap();
                 }
-                times[i + 1].push(t.elapsed());
+                times[kind].push(t.elapsed());
             }
         }
         // Round 0 warms the connection pools and is not counted.
