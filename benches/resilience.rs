@@ -7,9 +7,10 @@
 //! for the overhead figure alone, with `--only typed` or `--only raw` for one side of it (e.g. to
 //! count each side's instructions under callgrind), or `--only api` for the typed side through
 //! the generated API (`Client::api()`, the hook without the ergonomic builder) in its place;
-//! `--via-api` measures that path against raw. `--calls N` sets the number of calls of each
-//! kind (3500 by default): two callgrind runs with different `N` give the instructions of one
-//! call without the start-up (the TLS roots, the fake) that a single run spreads over its calls.
+//! `--via-api` measures that path against raw; `--only raw1` (`raw2`, `raw3`) one raw side.
+//! `--calls N` sets the number of calls of each kind (3500 by default): two callgrind runs with
+//! different `N` give the instructions of one call without the start-up (the TLS roots, the
+//! fake) that a single run spreads over its calls.
 
 use std::{
     process::Command,
@@ -139,7 +140,7 @@ async fn overhead_ratio() -> [f64; 3] {
     ];
 
     // `--only typed|raw|api`: one side alone, e.g. to count each side's instructions under
-    // callgrind (the ratios printed are then meaningless).
+    // callgrind (the ratios printed are then meaningless); `raw1`, `raw2`, `raw3` one raw side.
     let only = std::env::args()
         .skip_while(|a| a != "--only")
         .nth(1)
@@ -166,7 +167,7 @@ async fn overhead_ratio() -> [f64; 3] {
                 let t = Instant::now();
                 if kind > 0 {
                     let (_, client, into_struct) = raw_sides[kind - 1];
-                    if only.is_empty() || only == "raw" {
+                    if only.is_empty() || only == "raw" || only == format!("raw{kind}") {
                         raw_call(client, into_struct).await;
                     }
                 } else if only == "api" || (via_api && only.is_empty()) {
