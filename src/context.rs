@@ -103,6 +103,11 @@ impl CallContext {
         }
     }
 
+    /// Whether this context records what comes back (a call of an ergonomic builder).
+    pub(crate) fn records(&self) -> bool {
+        self.record.is_some()
+    }
+
     pub(crate) fn update(&self, f: impl FnOnce(&mut Record)) {
         if let Some(record) = &self.record {
             f(&mut record.lock().unwrap_or_else(PoisonError::into_inner));

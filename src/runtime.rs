@@ -143,6 +143,8 @@ async fn attempts(
 ) -> reqwest::Result<reqwest::Response> {
     let context = client.inner();
     let shared = &context.shared;
+    // A call of an ergonomic builder keeps its count in its record.
+    let stamp = !context.records();
     // progenitor adds `api-version: <info.version>`; Omni documents no such header.
     request.headers_mut().remove(&API_VERSION);
     let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
@@ -169,7 +171,7 @@ async fn attempts(
         if let Err(wait) = pace(shared, deadline).await {
             if let Some((outcome, seen)) = previous {
                 // No slot for the retry within the budget: the last answer stands.
-                return finish(outcome, seen, repeatable, attempt, shared).await;
+                return finish(outcome, seen, repeatable, attempt, shared, stamp).await;
             }
             tracing::debug!(operation = info.operation_id, %method, attempt = attempt + 1,
                     wait_ms = millis(wait), "omni request not sent: rate-limited locally");
@@ -273,7 +275,7 @@ async fn attempts(
                 request = copy;
                 previous = Some((outcome, seen));
             }
-            None => return finish(outcome, seen, repeatable, attempt, shared).await,
+            None => return finish(outcome, seen, repeatable, attempt, shared, stamp).await,
         }
     }
 }
@@ -282,6 +284,13 @@ async fn attempts(
 /// otherwise in this process's schedule. `Err` with the wait when the slot starts after
 /// `deadline` (nothing is reserved then).
 async fn pace(shared: &Shared, deadline: Option<Instant>) -> Result<(), Duration> {
+    #[cfg(feature = "shared-rate-limit")]
+    let stored = shared.store.is_some();
+    #[cfg(not(feature = "shared-rate-limit"))]
+    let stored = false;
+    if shared.pacer.is_none() && !stored {
+        return Ok(());
+    }
     let started = Instant::now();
     let result = wait_for_slot(shared, deadline).await;
     let waited = started.elapsed();
@@ -339,9 +348,9 @@ async fn throttled(shared: &Shared, wait: Duration) {
     }
 }
 
-/// The header the hook adds to every answer it hands the generated code: how many attempts the
-/// call made, so that `?` on a `Client::api()` error keeps the count (the ergonomic builders
-/// read it from the call's record).
+/// The header the hook adds to every answer of a `Client::api()` call: how many attempts the
+/// call made, so that `?` on its error keeps the count (the ergonomic builders read it from
+/// the call's record, and their answers are not stamped).
 /// (A constant name: parsing it again for every answer showed in the per-call cost.)
 pub(crate) const ATTEMPTS_HEADER: reqwest::header::HeaderName =
     reqwest::header::HeaderName::from_static("x-omni-dbt-attempts");
@@ -353,10 +362,18 @@ async fn finish(
     repeatable: bool,
     attempts: u32,
     shared: &Shared,
+    stamp: bool,
 ) -> reqwest::Result<reqwest::Response> {
+    let stamped = |response| {
+        if stamp {
+            stamped(response, attempts)
+        } else {
+            response
+        }
+    };
     match outcome {
-        Ok(response) => Ok(stamped(response, attempts)),
-        Err(Failure::TooLarge(response)) => Ok(stamped(response, attempts)),
+        Ok(response) => Ok(stamped(response)),
+        Err(Failure::TooLarge(response)) => Ok(stamped(response)),
         Err(Failure::Transport(e)) if !repeatable && seen != Outcome::ConnectFailed => {
             Err(Signal::outcome_unknown(&e).into_reqwest(shared).await)
         }
