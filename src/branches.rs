@@ -101,15 +101,14 @@ impl FindBranch {
         let mut found = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let (model, name, at) = (self.model_id, self.name.clone(), cursor.clone());
             let page = crate::call::send!(self.call, |api| {
                 let mut request = api
                     .models_list()
-                    .base_model_id(model)
+                    .base_model_id(self.model_id)
                     .model_kind(types::ModelsListModelKind::Branch)
-                    .name(name)
+                    .name(self.name.clone())
                     .page_size(PAGE);
-                if let Some(at) = at {
+                if let Some(at) = cursor.clone() {
                     request = request.cursor(at);
                 }
                 request.send()
@@ -286,11 +285,10 @@ impl DeleteBranch {
     pub async fn send(self) -> Result<SuccessResponse> {
         nonnil("modelId", self.model_id)?;
         check_name(&self.name)?;
-        let (model, name) = (self.model_id, self.name.clone());
         let (result, record) = crate::call::send_recorded!(self.call, |api| api
             .models_delete_branch()
-            .model_id(model)
-            .branch_name(name)
+            .model_id(self.model_id)
+            .branch_name(self.name.clone())
             .send());
         let value = match result {
             Err(Error::NotFound { .. }) if record.maybe_processed => {

@@ -116,10 +116,9 @@ impl GetDbtConfig {
     /// Sends the request.
     pub async fn send(self) -> Result<ConnectionsDbtGetResponse> {
         nonnil("connectionId", self.connection_id)?;
-        let id = self.connection_id;
         let answer = crate::call::send!(self.call, |api| api
             .connections_dbt_get()
-            .connection_id(id)
+            .connection_id(self.connection_id)
             .send())?;
         Ok(answer.into_inner())
     }
@@ -211,10 +210,9 @@ impl UpdateDbtConfig {
     /// [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<ConnectionsDbtUpdateResponse> {
         let body = self.body()?;
-        let id = self.connection_id;
         let value = crate::call::send!(self.call, |api| api
             .connections_dbt_update()
-            .connection_id(id)
+            .connection_id(self.connection_id)
             .body(body)
             .send())?;
         let status = value.status().as_u16();
@@ -238,10 +236,9 @@ impl DeleteDbtConfig {
     /// Sends the delete. `success: false` is [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<ConnectionsDbtDeleteResponse> {
         nonnil("connectionId", self.connection_id)?;
-        let id = self.connection_id;
         let value = crate::call::send!(self.call, |api| api
             .connections_dbt_delete()
-            .connection_id(id)
+            .connection_id(self.connection_id)
             .send())?;
         let status = value.status().as_u16();
         let answer = value.into_inner();

@@ -384,10 +384,9 @@ impl CreateEnvironment {
 
     async fn send_once(self) -> Result<DbtEnvironment> {
         let body = self.body()?;
-        let id = self.connection_id;
         let answer = crate::call::send!(self.call, |api| api
             .connections_dbt_environments_create()
-            .connection_id(id)
+            .connection_id(self.connection_id)
             .body(body)
             .send())?;
         Ok(answer.into_inner())

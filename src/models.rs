@@ -259,11 +259,10 @@ impl UseDbtEnvironment {
     /// Validates and sends the request. `success: false` is [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<SuccessResponse> {
         let body = self.body()?;
-        let (model, branch) = (self.model_id, self.branch.clone());
         let value = crate::call::send!(self.call, |api| api
             .models_branch_dbt()
-            .model_id(model)
-            .branch_name(branch)
+            .model_id(self.model_id)
+            .branch_name(self.branch.clone())
             .body(body)
             .send())?;
         let status = value.status().as_u16();
