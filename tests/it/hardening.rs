@@ -15,10 +15,17 @@ use crate::common::*;
 const CAP: Duration = Duration::from_millis(300);
 
 /// Pacing on (at 100 per second, so that spacing itself costs nothing here), small caps so
-/// that the tests take a second, not an hour.
-fn paced_client(server: &MockServer, policy: RetryPolicy, timeout: Duration) -> Client {
+/// that the tests take a second, not an hour. Each test paces its own `token`: a process
+/// shares one pace per token (as it must), so a test's 429s would hold back the tests that
+/// run beside it on the same key (one holds back for up to 30 s).
+fn paced_client(
+    server: &MockServer,
+    token: &str,
+    policy: RetryPolicy,
+    timeout: Duration,
+) -> Client {
     Client::builder()
-        .with_token(Token::organization_api_key(ORG_KEY))
+        .with_token(Token::organization_api_key(token))
         .with_base_url(server.uri())
         .with_rate_limit(RateLimit::per_minute(6000))
         .with_retry_policy(policy)
@@ -54,6 +61,7 @@ async fn an_absurd_retry_after_neither_panics_nor_freezes_the_token() {
     let server = MockServer::start().await;
     let client = paced_client(
         &server,
+        "omni_osk_hardening_absurd_retry_after",
         policy(Duration::from_secs(5)),
         Duration::from_secs(2),
     );
@@ -93,7 +101,12 @@ async fn a_pacing_wait_beyond_the_budget_fails_at_once_and_sends_nothing() {
     let policy = RetryPolicy::default()
         .with_max_retry_after(Duration::from_secs(30))
         .with_total_budget(Duration::from_millis(200));
-    let client = paced_client(&server, policy, Duration::from_secs(2));
+    let client = paced_client(
+        &server,
+        "omni_osk_hardening_pacing_beyond_budget",
+        policy,
+        Duration::from_secs(2),
+    );
     answer_always(
         &server,
         ResponseTemplate::new(429).insert_header("retry-after", "20"),
@@ -124,7 +137,12 @@ async fn the_budget_bounds_the_whole_call_attempts_and_waits_included() {
     let server = MockServer::start().await;
     let budget = Duration::from_millis(400);
     let timeout = Duration::from_millis(150);
-    let client = paced_client(&server, policy(budget).with_max_attempts(50), timeout);
+    let client = paced_client(
+        &server,
+        "omni_osk_hardening_budget_bounds",
+        policy(budget).with_max_attempts(50),
+        timeout,
+    );
     // Slow 503s, then answers that never come in time.
     answer_always(
         &server,
@@ -183,7 +201,7 @@ proptest! {
             let server = MockServer::start().await;
             let budget = Duration::from_millis(400);
             let timeout = Duration::from_millis(200);
-            let client = paced_client(&server, policy(budget), timeout);
+            let client = paced_client(&server, "omni_osk_hardening_arbitrary", policy(budget), timeout);
             let mut response = ResponseTemplate::new(status).set_body_string("{\"detail\": \"x\"}");
             if let Some(value) = &retry_after {
                 response = response.insert_header("retry-after", value.as_str());
