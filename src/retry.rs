@@ -190,8 +190,10 @@ pub(crate) fn request_is_repeatable(
 fn creates_variables(body: &[u8]) -> bool {
     // Most updates change no variable: a body without a `"variables"` key (or an escape that
     // could spell one) cannot create one, whatever else it holds, and is not parsed.
-    const KEY: &[u8] = b"\"variables\"";
-    if memchr::memmem::find(body, KEY).is_none() && memchr::memchr(b'\\', body).is_none() {
+    // The searcher is built once (building one per call cost more than the search).
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"variables\""));
+    if KEY.find(body).is_none() && memchr::memchr(b'\\', body).is_none() {
         return false;
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {

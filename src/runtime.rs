@@ -51,17 +51,24 @@ impl Signal {
 
     /// A `reqwest::Error` whose source chain carries this signal: the body of a response
     /// built in memory fails with it, and reading that body yields the error.
-    pub(crate) async fn into_reqwest(self, shared: &Shared) -> reqwest::Error {
-        let body = reqwest::Body::wrap_stream(futures_util::stream::once(async move {
-            Err::<Vec<u8>, Signal>(self)
-        }));
+    ///
+    /// Not async: that body fails on its first poll, so the read is finished in place. (As a
+    /// future it sat in every call's state, which is moved whole each time it is passed on.)
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn into_reqwest(self, shared: &Shared) -> reqwest::Error {
+        use futures_util::FutureExt as _;
+        let failed: Result<Vec<u8>, Signal> = Err(self);
+        let body =
+            reqwest::Body::wrap_stream(futures_util::stream::once(std::future::ready(failed)));
         match reqwest::Response::from(http::Response::new(body))
             .bytes()
-            .await
+            .now_or_never()
         {
-            Err(e) => e,
-            // Unreachable (the body's only item is an error); an error all the same.
-            Ok(_) => shared
+            Some(Err(e)) => e,
+            // Unreachable (the body's only item is an error, ready at once); an error all
+            // the same.
+            _ => shared
                 .http
                 .get("http://[")
                 .build()
@@ -136,146 +143,158 @@ impl ClientHooks<CallContext> for generated::Client {
 
 /// Every attempt of one request, until an answer stands: pacing, the attempt with its
 /// timeout, the answer read whole and bounded, the retry decision and its wait.
-async fn attempts(
+///
+/// Its state is moved whole each time the future is passed on (into the generated call's,
+/// then the builder's, then the caller's), so what it holds across waits is kept small: an
+/// `async move` block, not an `async fn` (whose arguments are stored twice: as given, and
+/// as the body's locals), the policy borrowed, the rarely needed outcome of a retried attempt
+/// boxed, and during a retry's wait only the request to send next.
+fn attempts(
     client: &generated::Client,
-    mut request: reqwest::Request,
+    request: reqwest::Request,
     info: &OperationInfo,
-) -> reqwest::Result<reqwest::Response> {
-    let context = client.inner();
-    let shared = &context.shared;
-    // A call of an ergonomic builder keeps its count in its record.
-    let stamp = !context.records();
-    // progenitor adds `api-version: <info.version>`; Omni documents no such header.
-    request.headers_mut().remove(&API_VERSION);
-    let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
-    let method = request.method().clone();
-    let body = request.body().and_then(reqwest::Body::as_bytes);
-    let repeatable = retry::request_is_repeatable(info.operation_id, &method, body);
-    let policy = shared.retry;
-    let started = Instant::now();
-    // The whole call ends by this, when bounded: attempts are cut to it, and no wait
-    // (pacing, backoff) that would outlast it starts.
-    let call_deadline = shared
-        .operation_timeout
-        .and_then(|t| started.checked_add(t));
-    // No attempt starts after this; without a call deadline the call ends by it plus one
-    // attempt's timeout.
-    let deadline = match (started.checked_add(policy.total_budget()), call_deadline) {
-        (Some(budget), Some(call)) => Some(budget.min(call)),
-        (budget, call) => budget.or(call),
-    };
-    let mut attempt = 0;
-    // The outcome that led to the current retry, returned if pacing leaves it no slot.
-    let mut previous: Option<(Result<reqwest::Response, Failure>, Outcome)> = None;
-    loop {
-        if let Err(wait) = pace(shared, deadline).await {
-            if let Some((outcome, seen)) = previous {
-                // No slot for the retry within the budget: the last answer stands.
-                return finish(outcome, seen, repeatable, attempt, shared, stamp).await;
-            }
-            tracing::debug!(operation = info.operation_id, %method, attempt = attempt + 1,
-                    wait_ms = millis(wait), "omni request not sent: rate-limited locally");
-            return Err(Signal::LocallyRateLimited { wait }
-                .into_reqwest(shared)
-                .await);
-        }
-        attempt += 1;
-        context.update(|r| r.attempts = attempt);
-        let this_attempt = match call_deadline {
-            Some(end) => attempt_timeout
-                .min(end.saturating_duration_since(Instant::now()))
-                .max(Duration::from_millis(1)),
-            None => attempt_timeout,
-        };
-        // A JSON body is bytes, so the clone always succeeds; without one, no retry. Taken
-        // before this attempt's timeout is set, so that the next attempt sets its own.
-        let retry_copy = if attempt < policy.max_attempts() {
-            request.try_clone()
-        } else {
-            None
-        };
-        // The HTTP client applies the client's timeout to every request; a request carries
-        // its own only when it differs (a builder's `timeout()`, or one cut to the call's
-        // deadline): setting it allocates the request's extension map, and its copy for a
-        // retry would copy that map.
-        if this_attempt != shared.timeout {
-            *request.timeout_mut() = Some(this_attempt);
-        }
+) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+    let mut request = request;
+    async move {
+        let context = client.inner();
+        let shared = &context.shared;
+        // A call of an ergonomic builder keeps its count in its record.
+        let stamp = !context.records();
+        // progenitor adds `api-version: <info.version>`; Omni documents no such header.
+        request.headers_mut().remove(&API_VERSION);
+        let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
+        let method = request.method().clone();
+        let body = request.body().and_then(reqwest::Body::as_bytes);
+        let repeatable = retry::request_is_repeatable(info.operation_id, &method, body);
+        let policy = &shared.retry;
         let started = Instant::now();
-        let outcome = match client.client().execute(request).await {
-            Ok(response) => buffer(response, shared.max_response_bytes).await,
-            Err(e) => Err(Failure::Transport(e)),
+        // The whole call ends by this, when bounded: attempts are cut to it, and no wait
+        // (pacing, backoff) that would outlast it starts.
+        let call_deadline = shared
+            .operation_timeout
+            .and_then(|t| started.checked_add(t));
+        // No attempt starts after this; without a call deadline the call ends by it plus one
+        // attempt's timeout.
+        let deadline = match (started.checked_add(policy.total_budget()), call_deadline) {
+            (Some(budget), Some(call)) => Some(budget.min(call)),
+            (budget, call) => budget.or(call),
         };
-        let elapsed_ms = millis(started.elapsed());
-
-        let (status, retry_after, seen) = match &outcome {
-            Ok(response) => {
-                let status = response.status();
-                // The headers are kept for an error answer only: what reads them (a
-                // `Retry-After`) maps errors, and a copy per call showed in its cost.
-                context.update(|r| {
-                    r.status = Some(status);
-                    r.headers = if status.is_success() {
-                        reqwest::header::HeaderMap::new()
-                    } else {
-                        response.headers().clone()
-                    };
-                });
-                let retry_after = retry::retry_after(response.headers());
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    let asked = retry_after.unwrap_or(Duration::from_secs(1));
-                    throttled(shared, asked.min(policy.max_retry_after())).await;
+        let mut attempt = 0;
+        // The outcome that led to the current retry, returned if pacing leaves it no slot.
+        let mut previous: Option<Box<(Result<reqwest::Response, Failure>, Outcome)>> = None;
+        loop {
+            if let Err(wait) = pace(shared, deadline).await {
+                if let Some(last) = previous {
+                    // No slot for the retry within the budget: the last answer stands.
+                    let (outcome, seen) = *last;
+                    return finish(outcome, seen, repeatable, attempt, shared, stamp);
                 }
-                (
-                    Some(status.as_u16()),
-                    retry_after,
-                    Outcome::Status(status.as_u16()),
-                )
+                tracing::debug!(operation = info.operation_id, %method, attempt = attempt + 1,
+                    wait_ms = millis(wait), "omni request not sent: rate-limited locally");
+                return Err(Signal::LocallyRateLimited { wait }.into_reqwest(shared));
             }
-            Err(Failure::Transport(e)) => (None, None, Outcome::of_transport(e)),
-            Err(Failure::TooLarge(response)) => {
-                let status = response.status().as_u16();
-                (Some(status), None, Outcome::TooLarge)
-            }
-        };
-        let wait = match (retry::should_retry(seen, repeatable), retry_copy) {
-            (true, Some(copy)) => policy
-                .wait(attempt, retry_after)
-                .filter(|wait| {
-                    // The retry must start before the deadline.
-                    match (Instant::now().checked_add(*wait), deadline) {
-                        (Some(at), Some(deadline)) => at < deadline,
-                        (_, None) => true,
-                        (None, Some(_)) => false,
+            attempt += 1;
+            context.update(|r| r.attempts = attempt);
+            // What one attempt holds (its retry copy, its outcome) ends with this block: only
+            // the request to send next and the loop's own state are kept during the wait.
+            let wait = {
+                let this_attempt = match call_deadline {
+                    Some(end) => attempt_timeout
+                        .min(end.saturating_duration_since(Instant::now()))
+                        .max(Duration::from_millis(1)),
+                    None => attempt_timeout,
+                };
+                // A JSON body is bytes, so the clone always succeeds; without one, no retry. Taken
+                // before this attempt's timeout is set, so that the next attempt sets its own.
+                let retry_copy = if attempt < policy.max_attempts() {
+                    request.try_clone()
+                } else {
+                    None
+                };
+                // The HTTP client applies the client's timeout to every request; a request carries
+                // its own only when it differs (a builder's `timeout()`, or one cut to the call's
+                // deadline): setting it allocates the request's extension map, and its copy for a
+                // retry would copy that map.
+                if this_attempt != shared.timeout {
+                    *request.timeout_mut() = Some(this_attempt);
+                }
+                let started = Instant::now();
+                let outcome = match client.client().execute(request).await {
+                    Ok(response) => buffer(response, shared.max_response_bytes).await,
+                    Err(e) => Err(Failure::Transport(e)),
+                };
+                let elapsed_ms = millis(started.elapsed());
+
+                let (status, retry_after, seen) = match &outcome {
+                    Ok(response) => {
+                        let status = response.status();
+                        // The headers are kept for an error answer only: what reads them (a
+                        // `Retry-After`) maps errors, and a copy per call showed in its cost.
+                        context.update(|r| {
+                            r.status = Some(status);
+                            r.headers = if status.is_success() {
+                                reqwest::header::HeaderMap::new()
+                            } else {
+                                response.headers().clone()
+                            };
+                        });
+                        let retry_after = retry::retry_after(response.headers());
+                        if status == StatusCode::TOO_MANY_REQUESTS {
+                            let asked = retry_after.unwrap_or(Duration::from_secs(1));
+                            throttled(shared, asked.min(policy.max_retry_after())).await;
+                        }
+                        (
+                            Some(status.as_u16()),
+                            retry_after,
+                            Outcome::Status(status.as_u16()),
+                        )
                     }
-                })
-                .map(|wait| (wait, copy)),
-            _ => None,
-        };
-        let error = match &outcome {
-            Err(Failure::Transport(e)) => Some(redacted(e)),
-            _ => None,
-        };
-        tracing::debug!(
-            operation = info.operation_id,
-            %method,
-            attempt,
-            status,
-            elapsed_ms,
-            error,
-            retry_in_ms = wait.as_ref().map(|(w, _)| millis(*w)),
-            "omni request"
-        );
-        if seen.may_have_taken_effect() {
-            context.update(|r| r.maybe_processed = true);
-        }
-        match wait {
-            Some((wait, copy)) => {
-                tokio::time::sleep(wait).await;
-                request = copy;
-                previous = Some((outcome, seen));
-            }
-            None => return finish(outcome, seen, repeatable, attempt, shared, stamp).await,
+                    Err(Failure::Transport(e)) => (None, None, Outcome::of_transport(e)),
+                    Err(Failure::TooLarge(response)) => {
+                        let status = response.status().as_u16();
+                        (Some(status), None, Outcome::TooLarge)
+                    }
+                };
+                let wait = match &retry_copy {
+                    Some(_) if retry::should_retry(seen, repeatable) => {
+                        policy.wait(attempt, retry_after).filter(|wait| {
+                            // The retry must start before the deadline.
+                            match (Instant::now().checked_add(*wait), deadline) {
+                                (Some(at), Some(deadline)) => at < deadline,
+                                (_, None) => true,
+                                (None, Some(_)) => false,
+                            }
+                        })
+                    }
+                    _ => None,
+                };
+                let error = match &outcome {
+                    Err(Failure::Transport(e)) => Some(redacted(e)),
+                    _ => None,
+                };
+                tracing::debug!(
+                    operation = info.operation_id,
+                    %method,
+                    attempt,
+                    status,
+                    elapsed_ms,
+                    error,
+                    retry_in_ms = wait.map(millis),
+                    "omni request"
+                );
+                if seen.may_have_taken_effect() {
+                    context.update(|r| r.maybe_processed = true);
+                }
+                match (wait, retry_copy) {
+                    (Some(wait), Some(copy)) => {
+                        request = copy;
+                        previous = Some(Box::new((outcome, seen)));
+                        wait
+                    }
+                    _ => return finish(outcome, seen, repeatable, attempt, shared, stamp),
+                }
+            };
+            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -356,7 +375,7 @@ pub(crate) const ATTEMPTS_HEADER: reqwest::header::HeaderName =
     reqwest::header::HeaderName::from_static("x-omni-dbt-attempts");
 
 /// What the hook returns for an attempt's outcome that is not retried.
-async fn finish(
+fn finish(
     outcome: Result<reqwest::Response, Failure>,
     seen: Outcome,
     repeatable: bool,
@@ -375,7 +394,7 @@ async fn finish(
         Ok(response) => Ok(stamped(response)),
         Err(Failure::TooLarge(response)) => Ok(stamped(response)),
         Err(Failure::Transport(e)) if !repeatable && seen != Outcome::ConnectFailed => {
-            Err(Signal::outcome_unknown(&e).into_reqwest(shared).await)
+            Err(Signal::outcome_unknown(&e).into_reqwest(shared))
         }
         Err(Failure::Transport(e)) => Err(e),
     }
@@ -431,66 +450,104 @@ fn millis(d: Duration) -> u64 {
 /// Reads the whole body, up to `cap` bytes, into a response the generated decoder can read. A
 /// larger body becomes a response whose body fails with [`Signal::TooLarge`], so that the
 /// generated decoder reports it and the error mapping names it.
-async fn buffer(mut response: reqwest::Response, cap: usize) -> Result<reqwest::Response, Failure> {
+fn buffer(
+    response: reqwest::Response,
+    cap: usize,
+) -> impl Future<Output = Result<reqwest::Response, Failure>> {
+    // Only the answer and the bytes read so far are held while reading (an `async move`
+    // block: an `async fn` stores its arguments twice); the head of the rebuilt answer is
+    // made after. This state is part of every call's future.
+    let mut response = response;
+    async move {
+        // The length the answer was framed by (hyper reads no more than that), if any.
+        let stated = response.content_length();
+        let mut body = None;
+        if stated.is_none_or(|n| n <= cap as u64) {
+            // One chunk (the usual case) is kept as it came; more are joined.
+            let mut first: Option<bytes::Bytes> = None;
+            let mut joined: Vec<u8> = Vec::new();
+            let mut within = true;
+            while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
+                let held = first.as_ref().map_or(0, bytes::Bytes::len);
+                if held
+                    .saturating_add(joined.len())
+                    .saturating_add(chunk.len())
+                    > cap
+                {
+                    within = false;
+                    break;
+                }
+                match first.take() {
+                    None if joined.is_empty() => first = Some(chunk),
+                    Some(earlier) => {
+                        joined.extend_from_slice(&earlier);
+                        joined.extend_from_slice(&chunk);
+                    }
+                    None => joined.extend_from_slice(&chunk),
+                }
+            }
+            if within {
+                body = Some(first.unwrap_or_else(|| bytes::Bytes::from(joined)));
+            }
+        }
+        rebuilt(response, body, stated, cap)
+    }
+}
+
+/// The answer with `body` in memory, or, without one (the body was over `cap`), with a body
+/// that fails with [`Signal::TooLarge`]. `stated`: the length the answer was framed by.
+// Both sides hold an answer: the error is no larger than the success.
+#[allow(clippy::result_large_err)]
+fn rebuilt(
+    mut response: reqwest::Response,
+    body: Option<bytes::Bytes>,
+    stated: Option<u64>,
+    cap: usize,
+) -> Result<reqwest::Response, Failure> {
     use reqwest::ResponseBuilderExt as _;
     let status = response.status();
+    let body = body.map(|read| normalised_error(status, read));
+    // The framing headers no longer describe a body that was replaced, cut off, or came in
+    // chunks; an unchanged body of its stated length keeps the headers as they came
+    // (removing absent headers cost every call two lookups).
+    let reframed = body
+        .as_ref()
+        .is_none_or(|body| stated != Some(body.len() as u64));
     // The URL travels with the rebuilt answer (without it reqwest parses a placeholder URL
     // for every answer).
-    let oversized = response.content_length().is_some_and(|n| n > cap as u64);
     let mut head = http::Response::builder()
         .status(status)
         .version(response.version())
         .url(response.url().clone());
     if let Some(headers) = head.headers_mut() {
-        // Moved, not copied: reading the body needs none of them.
+        // Moved, not copied: the old answer is dropped here.
         *headers = std::mem::take(response.headers_mut());
-        // The body is re-framed in memory.
-        headers.remove(reqwest::header::CONTENT_LENGTH);
-        headers.remove(reqwest::header::TRANSFER_ENCODING);
-    }
-    let too_large = |head: http::response::Builder| {
-        let signal = Signal::TooLarge {
-            status: status.as_u16(),
-            limit: cap,
-        };
-        let body = reqwest::Body::wrap_stream(futures_util::stream::once(async move {
-            Err::<Vec<u8>, Signal>(signal)
-        }));
-        Failure::TooLarge(reqwest::Response::from(
-            head.body(body)
-                .unwrap_or_else(|_| http::Response::new(reqwest::Body::from(Vec::new()))),
-        ))
-    };
-    if oversized {
-        return Err(too_large(head));
-    }
-    // One chunk (the usual case) is kept as it came; more are joined.
-    let mut first: Option<bytes::Bytes> = None;
-    let mut joined: Vec<u8> = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
-        let held = first.as_ref().map_or(0, bytes::Bytes::len);
-        if held
-            .saturating_add(joined.len())
-            .saturating_add(chunk.len())
-            > cap
-        {
-            return Err(too_large(head));
-        }
-        match first.take() {
-            None if joined.is_empty() => first = Some(chunk),
-            Some(earlier) => {
-                joined.extend_from_slice(&earlier);
-                joined.extend_from_slice(&chunk);
-            }
-            None => joined.extend_from_slice(&chunk),
+        if reframed {
+            headers.remove(reqwest::header::CONTENT_LENGTH);
+            headers.remove(reqwest::header::TRANSFER_ENCODING);
         }
     }
-    let body = match first {
-        Some(only) => only,
-        None => bytes::Bytes::from(joined),
-    };
-    let body = normalised_error(status, body);
-    Ok(reqwest::Response::from(
-        head.body(reqwest::Body::from(body)).unwrap_or_default(),
-    ))
+    drop(response);
+    match body {
+        Some(body) => Ok(reqwest::Response::from(
+            head.body(reqwest::Body::from(body)).unwrap_or_default(),
+        )),
+        None => {
+            let signal = Signal::TooLarge {
+                status: status.as_u16(),
+                limit: cap,
+            };
+            let body =
+                reqwest::Body::wrap_stream(futures_util::stream::once(std::future::ready(Err::<
+                    Vec<u8>,
+                    Signal,
+                >(
+                    signal,
+                ))));
+            Err(Failure::TooLarge(reqwest::Response::from(
+                head.body(body)
+                    .unwrap_or_else(|_| http::Response::new(reqwest::Body::from(Vec::new()))),
+            )))
+        }
+    }
 }

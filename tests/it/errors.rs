@@ -318,3 +318,52 @@ async fn api_errors_keep_the_attempts_and_the_real_status() {
         "{err:?}"
     );
 }
+
+/// An answer keeps the headers that describe its body: an unchanged body its
+/// `Content-Length`; a body the hook replaced (an error in a shape other than Omni's) does not
+/// carry the length of the one it replaced.
+#[tokio::test]
+async fn api_answers_keep_only_framing_headers_that_still_hold() {
+    let server = MockServer::start().await;
+    let listed = serde_json::to_vec(&json!([])).unwrap();
+    answer(
+        &server,
+        "GET",
+        collection_path(),
+        json_response(200, json!([])),
+    )
+    .await;
+    let ok = org_client(&server)
+        .api()
+        .connections_dbt_environments_list()
+        .connection_id(id(CONN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.headers().get("content-length").map(|v| v.as_bytes()),
+        Some(listed.len().to_string().as_bytes())
+    );
+
+    let server = MockServer::start().await;
+    let html = "<html>no such connection</html>";
+    answer(
+        &server,
+        "GET",
+        collection_path(),
+        ResponseTemplate::new(404).set_body_string(html),
+    )
+    .await;
+    let err = org_client(&server)
+        .api()
+        .connections_dbt_environments_list()
+        .connection_id(id(CONN))
+        .send()
+        .await
+        .unwrap_err();
+    let progenitor_client::Error::ErrorResponse(answer) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(answer.status().as_u16(), 404);
+    assert_eq!(answer.headers().get("content-length"), None, "{err:?}");
+}
