@@ -296,22 +296,12 @@ async fn api_errors_keep_the_attempts_and_the_real_status() {
     assert_eq!(err.attempts(), 3);
 
     // A documented status (404) whose body is HTML: NotFound, not "undecodable 200".
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        "GET",
-        collection_path(),
-        ResponseTemplate::new(404).set_body_string("<html>no such connection</html>"),
-    )
-    .await;
     let err = Error::from(
-        org_client(&server)
-            .api()
-            .connections_dbt_environments_list()
-            .connection_id(id(CONN))
-            .send()
-            .await
-            .unwrap_err(),
+        api_list_answered_with(
+            ResponseTemplate::new(404).set_body_string("<html>no such connection</html>"),
+        )
+        .await
+        .unwrap_err(),
     );
     assert!(
         matches!(&err, Error::NotFound { detail: Some(d), .. } if d.contains("no such connection")),
@@ -319,25 +309,30 @@ async fn api_errors_keep_the_attempts_and_the_real_status() {
     );
 }
 
+/// The environments listed through `Client::api()` from a server that answers `response`.
+async fn api_list_answered_with(
+    response: ResponseTemplate,
+) -> Result<
+    omni_dbt::api::ResponseValue<omni_dbt::api::types::DbtEnvironmentListing>,
+    omni_dbt::api::Error,
+> {
+    let server = MockServer::start().await;
+    answer(&server, "GET", collection_path(), response).await;
+    org_client(&server)
+        .api()
+        .connections_dbt_environments_list()
+        .connection_id(id(CONN))
+        .send()
+        .await
+}
+
 /// An answer keeps the headers that describe its body: an unchanged body its
 /// `Content-Length`; a body the hook replaced (an error in a shape other than Omni's) does not
 /// carry the length of the one it replaced.
 #[tokio::test]
 async fn api_answers_keep_only_framing_headers_that_still_hold() {
-    let server = MockServer::start().await;
     let listed = serde_json::to_vec(&json!([])).unwrap();
-    answer(
-        &server,
-        "GET",
-        collection_path(),
-        json_response(200, json!([])),
-    )
-    .await;
-    let ok = org_client(&server)
-        .api()
-        .connections_dbt_environments_list()
-        .connection_id(id(CONN))
-        .send()
+    let ok = api_list_answered_with(json_response(200, json!([])))
         .await
         .unwrap();
     assert_eq!(
@@ -345,20 +340,8 @@ async fn api_answers_keep_only_framing_headers_that_still_hold() {
         Some(listed.len().to_string().as_bytes())
     );
 
-    let server = MockServer::start().await;
     let html = "<html>no such connection</html>";
-    answer(
-        &server,
-        "GET",
-        collection_path(),
-        ResponseTemplate::new(404).set_body_string(html),
-    )
-    .await;
-    let err = org_client(&server)
-        .api()
-        .connections_dbt_environments_list()
-        .connection_id(id(CONN))
-        .send()
+    let err = api_list_answered_with(ResponseTemplate::new(404).set_body_string(html))
         .await
         .unwrap_err();
     let progenitor_client::Error::ErrorResponse(answer) = &err else {
