@@ -149,12 +149,13 @@ impl ClientHooks<CallContext> for generated::Client {
 /// `async move` block, not an `async fn` (whose arguments are stored twice: as given, and
 /// as the body's locals), the policy borrowed, the rarely needed outcome of a retried attempt
 /// boxed, and during a retry's wait only the request to send next.
+// Not an `async fn` on purpose (see above): it would store its arguments twice.
+#[allow(clippy::manual_async_fn)]
 fn attempts(
     client: &generated::Client,
-    request: reqwest::Request,
+    mut request: reqwest::Request,
     info: &OperationInfo,
 ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
-    let mut request = request;
     async move {
         let context = client.inner();
         let shared = &context.shared;
@@ -450,47 +451,44 @@ fn millis(d: Duration) -> u64 {
 /// Reads the whole body, up to `cap` bytes, into a response the generated decoder can read. A
 /// larger body becomes a response whose body fails with [`Signal::TooLarge`], so that the
 /// generated decoder reports it and the error mapping names it.
+// Not an `async fn` on purpose: it would store its arguments twice, in every call's future.
+#[allow(clippy::manual_async_fn)]
 fn buffer(
-    response: reqwest::Response,
+    mut response: reqwest::Response,
     cap: usize,
 ) -> impl Future<Output = Result<reqwest::Response, Failure>> {
     // Only the answer and the bytes read so far are held while reading (an `async move`
     // block: an `async fn` stores its arguments twice); the head of the rebuilt answer is
     // made after. This state is part of every call's future.
-    let mut response = response;
     async move {
         // The length the answer was framed by (hyper reads no more than that), if any.
         let stated = response.content_length();
-        let mut body = None;
-        if stated.is_none_or(|n| n <= cap as u64) {
-            // One chunk (the usual case) is kept as it came; more are joined.
-            let mut first: Option<bytes::Bytes> = None;
-            let mut joined: Vec<u8> = Vec::new();
-            let mut within = true;
-            while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
-                let held = first.as_ref().map_or(0, bytes::Bytes::len);
-                if held
-                    .saturating_add(joined.len())
-                    .saturating_add(chunk.len())
-                    > cap
-                {
-                    within = false;
-                    break;
-                }
-                match first.take() {
-                    None if joined.is_empty() => first = Some(chunk),
-                    Some(earlier) => {
-                        joined.extend_from_slice(&earlier);
-                        joined.extend_from_slice(&chunk);
-                    }
-                    None => joined.extend_from_slice(&chunk),
-                }
+        if stated.is_some_and(|n| n > cap as u64) {
+            return rebuilt(response, None, stated, cap);
+        }
+        // One chunk (the usual case) is kept as it came; more are joined.
+        let mut first: Option<bytes::Bytes> = None;
+        let mut joined: Vec<u8> = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
+            let held = first.as_ref().map_or(0, bytes::Bytes::len);
+            if held
+                .saturating_add(joined.len())
+                .saturating_add(chunk.len())
+                > cap
+            {
+                return rebuilt(response, None, stated, cap);
             }
-            if within {
-                body = Some(first.unwrap_or_else(|| bytes::Bytes::from(joined)));
+            match first.take() {
+                None if joined.is_empty() => first = Some(chunk),
+                Some(earlier) => {
+                    joined.extend_from_slice(&earlier);
+                    joined.extend_from_slice(&chunk);
+                }
+                None => joined.extend_from_slice(&chunk),
             }
         }
-        rebuilt(response, body, stated, cap)
+        let body = first.unwrap_or_else(|| bytes::Bytes::from(joined));
+        rebuilt(response, Some(body), stated, cap)
     }
 }
 
