@@ -10,7 +10,10 @@
 //! `--via-api` measures that path against raw; `--only raw1` (`raw2`, `raw3`) one raw side.
 //! `--calls N` sets the number of calls of each kind (3500 by default): two callgrind runs with
 //! different `N` give the instructions of one call without the start-up (the TLS roots, the
-//! fake) that a single run spreads over its calls.
+//! fake) that a single run spreads over its calls. `--current-thread` runs everything on one
+//! thread: the overhead is then the caller's own work alone (on the default two-worker runtime
+//! it includes the wake-ups of workers that went to sleep meanwhile), and instruction counts
+//! leave out the spinning of idle workers.
 
 use std::{
     process::Command,
@@ -26,8 +29,24 @@ const ROUNDS: usize = 7;
 const PACED_UPDATES: usize = 120;
 const LIMIT_PER_MINUTE: u32 = 600;
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
+    // `--current-thread`: everything (caller, connection tasks, the fake) on one thread. The
+    // per-call difference is then the caller's own work alone; on the default runtime (two
+    // workers) it also includes how often a worker has gone to sleep and must be woken.
+    let runtime = if std::env::args().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    }
+    .enable_all()
+    .build()
+    .expect("a tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
     // The raw reqwest client below needs a crypto provider (the typed client brings its own).
     let _ = rustls::crypto::ring::default_provider().install_default();
 
