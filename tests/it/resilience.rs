@@ -701,3 +701,53 @@ async fn an_adopting_create_resolves_an_unknown_outcome() {
     let err = envs.create("pr-plain", "s").send().await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
 }
+
+/// A retry sends the request again as it was sent: method, path and query, every header in its
+/// order and with its value, body; after an error status, a dropped connection and an answer
+/// cut off mid-body alike.
+#[tokio::test]
+async fn a_retry_sends_the_request_again_as_it_was() {
+    let fake = fake().await;
+    fake.inject(Operation::Update, Fault::status(503, 1));
+    fake.inject(Operation::Update, Fault::DropConnection { times: 1 });
+    fake.inject(Operation::Update, Fault::TruncatedBody { times: 1 });
+    fake.inject(Operation::ModelsList, Fault::status(502, 1));
+    fake.inject(Operation::ModelsList, Fault::TruncatedBody { times: 1 });
+    let client = client(&fake, quick_retries());
+    client
+        .dbt_environments(fake.connection_id())
+        .update(fake.default_environment())
+        .target_schema("again")
+        .target_role(None)
+        .send()
+        .await
+        .unwrap();
+    client
+        .api()
+        .models_list()
+        .connection_id(fake.connection_id())
+        .send()
+        .await
+        .unwrap();
+
+    for (op, attempts) in [(Operation::Update, 4), (Operation::ModelsList, 3)] {
+        let sent: Vec<_> = fake
+            .journal()
+            .into_iter()
+            .filter(|e| e.operation == Some(op))
+            .map(|e| (e.method, e.path, e.query, e.headers, e.body))
+            .collect();
+        assert_eq!(sent.len(), attempts, "{op:?}");
+        if op == Operation::ModelsList {
+            assert!(
+                sent[0]
+                    .2
+                    .as_deref()
+                    .is_some_and(|q| q.contains("connectionId="))
+            );
+        }
+        for again in &sent[1..] {
+            assert_eq!(again, &sent[0], "{op:?}");
+        }
+    }
+}
