@@ -25,6 +25,20 @@ use omni_dbt_fake::FakeOmni;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use serde_json::json;
 
+/// The typed update the overhead figure measures, written in place where it is awaited (a
+/// function around it would add a future, and a copy of its state, to what is measured).
+macro_rules! typed_update {
+    ($envs:expr, $environment:expr) => {
+        $envs
+            .update($environment)
+            .target_schema("dbt_bench")
+            .target_role(None)
+            .send()
+            .await
+            .unwrap()
+    };
+}
+
 const OVERHEAD_CALLS: usize = 3500;
 const ROUNDS: usize = 7;
 const PACED_UPDATES: usize = 120;
@@ -212,12 +226,7 @@ async fn overhead_ratio() -> [f64; 3] {
                         .await
                         .unwrap();
                 } else if only.is_empty() || only == "typed" {
-                    envs.update(fake.default_environment())
-                        .target_schema("dbt_bench")
-                        .target_role(None)
-                        .send()
-                        .await
-                        .unwrap();
+                    typed_update!(envs, fake.default_environment());
                 }
                 times[kind].push(t.elapsed());
             }
@@ -290,12 +299,7 @@ async fn same_requests<F: Future<Output = ()>>(
         (entry.method, entry.path, headers, entry.body)
     };
     let before = fake.journal().len();
-    envs.update(fake.default_environment())
-        .target_schema("dbt_bench")
-        .target_role(None)
-        .send()
-        .await
-        .unwrap();
+    typed_update!(envs, fake.default_environment());
     let typed = seen(before);
     let before = fake.journal().len();
     raw_call(bare, false).await;
