@@ -584,9 +584,15 @@ fn rebuilt(
     let reframed = body
         .as_ref()
         .is_none_or(|body| stated != Some(body.len() as u64));
-    // The URL travels with the rebuilt answer (without it reqwest parses a placeholder URL
-    // for every answer).
-    let mut head = http::Response::builder()
+    // The answer's extensions are moved over, so that the URL, which travels with the rebuilt
+    // answer (without it reqwest parses a placeholder URL for every answer), joins the map the
+    // answer already has (reqwest's redirect layer puts the request's URI in every answer's)
+    // instead of allocating one.
+    let mut head = http::Response::builder();
+    if let Some(extensions) = head.extensions_mut() {
+        std::mem::swap(extensions, response.extensions_mut());
+    }
+    let mut head = head
         .status(status)
         .version(response.version())
         .url(response.url().clone());
