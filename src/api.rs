@@ -5,9 +5,11 @@
 //! the same hook as the ergonomic handles: auth, host policy, pacing, retries (GET, PUT and
 //! DELETE are repeated on 429/502/503/504, timeouts and lost connections; POST and PATCH only
 //! when no connection could be made, otherwise the error converts to
-//! [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)), the response-size cap, tracing and
-//! the `api-version` strip. Methods are named after the spec's operationIds in snake case and
-//! take path parameters, then query parameters (alphabetically), then the body. They return
+//! [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)), the response-size cap and tracing.
+//! It sends no `api-version` header (progenitor adds one, which Omni does not document:
+//! generation leaves it out, and the hook removes it). Methods are named after the spec's
+//! operationIds in snake case and take path parameters, then query parameters
+//! (alphabetically), then the body. They return
 //! [`Error`] (progenitor's, carrying Omni's `{detail, status}`); `?` converts it into
 //! [`omni_dbt::Error`](crate::Error).
 //!

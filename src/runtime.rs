@@ -161,7 +161,9 @@ fn attempts(
         let shared = &context.shared;
         // A call of an ergonomic builder keeps its count in its record.
         let stamp = !context.records();
-        // progenitor adds `api-version: <info.version>`; Omni documents no such header.
+        // progenitor adds `api-version: <info.version>`; Omni documents no such header. The
+        // generation rule leaves it out (omni-dbt-codegen's `requests`); this removes it should
+        // a progenitor write it in a way the rule does not recognise (a lookup when absent).
         request.headers_mut().remove(&API_VERSION);
         let attempt_timeout = context.options.timeout.unwrap_or(shared.timeout);
         let method = request.method().clone();
