@@ -427,17 +427,22 @@ mod tests {
 
     #[test]
     fn the_request_rules_cover_every_operation_of_the_vendored_spec() {
+        // Counted, not listed: the next-release pass of CI runs this on a larger spec.
         let spec = include_str!("../../../openapi/omni-dbt.json");
         let code = generate(spec).unwrap();
         let flat: String = code.split_whitespace().collect();
+        let sends = flat.matches("pubasyncfnsend(").count();
+        assert!(sends >= 15, "{sends} operations");
         assert!(
             !flat.contains("\"api-version\""),
             "an operation still adds api-version"
         );
         // Omni's spec has no header parameters: no map is allocated, nor declared `mut`.
-        assert!(!flat.contains("HeaderMap::with_capacity(1usize)"));
+        assert_eq!(
+            flat.matches("HeaderMap::with_capacity(0usize)").count(),
+            sends
+        );
         assert!(!flat.contains("letmutheader_map"));
-        assert_eq!(flat.matches("HeaderMap::with_capacity(0usize)").count(), 15);
         // Every UUID path parameter is written as it is; the string ones are still encoded.
         for uuid in ["connection_id", "environment_id", "model_id"] {
             assert!(
@@ -447,12 +452,8 @@ mod tests {
         }
         assert!(flat.contains("client.baseurl,connection_id,environment_id,"));
         assert!(flat.contains("client.baseurl,model_id,"));
-        assert_eq!(
-            flat.matches("encode_path(&branch_name.to_string())")
-                .count(),
-            2
-        );
-        assert_eq!(flat.matches("encode_path(&job_id.to_string())").count(), 1);
+        assert!(flat.contains("model_id,encode_path(&branch_name.to_string()),"));
+        assert!(flat.contains("encode_path(&job_id.to_string()),"));
     }
 
     #[test]
