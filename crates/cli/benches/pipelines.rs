@@ -19,23 +19,22 @@ const BURST: u32 = 5;
 fn main() {
     round("local adaptive pacing", None);
     match redis() {
-        Some((mut server, url)) => {
+        Ok((mut server, url)) => {
             round("shared store (Redis)", Some(&url));
             let _ = server.kill();
             let _ = server.wait();
         }
-        None => println!("shared store (Redis): skipped, redis-server is not installed"),
+        Err(why) => println!("shared store (Redis): skipped, {why}"),
     }
 }
 
-/// A `redis-server` on a free loopback port.
-fn redis() -> Option<(std::process::Child, String)> {
+/// A `redis-server` on a free loopback port, or why there is none.
+fn redis() -> Result<(std::process::Child, String), String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| format!("no free loopback port ({e})"))?
         .port();
-    let child = Command::new("redis-server")
+    let mut child = Command::new("redis-server")
         .args([
             "--port",
             &port.to_string(),
@@ -47,14 +46,22 @@ fn redis() -> Option<(std::process::Child, String)> {
         .args(["--appendonly", "no"])
         .stdout(std::process::Stdio::null())
         .spawn()
-        .ok()?;
-    for _ in 0..100 {
+        .map_err(|e| format!("redis-server is not installed ({e})"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((child, format!("redis://127.0.0.1:{port}/")));
+            return Ok((child, format!("redis://127.0.0.1:{port}/")));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("redis-server exited ({status}) on port {port}"));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    None
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!(
+        "redis-server did not listen on port {port} within 30 s"
+    ))
 }
 
 fn round(mode: &str, store: Option<&str>) {
