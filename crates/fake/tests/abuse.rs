@@ -135,7 +135,9 @@ async fn a_huge_fault_count_costs_nothing_and_counts_down() {
     let fake = fake().await;
     let started = Instant::now();
     fake.inject(Operation::List, Fault::status(503, u32::MAX));
-    assert!(started.elapsed() < Duration::from_millis(50));
+    // A count kept as a number returns at once; one entry per count (four billion) would not
+    // return in seconds. The bound is loose so that a loaded CI machine cannot fail it.
+    assert!(started.elapsed() < Duration::from_secs(5));
     let request = head(&fake, "GET", &environments(&fake), "connection: close\r\n");
     let answer = raw(&fake, request.as_bytes(), Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
