@@ -67,7 +67,9 @@ impl ModelBranch {
     }
 }
 
-fn check_name(name: &str) -> Result<()> {
+/// The names a branch can have here: not blank, no control characters, and one path segment
+/// (not `.` or `..`: the rule of every path parameter, `crate::path::segment`).
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::invalid("branchName", "must not be empty"));
     }
@@ -77,7 +79,9 @@ fn check_name(name: &str) -> Result<()> {
             "must not contain control characters",
         ));
     }
-    Ok(())
+    crate::path::segment::<crate::generated::types::ApiError>("branchName", name)
+        .map(drop)
+        .map_err(Error::from)
 }
 
 /// Finds a branch by name. Built by [`ModelBranch::find`].

@@ -75,6 +75,7 @@ mod models;
 mod pacing;
 mod paging;
 mod patch;
+mod path;
 mod profile;
 mod retry;
 mod runtime;

@@ -94,7 +94,10 @@ impl Error {
             E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
                 Error::from_transport(e, attempts)
             }
-            E::InvalidRequest(message) => Error::invalid("request", message),
+            E::InvalidRequest(message) => match crate::path::refusal(&message) {
+                Some((field, rule)) => Error::invalid(field, rule),
+                None => Error::invalid("request", message),
+            },
             E::Custom(message) => Error::Transport {
                 kind: TransportKind::Other,
                 attempts,

@@ -240,9 +240,7 @@ impl UseDbtEnvironment {
 
     fn body(&self) -> Result<ModelsBranchDbtBody> {
         nonnil("modelId", self.model_id)?;
-        if self.branch.trim().is_empty() {
-            return Err(Error::invalid("branchName", "must not be empty"));
-        }
+        crate::branches::check_name(&self.branch)?;
         nonnil("dbt_environment_id", self.environment_id)?;
         if self.dbt_git_branch.as_deref().is_some_and(str::is_empty) {
             return Err(Error::invalid(

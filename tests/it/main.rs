@@ -13,6 +13,7 @@ mod e2e;
 mod errors;
 mod hardening;
 mod operations;
+mod paths;
 mod redaction;
 mod resilience;
 #[cfg(feature = "shared-rate-limit")]

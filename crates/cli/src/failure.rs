@@ -122,6 +122,7 @@ fn cli_words(e: &Error) -> String {
             "ownerId" => "--owner",
             "projectRootPath" => "--project-root",
             "sshUrl" => "--ssh-url",
+            "branchName" => "--branch",
             other if other.starts_with("variables") => "--var/--secret-var",
             _ => "",
         };

@@ -685,3 +685,68 @@ async fn preview_up_converges_in_one_run_through_faults() {
         1
     );
 }
+
+/// A branch name with backslashes and dots deletes, creates and points only the branch it
+/// names: never the connection's dbt configuration, another branch or the API root (issue:
+/// `\` read as `/`, then `..` resolved, reached other resources).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branch_name_cannot_walk_to_another_resource() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let model = h.fake.model_id().to_string();
+    let walk = format!(r"x\..\..\..\..\connections\{conn}\dbt");
+    h.fake.add_branch(h.fake.model_id(), &walk).unwrap();
+    let down = [
+        "preview",
+        "down",
+        "--connection",
+        &conn,
+        "--model",
+        &model,
+        "--branch",
+        &walk,
+        "--delete-branch",
+    ];
+    let out = h.run(&down, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(h.fake.branch(h.fake.model_id(), &walk).is_none());
+    let operations: Vec<_> = h.fake.journal().iter().map(|e| e.operation).collect();
+    assert!(
+        operations.contains(&Some(Operation::DeleteBranch))
+            && !operations.contains(&Some(Operation::DbtConfigDelete)),
+        "{operations:?}"
+    );
+    let out = h.run(&["dbt", "show", "--connection", &conn], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(json_out(&out)["sshUrl"].is_string(), "{}", json_out(&out));
+
+    // `x\..\dev` is a branch of its own: `dev` is neither repointed nor deleted.
+    let sideways = r"x\..\dev";
+    let up = [
+        "preview",
+        "up",
+        "--connection",
+        &conn,
+        "--model",
+        &model,
+        "--branch",
+        sideways,
+        "--create-branch",
+    ];
+    let out = h.run(&up, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let made = h.fake.branch(h.fake.model_id(), sideways).unwrap();
+    assert!(made.dbt_environment.is_some());
+    let dev = h.fake.branch(h.fake.model_id(), SEEDED_BRANCH).unwrap();
+    assert_eq!(dev.dbt_environment, None);
+
+    // `..` can name no branch: refused in the flag's words, nothing sent.
+    h.fake.clear_journal();
+    let mut dots = down;
+    dots[7] = "..";
+    let out = h.run(&dots, &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--branch"), "{}", stderr(&out));
+    assert!(h.fake.journal().is_empty(), "{:?}", h.fake.journal());
+    assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
+}

@@ -267,9 +267,9 @@ fn generate_unguarded(spec: &openapiv3::OpenAPI, doc: &Value) -> Result<String, 
         .map_err(|e| format!("progenitor cannot generate a client: {e}"))?;
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("internal: generated code does not parse: {e}"))?;
-    // How each request is built (no `api-version` header, UUIDs in paths unencoded): see
-    // [`requests`]. Nothing sent and no signature changes.
-    requests::apply(&mut file);
+    // How each request is built (no `api-version` header, UUIDs in paths unencoded, every other
+    // path parameter one checked segment): see [`requests`]. No signature changes.
+    requests::apply(&mut file, doc);
     let derived_source = if derived.len() == derive::DERIVED.len() {
         derive::generate(doc, REPLACEMENTS)?
     } else {
@@ -452,8 +452,17 @@ mod tests {
         }
         assert!(flat.contains("client.baseurl,connection_id,environment_id,"));
         assert!(flat.contains("client.baseurl,model_id,"));
-        assert!(flat.contains("model_id,encode_path(&branch_name.to_string()),"));
-        assert!(flat.contains("encode_path(&job_id.to_string()),"));
+        // Every other one is one checked segment: progenitor's `encode_path` is gone.
+        assert!(
+            !flat.contains("encode_path(&"),
+            "a path parameter is still encode_path'd"
+        );
+        assert!(
+            flat.contains(
+                "model_id,crate::path::segment(\"branchName\",&branch_name.to_string())?,"
+            )
+        );
+        assert!(flat.contains("crate::path::segment(\"jobId\",&job_id.to_string())?,"));
     }
 
     #[test]

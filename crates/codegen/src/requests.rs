@@ -14,7 +14,15 @@
 //!   another. A UUID's text is hex digits and hyphens, characters a path segment carries
 //!   unencoded, so encoding it changes nothing; the UUID is formatted into the URL directly
 //!   (~2.8k cycles a call less for an operation with two ids). Parameters of any other type are
-//!   encoded as before.
+//!   encoded as below.
+//! - **Every other path parameter is exactly one segment.** progenitor's `encode_path` leaves
+//!   `\\`, which the URL parser reads as `/` before resolving `..`: a branch name could send a
+//!   request to another resource (`DELETE …/branch/x\\..\\..\\..\\..\\connections\\<id>\\dbt`
+//!   deleted the connection's dbt configuration). Each is written as
+//!   `crate::path::segment("<name in the spec>", &value.to_string())?` instead, which encodes
+//!   every byte outside RFC 3986's unreserved set and refuses `.`, `..` and the empty value with
+//!   progenitor's `InvalidRequest` before anything is sent. This rule changes what is sent for
+//!   such values (and only for them).
 //!
 //! A rule that finds nothing to change leaves the code as progenitor wrote it (a progenitor
 //! that writes it differently still generates a working client, and the hook still strips the
@@ -34,10 +42,15 @@ pub struct Applied {
     pub api_version_headers: usize,
     /// UUID path parameters written without `encode_path`.
     pub uuid_path_params: usize,
+    /// Other path parameters written through `crate::path::segment`.
+    pub segment_path_params: usize,
 }
 
-/// Applies the rules to the generated file (progenitor's `builder` module).
-pub fn apply(file: &mut syn::File) -> Applied {
+/// Applies the rules to the generated file (progenitor's `builder` module). `doc` is the
+/// document it was generated from: its path parameters' names, as the spec spells them, go
+/// into the refusals (`branchName`, not progenitor's `branch_name`).
+pub fn apply(file: &mut syn::File, doc: &serde_json::Value) -> Applied {
+    let spec_names = path_parameter_names(doc);
     let mut applied = Applied::default();
     let Some(items) = file.items.iter_mut().find_map(|item| match item {
         Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
@@ -79,7 +92,9 @@ pub fn apply(file: &mut syn::File) -> Applied {
             }
             applied.sends += 1;
             applied.api_version_headers += without_api_version(&mut f.block.stmts);
-            applied.uuid_path_params += uuids_unencoded(&mut f.block.stmts, uuids);
+            let (uuid, segment) = path_params(&mut f.block.stmts, uuids, &spec_names);
+            applied.uuid_path_params += uuid;
+            applied.segment_path_params += segment;
         }
     }
     applied
@@ -209,13 +224,55 @@ fn header_map_capacity(stmt: &mut Stmt) -> Option<&mut syn::LitInt> {
     }
 }
 
-/// In `let url = format!(…);`, writes `encode_path(&id.to_string())` as `id` for each of
-/// `uuids`. Returns how many were rewritten.
-fn uuids_unencoded(stmts: &mut [Stmt], uuids: &[String]) -> usize {
-    if uuids.is_empty() {
-        return 0;
+/// Every path parameter's name in `doc`, as the spec spells it.
+fn path_parameter_names(doc: &serde_json::Value) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut collect = |parameters: Option<&serde_json::Value>| {
+        for parameter in parameters.and_then(|p| p.as_array()).into_iter().flatten() {
+            if parameter.get("in").and_then(|v| v.as_str()) == Some("path")
+                && let Some(name) = parameter.get("name").and_then(|v| v.as_str())
+                && !names.iter().any(|n| n == name)
+            {
+                names.push(name.to_owned());
+            }
+        }
+    };
+    for item in doc
+        .get("paths")
+        .and_then(|p| p.as_object())
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        collect(item.get("parameters"));
+        for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+            collect(operation.get("parameters"));
+        }
     }
-    let mut rewritten = 0;
+    names
+}
+
+/// The spec's name for progenitor's `rust_name` (`branch_name` → `branchName`): the one whose
+/// letters and digits match, case aside; the Rust name when none or several do.
+fn spec_name(rust_name: &str, spec_names: &[String]) -> String {
+    let key = |name: &str| -> String {
+        name.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = key(rust_name);
+    let mut matches = spec_names.iter().filter(|n| key(n) == wanted);
+    match (matches.next(), matches.next()) {
+        (Some(only), None) => only.clone(),
+        _ => rust_name.to_owned(),
+    }
+}
+
+/// In `let url = format!(…);`, writes each `encode_path(&id.to_string())` as `id` for each of
+/// `uuids`, and as `crate::path::segment("name", &id.to_string())?` otherwise. Returns how many
+/// of each were rewritten.
+fn path_params(stmts: &mut [Stmt], uuids: &[String], spec_names: &[String]) -> (usize, usize) {
+    let (mut uuid, mut segment) = (0, 0);
     for stmt in stmts {
         let Stmt::Local(local) = stmt else { continue };
         let Pat::Ident(pat) = &local.pat else {
@@ -239,25 +296,33 @@ fn uuids_unencoded(stmts: &mut [Stmt], uuids: &[String]) -> usize {
         else {
             continue;
         };
-        let mut changed = 0;
+        let mut changed = false;
         for arg in args.iter_mut() {
-            if let Some(id) = encoded_uuid(arg, uuids) {
-                *arg = id;
-                changed += 1;
+            let Some(param) = encoded_param(arg) else {
+                continue;
+            };
+            let name = param.to_token_stream().to_string();
+            if uuids.contains(&name) {
+                *arg = param;
+                uuid += 1;
+            } else {
+                let spec = spec_name(&name, spec_names);
+                *arg = syn::parse_quote!(crate::path::segment(#spec, &#param.to_string())?);
+                segment += 1;
             }
+            changed = true;
         }
-        if changed > 0 {
+        if changed {
             let mut tokens = TokenStream::new();
             args.to_tokens(&mut tokens);
             mac.mac.tokens = tokens;
-            rewritten += changed;
         }
     }
-    rewritten
+    (uuid, segment)
 }
 
-/// `id` when `arg` is `encode_path(&id.to_string())` and `id` is one of `uuids`.
-fn encoded_uuid(arg: &Expr, uuids: &[String]) -> Option<Expr> {
+/// `id` when `arg` is `encode_path(&id.to_string())`.
+fn encoded_param(arg: &Expr) -> Option<Expr> {
     let Expr::Call(call) = arg else { return None };
     if !is_ident(&call.func, "encode_path") || call.args.len() != 1 {
         return None;
@@ -272,13 +337,7 @@ fn encoded_uuid(arg: &Expr, uuids: &[String]) -> Option<Expr> {
         return None;
     }
     match &*to_string.receiver {
-        Expr::Path(p)
-            if p.path
-                .get_ident()
-                .is_some_and(|i| uuids.iter().any(|u| i == u)) =>
-        {
-            Some((*to_string.receiver).clone())
-        }
+        Expr::Path(p) if p.path.get_ident().is_some() => Some((*to_string.receiver).clone()),
         _ => None,
     }
 }
@@ -298,7 +357,13 @@ mod tests {
 
     fn applied_to(source: &str) -> (Applied, String) {
         let mut file: syn::File = syn::parse_str(source).unwrap();
-        let applied = apply(&mut file);
+        let doc = serde_json::json!({"paths": {"/v1/models/{modelId}/things/{thingName}": {
+            "get": {"parameters": [
+                {"name": "modelId", "in": "path"}, {"name": "thingName", "in": "path"},
+                {"name": "name", "in": "query"}
+            ]}
+        }}});
+        let applied = apply(&mut file, &doc);
         (applied, prettyplease::unparse(&file))
     }
 
@@ -307,15 +372,15 @@ mod tests {
             pub struct Op<'a> {
                 client: &'a super::Client,
                 model_id: Result<::uuid::Uuid, String>,
-                name: Result<::std::string::String, String>,
+                thing_name: Result<::std::string::String, String>,
                 trace: Result<Option<::std::string::String>, String>,
             }
             impl<'a> Op<'a> {
                 pub async fn send(self) -> Result<(), ()> {
-                    let Self { client, model_id, name, trace } = self;
+                    let Self { client, model_id, thing_name, trace } = self;
                     let url = format!(
                         "{}/v1/models/{}/things/{}", client.baseurl,
-                        encode_path(&model_id.to_string()), encode_path(&name.to_string()),
+                        encode_path(&model_id.to_string()), encode_path(&thing_name.to_string()),
                     );
                     let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
                     header_map.append(
@@ -344,14 +409,27 @@ mod tests {
     }
 
     #[test]
-    fn only_uuid_path_parameters_are_written_unencoded() {
+    fn uuid_path_parameters_are_written_as_they_are_and_others_as_one_checked_segment() {
         let (applied, code) = applied_to(BUILDER);
         assert_eq!(applied.uuid_path_params, 1);
+        assert_eq!(applied.segment_path_params, 1);
         let flat: String = code.split_whitespace().collect();
+        // The refusal names the parameter as the spec does.
         assert!(
-            flat.contains("client.baseurl,model_id,encode_path(&name.to_string()),"),
+            flat.contains(
+                "client.baseurl,model_id,crate::path::segment(\"thingName\",&thing_name.to_string())?,"
+            ),
             "{code}"
         );
+        assert!(!flat.contains("encode_path"), "{code}");
+    }
+
+    #[test]
+    fn a_rust_name_without_one_spec_name_is_kept() {
+        let names = ["branchName".to_owned(), "branch_name".to_owned()];
+        assert_eq!(spec_name("branch_name", &names), "branch_name");
+        assert_eq!(spec_name("job_id", &names), "job_id");
+        assert_eq!(spec_name("job_id", &["jobId".to_owned()]), "jobId");
     }
 
     #[test]
