@@ -232,6 +232,24 @@ impl CreateEnvironment {
     // A setter for every optional property of the spec's body (generated).
     types::dbt_environment_create_body_setters!();
 
+    /// Sets the property the spec names `property` (a row of [`crate::fields::dbt_environment`])
+    /// from its JSON value, for code driven by the spec rather than by one setter per property.
+    /// Variables are added with their own methods. A wrong type, or a property the create body
+    /// does not have, is [`Error::InvalidInput`] naming it.
+    ///
+    /// ```
+    /// # fn demo(client: omni_dbt::Client) -> omni_dbt::Result<()> {
+    /// let create = client
+    ///     .dbt_environments(omni_dbt::Uuid::new_v4())
+    ///     .create("pr-42", "dbt_pr_42")
+    ///     .property("targetRole", serde_json::json!("TRANSFORMER"))?;
+    /// # let _ = create; Ok(()) }
+    /// ```
+    pub fn property(mut self, property: &str, value: serde_json::Value) -> Result<Self> {
+        self.body.set_property(property, value)?;
+        Ok(self)
+    }
+
     crate::call::timeout_setter!();
 
     /// Add a variable whose value Omni returns when read.
@@ -431,6 +449,13 @@ pub struct UpdateEnvironment {
 impl UpdateEnvironment {
     // A setter for every property of the spec's body (generated).
     types::dbt_environment_update_body_setters!();
+
+    /// Sets the property the spec names `property` from its JSON value (`null` clears a
+    /// nullable one), like [`CreateEnvironment::property`].
+    pub fn property(mut self, property: &str, value: serde_json::Value) -> Result<Self> {
+        self.body.set_property(property, value)?;
+        Ok(self)
+    }
 
     crate::call::timeout_setter!();
 

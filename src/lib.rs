@@ -68,6 +68,7 @@ mod dbt_config;
 mod decode;
 mod environments;
 mod error;
+pub mod fields;
 mod generated;
 mod mapping;
 mod model;

@@ -120,7 +120,189 @@ pub fn generate(doc: &Value, replaced: &[(&str, &str)]) -> Result<String, String
             Role::Answer => answer(&mut out, name, description, properties, &required, replaced),
         }
     }
+    for table in TABLES {
+        property_table(&mut out, doc, table, replaced)?;
+    }
     Ok(out)
+}
+
+/// A table of a resource's properties, derived from its answer and its create and update
+/// bodies: what tools driven by the spec (the CLI, the environments file, its schema) read
+/// instead of naming each property.
+pub struct Table {
+    /// The constant's name.
+    pub constant: &'static str,
+    /// What the rows describe, for the constant's docs.
+    pub resource: &'static str,
+    /// The answer's schema (what can be read back).
+    pub answer: &'static str,
+    /// The create body's schema.
+    pub create: &'static str,
+    /// The update body's schema.
+    pub update: &'static str,
+}
+
+/// The tables derived here.
+pub const TABLES: &[Table] = &[Table {
+    constant: "DBT_ENVIRONMENT_PROPERTIES",
+    resource: "a dbt environment",
+    answer: "DbtEnvironmentItem",
+    create: "DbtEnvironmentCreateBody",
+    update: "DbtEnvironmentUpdateBody",
+}];
+
+/// Where the table's row type lives in the crate.
+const PROPERTY: &str = "crate::fields::Property";
+const KIND: &str = "crate::fields::Kind";
+
+fn property_table(
+    out: &mut String,
+    doc: &Value,
+    table: &Table,
+    replaced: &[(&str, &str)],
+) -> Result<(), String> {
+    let schema = |name: &str| {
+        doc.pointer(&format!("/components/schemas/{name}"))
+            .ok_or_else(|| {
+                format!(
+                    "the spec has no schema {name}, which omni-dbt's {} table reads",
+                    table.constant
+                )
+            })
+    };
+    let (answer, create, update) = (
+        schema(table.answer)?,
+        schema(table.create)?,
+        schema(table.update)?,
+    );
+    let props = |s: &Value| {
+        s.get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let required = |s: &Value| -> Vec<String> {
+        s.get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let (answer_props, create_props, update_props) = (props(answer), props(create), props(update));
+    let create_required = required(create);
+    // Required to create first, then the create body's order, then what only an update sets.
+    let mut names: Vec<&String> = create_props
+        .keys()
+        .filter(|k| create_required.contains(k))
+        .collect();
+    names.extend(create_props.keys().filter(|k| !create_required.contains(k)));
+    names.extend(
+        update_props
+            .keys()
+            .filter(|k| !create_props.contains_key(*k)),
+    );
+    let _ = writeln!(
+        out,
+        "/// The properties of {} that a create or an update sets, derived from the spec's `{}`, \
+         `{}` and `{}`: required to create first, then in the spec's order.\n\
+         pub const {}: &[{PROPERTY}] = &[",
+        table.resource, table.create, table.update, table.answer, table.constant
+    );
+    for name in names {
+        let in_create = create_props.get(name);
+        let in_update = update_props.get(name);
+        let in_answer = answer_props.get(name);
+        let bodies: Vec<&Value> = [in_create, in_update].into_iter().flatten().collect();
+        let sources: Vec<&Value> = bodies.iter().copied().chain(in_answer).collect();
+        let body = bodies[0];
+        let s = shape(body, replaced);
+        let nullable = sources.iter().any(|v| shape(v, replaced).nullable);
+        let kind = if s.list {
+            "List"
+        } else {
+            match s.rust.as_str() {
+                "::std::string::String" => "String",
+                "::uuid::Uuid" => "Uuid",
+                "bool" => "Boolean",
+                "i64" => "Integer",
+                "f64" => "Number",
+                _ => "Object",
+            }
+        };
+        // A constraint of the value itself, inside a nullable wrapper too.
+        let constraint = |key: &str| -> Option<Value> {
+            let mut found = None;
+            for source in &bodies {
+                let mut candidates = vec![*source];
+                for k in ["anyOf", "oneOf"] {
+                    candidates.extend(
+                        source
+                            .get(k)
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    );
+                }
+                for c in candidates {
+                    if found.is_none() {
+                        found = c.get(key).cloned();
+                    }
+                }
+            }
+            found
+        };
+        let number = |key: &str| {
+            constraint(key)
+                .and_then(|v| v.as_f64())
+                .map_or("None".to_owned(), |n| format!("Some({n:?})"))
+        };
+        let count = |key: &str| {
+            constraint(key)
+                .and_then(|v| v.as_u64())
+                .map_or("None".to_owned(), |n| format!("Some({n})"))
+        };
+        let pattern = constraint("pattern")
+            .and_then(|v| v.as_str().map(literal))
+            .map_or("None".to_owned(), |p| format!("Some({p})"));
+        let values: Vec<String> = constraint("enum")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(literal))
+            .collect();
+        let secret = sources.iter().any(|v| {
+            v.get("writeOnly").and_then(Value::as_bool) == Some(true)
+                || v.get("format").and_then(Value::as_str) == Some("password")
+        });
+        let description = sources
+            .iter()
+            .find_map(|v| v.get("description").and_then(Value::as_str))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{PROPERTY} {{ json: {json}, rust: {rust}, kind: {KIND}::{kind}, nullable: {nullable}, \
+             required: {required}, in_create: {ic}, in_update: {iu}, in_answer: {ia}, \
+             min_length: {min_length}, max_length: {max_length}, pattern: {pattern}, \
+             minimum: {minimum}, maximum: {maximum}, values: &[{values}], \
+             description: {description}, secret: {secret} }},",
+            json = literal(name),
+            rust = literal(&field_name(name)),
+            required = create_required.contains(name),
+            ic = in_create.is_some(),
+            iu = in_update.is_some(),
+            ia = in_answer.is_some(),
+            min_length = count("minLength"),
+            max_length = count("maxLength"),
+            minimum = number("minimum"),
+            maximum = number("maximum"),
+            values = values.join(", "),
+            description = literal(description),
+        );
+    }
+    out.push_str("];\n");
+    Ok(())
 }
 
 const PRELUDE: &str = r#"
@@ -330,6 +512,7 @@ fn body(
     );
     let mut setters = String::new();
     let mut checks = String::new();
+    let mut arms = String::new();
     let mut required_args = Vec::new();
     for (property, schema) in properties {
         let field = field_name(property);
@@ -364,6 +547,14 @@ fn body(
         let _ = writeln!(out, "pub {field}: {ty},");
         if rust == "::std::string::String" {
             text_check(&mut checks, property, &field, schema, access);
+        }
+        if !hand_written.contains(&property.as_str()) {
+            let lit = literal(property);
+            let decode = match access {
+                Access::Required(_) | Access::Patch => format!("decode({lit}, value)?"),
+                Access::Optional => format!("Some(decode({lit}, value)?)"),
+            };
+            let _ = writeln!(arms, "{lit} => self.{field} = {decode},");
         }
         if !is_required && !hand_written.contains(&property.as_str()) {
             setter(&mut setters, property, &field, &rust, schema, access);
@@ -400,6 +591,21 @@ fn body(
         "/// Checks the spec's rules for each field's value (`minLength`, `maxLength`, \
          `pattern`); the first broken one is the error.\n\
          pub fn validate(&self) -> ::std::result::Result<(), RuleViolation> {{\n{checks}Ok(())\n}}"
+    );
+    let _ = writeln!(
+        out,
+        "/// Sets the property the spec names `property` from its JSON value (`null` clears a \
+         nullable one), for code driven by the spec's property table rather than by one setter \
+         per property. An unknown property, one set by the builder's own methods, or a value of \
+         the wrong type is the error.\n\
+         pub fn set_property(&mut self, property: &str, value: ::serde_json::Value) \
+         -> ::std::result::Result<(), RuleViolation> {{\n\
+         fn decode<T: ::serde::de::DeserializeOwned>(field: &'static str, value: ::serde_json::Value) \
+         -> ::std::result::Result<T, RuleViolation> {{ \
+         ::serde_json::from_value(value).map_err(|e| RuleViolation {{ field, rule: format!(\"has the wrong type: {{e}}\") }}) }}\n\
+         match property {{\n{arms}\
+         _ => return Err(RuleViolation {{ field: \"property\", rule: format!(\"{{property:?}} cannot be set by name on {name}\") }}),\n\
+         }}\nOk(())\n}}"
     );
     out.push_str("}\n");
     let _ = writeln!(

@@ -8,7 +8,12 @@ use omni_dbt::DbtEnvironment;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::*;
+use super::{
+    diff::{Change, Options, Plan, plan},
+    file::{Desired, File, Loaded, load, managed},
+};
+use crate::owned::{MARKER, Owner};
+use omni_dbt::Uuid;
 
 const NAMES: [&str; 6] = ["a", "b", "staging", "preview-x", "dev", "Default"];
 const THIS: &str = "envs.yaml";
@@ -120,20 +125,19 @@ prop_compose! {
     fn file_strategy()(picked in proptest::collection::btree_map(0..NAMES.len(), desired_strategy(), 0..4)) -> Loaded {
         let environments = picked
             .into_iter()
-            .map(|(name, (schema, database, role, plain, secret))| Desired {
-                name: NAMES[name].to_owned(),
-                target_schema: schema,
-                target_database: database,
-                target_name: None,
-                target_role: role,
-                owner_id: None,
-                owner: None,
-                variables: plain.into_iter().map(|v| ("A".to_owned(), v)).collect(),
-                secret_variables: if secret {
-                    [("S".to_owned(), "${SECRET_S}".to_owned())].into()
-                } else {
-                    BTreeMap::new()
-                },
+            .map(|(name, (schema, database, role, plain, secret))| {
+                let mut want = Desired::named(NAMES[name]).with("targetSchema", json!(schema));
+                if let Some(database) = database {
+                    want = want.with("targetDatabase", json!(database));
+                }
+                if let Some(role) = role {
+                    want = want.with("targetRole", json!(role));
+                }
+                want.variables = plain.into_iter().map(|v| ("A".to_owned(), v)).collect();
+                if secret {
+                    want.secret_variables = [("S".to_owned(), "${SECRET_S}".to_owned())].into();
+                }
+                want
             })
             .collect();
         Loaded {
@@ -173,10 +177,16 @@ fn simulate(state: &mut Vec<Env>, loaded: &Loaded, plan: &Plan) {
 fn apply_changes(env: &mut Env, changes: &[Change], fresh: &mut impl FnMut() -> Uuid) {
     for change in changes {
         match change {
-            Change::TargetSchema { to, .. } => env.schema = to.clone(),
-            Change::TargetDatabase { to, .. } => env.database = to.clone(),
-            Change::TargetRole { to, .. } => env.role = to.clone(),
-            Change::TargetName { .. } | Change::OwnerId { .. } => {}
+            Change::Property { property, to, .. } => {
+                let text = to.as_str().map(str::to_owned);
+                match property.json {
+                    "targetSchema" => env.schema = text.unwrap(),
+                    "targetDatabase" => env.database = text,
+                    "targetRole" => env.role = text,
+                    other => panic!("the file set {other}"),
+                }
+            }
+            Change::OwnerId { .. } => {}
             Change::Variable { name, to, .. } => {
                 let id = env.vars.get(name).map(|v| v.0).unwrap_or_else(&mut *fresh);
                 env.vars.insert(name.clone(), (id, to.clone(), false));
@@ -229,14 +239,11 @@ proptest! {
             let want = loaded.file.environments.iter().find(|w| w.name == env.name).unwrap();
             for change in &step.changes {
                 match change {
-                    // A nullable field the file leaves out is never cleared.
-                    Change::TargetDatabase { .. } => prop_assert!(want.target_database.is_some()),
-                    Change::TargetRole { .. } => prop_assert!(want.target_role.is_some()),
-                    Change::TargetName { .. } => prop_assert!(want.target_name.is_some()),
+                    // A property the file leaves out is never cleared.
+                    Change::Property { property, .. } => prop_assert!(want.get(property.json).is_some()),
                     Change::OwnerId { .. } => prop_assert!(want.owner_id.is_some()),
                     Change::Variable { name, .. } => prop_assert!(want.variables.contains_key(name)),
                     Change::Secret { name, .. } => prop_assert!(want.secret_variables.contains_key(name)),
-                    Change::TargetSchema { .. } => {}
                 }
             }
         }
@@ -279,17 +286,7 @@ fn a_nullable_field_left_out_is_not_cleared_and_the_default_is_never_pruned() {
         file: File {
             connection: None,
             managed_by: Some(THIS.into()),
-            environments: vec![Desired {
-                name: "a".into(),
-                target_schema: "s1".into(),
-                target_database: None,
-                target_name: None,
-                target_role: None,
-                owner_id: None,
-                owner: None,
-                variables: BTreeMap::new(),
-                secret_variables: BTreeMap::new(),
-            }],
+            environments: vec![Desired::named("a").with("targetSchema", json!("s1"))],
         },
         owner: Owner::File(THIS.into()),
     };
@@ -310,9 +307,10 @@ fn a_nullable_field_left_out_is_not_cleared_and_the_default_is_never_pruned() {
     assert_eq!(planned.update.len(), 1);
     assert_eq!(
         planned.update[0].changes,
-        vec![Change::TargetSchema {
-            from: Some("s0".into()),
-            to: "s1".into()
+        vec![Change::Property {
+            property: managed().find(|p| p.json == "targetSchema").unwrap(),
+            from: json!("s0"),
+            to: json!("s1")
         }],
         "targetDatabase and targetRole, left out, are not cleared"
     );
@@ -364,7 +362,7 @@ fn the_schema_and_the_loader_agree_on_every_key() {
         let path = dir.path().join("x.yaml");
         std::fs::write(&path, text).unwrap();
         let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("unknown field `colour`"), "{at}: {err}");
+        assert!(err.contains("unknown key `colour`"), "{at}: {err}");
     }
 }
 
@@ -383,15 +381,8 @@ fn the_plan_says_personal_or_shared() {
     decoded["ownerId"] = json!(id(7));
     let current: Vec<DbtEnvironment> = vec![serde_json::from_value(decoded).unwrap()];
     let want = |name: &str, owner: Option<Option<Uuid>>| Desired {
-        name: name.into(),
-        target_schema: "s0".into(),
-        target_database: None,
-        target_name: None,
-        target_role: None,
         owner_id: owner,
-        owner: None,
-        variables: BTreeMap::new(),
-        secret_variables: BTreeMap::new(),
+        ..Desired::named(name).with("targetSchema", json!("s0"))
     };
     let loaded = Loaded {
         file: File {

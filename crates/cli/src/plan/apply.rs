@@ -1,0 +1,217 @@
+//! Carrying out a plan: the secrets it sends read from the environment, every request built
+//! and checked before any is sent, then sent through the library's bulk runner.
+
+use std::collections::BTreeMap;
+
+use omni_dbt::{DbtEnvironment, Uuid};
+
+use super::{
+    diff::{Change, Plan},
+    file::{Loaded, reference_name},
+};
+use crate::{failure::Failure, output::shown, owned::MARKER};
+
+/// The values of the secrets `plan` sends, by (environment, variable), read from the
+/// environment variables the file references. Every one must be set and non-empty: a missing
+/// secret fails the whole apply before anything is sent.
+pub fn secrets(plan: &Plan) -> Result<BTreeMap<(String, String), String>, Failure> {
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for step in plan.create.iter().chain(&plan.update) {
+        for change in &step.changes {
+            if let Change::Secret {
+                name, reference, ..
+            } = change
+            {
+                let var = reference_name(reference).unwrap_or(reference);
+                match std::env::var(var) {
+                    Ok(value) if !value.is_empty() => {
+                        out.insert((step.name.clone(), name.clone()), value);
+                    }
+                    Ok(_) => missing.push(format!(
+                        "{}.secretVariables.{name}: the environment variable {var} is empty",
+                        shown(&step.name)
+                    )),
+                    Err(_) => missing.push(format!(
+                        "{}.secretVariables.{name}: the environment variable {var} is not set",
+                        shown(&step.name)
+                    )),
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure::Usage(format!(
+            "refusing to send empty secrets; nothing was sent:\n  {}",
+            missing.join("\n  ")
+        )))
+    }
+}
+
+/// The requests of a plan, built and checked before any is sent.
+pub struct Requests {
+    creates: Vec<(String, omni_dbt::CreateEnvironment)>,
+    updates: Vec<(String, omni_dbt::UpdateEnvironment)>,
+    deletes: Vec<(String, omni_dbt::DeleteEnvironment)>,
+}
+
+/// Builds every request of `plan` and runs every check the library makes before sending; any
+/// failure refuses the whole apply (exit 2, nothing sent).
+pub fn requests(
+    client: &omni_dbt::Client,
+    connection: Uuid,
+    loaded: &Loaded,
+    current: &[DbtEnvironment],
+    plan: &Plan,
+    secrets: &BTreeMap<(String, String), String>,
+) -> Result<Requests, Failure> {
+    let envs = client.dbt_environments(connection);
+    let secret = |env: &str, name: &str| {
+        secrets
+            .get(&(env.to_owned(), name.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut problems = Vec::new();
+    let mut creates = Vec::new();
+    for step in &plan.create {
+        let Some(want) = loaded
+            .file
+            .environments
+            .iter()
+            .find(|w| w.name == step.name)
+        else {
+            continue;
+        };
+        // A create whose answer is lost is looked up by name and adopted, never repeated. The
+        // required properties are set from the file's like every other one.
+        let mut c = envs
+            .create(&want.name, String::new())
+            .adopting()
+            .add_variable(MARKER, loaded.owner.marker());
+        let mut failed = None;
+        for change in &step.changes {
+            c = match change {
+                Change::Property { property, to, .. } => {
+                    match c.clone().property(property.json, to.clone()) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            failed.get_or_insert(e);
+                            c
+                        }
+                    }
+                }
+                Change::OwnerId { to, .. } => match to {
+                    Some(v) => c.owner_id(*v),
+                    None => c,
+                },
+                Change::Variable { name, to, .. } => c.add_variable(name, to),
+                Change::Secret { name, .. } => {
+                    c.add_secret_variable(name, secret(&step.name, name))
+                }
+            };
+        }
+        if let Some(e) = failed.map_or_else(|| c.validate().err(), Some) {
+            problems.push(format!("create {}: {e}", shown(&step.name)));
+        }
+        creates.push((step.name.clone(), c));
+    }
+    let mut updates = Vec::new();
+    for step in &plan.update {
+        let Some(have) = current.iter().find(|e| Some(e.id) == step.id) else {
+            continue;
+        };
+        let mut u = envs.update_from(have);
+        let mut failed = None;
+        for change in &step.changes {
+            u = match change {
+                Change::Property { property, to, .. } => {
+                    match u.clone().property(property.json, to.clone()) {
+                        Ok(u) => u,
+                        Err(e) => {
+                            failed.get_or_insert(e);
+                            u
+                        }
+                    }
+                }
+                Change::OwnerId { to, .. } => u.owner_id(*to),
+                Change::Variable { name, existing, to } => match existing {
+                    Some(e) => u.set_variable(e.id, to),
+                    None => u.add_variable(name, to),
+                },
+                Change::Secret { name, existing, .. } => {
+                    let value = secret(&step.name, name);
+                    match existing {
+                        Some(e) => u.set_secret_variable(e.id, value),
+                        None => u.add_secret_variable(name, value),
+                    }
+                }
+            };
+        }
+        if let Some(e) = failed.map_or_else(|| u.validate().err(), Some) {
+            problems.push(format!("update {}: {e}", shown(&step.name)));
+        }
+        updates.push((step.name.clone(), u));
+    }
+    let deletes = plan
+        .delete
+        .iter()
+        .filter_map(|step| Some((step.name.clone(), envs.delete(step.id?))))
+        .collect();
+    if problems.is_empty() {
+        Ok(Requests {
+            creates,
+            updates,
+            deletes,
+        })
+    } else {
+        Err(Failure::Usage(format!(
+            "invalid input; nothing was sent:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// One step that failed, and the exit code its error maps to.
+pub type StepFailure = (String, u8);
+
+/// Carries out checked requests: creates, then updates, then deletes, each through the
+/// library's bulk runner (bounded concurrency; the client's pacing and retries apply to each
+/// request). `done` is told of each step as it ends (its line, and whether it failed).
+pub async fn apply(requests: Requests, done: &(dyn Fn(&str, bool) + Sync)) -> Vec<StepFailure> {
+    use omni_dbt::Bulk;
+
+    let mut failures = Vec::new();
+    let mut record = |verb: &str, name: &str, result: Result<(), omni_dbt::Error>| match result {
+        Ok(()) => done(&format!("{verb}d {}", shown(name)), false),
+        Err(e) => {
+            let line = format!("{verb} {}: {e}", shown(name));
+            done(&line, true);
+            failures.push((line, crate::failure::Failure::Api(e).exit_code()));
+        }
+    };
+    let (names, creates): (Vec<_>, Vec<_>) = requests.creates.into_iter().unzip();
+    for (name, result) in names
+        .iter()
+        .zip(Bulk::new(creates).concurrency(4).run().await)
+    {
+        record("create", name, result.map(drop));
+    }
+    let (names, updates): (Vec<_>, Vec<_>) = requests.updates.into_iter().unzip();
+    for (name, result) in names
+        .iter()
+        .zip(Bulk::new(updates).concurrency(4).run().await)
+    {
+        record("update", name, result.map(drop));
+    }
+    let (names, deletes): (Vec<_>, Vec<_>) = requests.deletes.into_iter().unzip();
+    for (name, result) in names
+        .iter()
+        .zip(Bulk::new(deletes).concurrency(4).run().await)
+    {
+        record("delete", name, result.map(drop));
+    }
+    failures
+}
