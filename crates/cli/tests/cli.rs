@@ -750,3 +750,173 @@ async fn a_branch_name_cannot_walk_to_another_resource() {
     assert!(h.fake.journal().is_empty(), "{:?}", h.fake.journal());
     assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
 }
+
+/// Two distinct values `property` accepts (the first never Omni's default), or `None` when
+/// the test cannot make one (a pattern, a kind it does not know).
+fn two_values(property: &omni_dbt::fields::Property) -> Option<(Value, Value)> {
+    use omni_dbt::fields::Kind;
+    let (a, b) = if let [first, second, ..] = property.values {
+        (json!(first), json!(second))
+    } else {
+        match property.kind {
+            Kind::String => {
+                let min = property.min_length.unwrap_or(1).max(1) as usize;
+                let text = |c: char| json!(std::iter::repeat_n(c, min.max(3)).collect::<String>());
+                (text('a'), text('b'))
+            }
+            Kind::Boolean => (json!(true), json!(false)),
+            Kind::Integer | Kind::Number => {
+                let low = property.minimum.unwrap_or(1.0).ceil() as i64;
+                (json!(low + 1), json!(low))
+            }
+            _ => return None,
+        }
+    };
+    (property.check(&a).is_ok() && property.check(&b).is_ok()).then_some((a, b))
+}
+
+/// The machinery, not a field: every property of the spec's table the environments file
+/// manages (today's, and whatever Omni adds: CI runs this on Omni's next release too) plans,
+/// applies, reads back through the fake, plans "No changes", changes, clears when nullable, and
+/// is exported. Nothing here names a property.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_property_of_the_spec_round_trips_through_the_environments_file() {
+    let own = ["name", "ownerId", "variables"];
+    let managed: Vec<(&omni_dbt::fields::Property, (Value, Value))> =
+        omni_dbt::fields::dbt_environment()
+            .iter()
+            .filter(|p| p.in_answer && (p.in_create || p.in_update) && !own.contains(&p.json))
+            .filter_map(|p| two_values(p).map(|v| (p, v)))
+            .collect();
+    assert!(managed.len() >= 4, "{managed:?}");
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let file = h.home.path().join("machinery.yaml");
+    let f = file.to_str().unwrap();
+    let write = |pick: &dyn Fn(&(Value, Value)) -> Value| {
+        let mut env = serde_json::Map::new();
+        env.insert("name".into(), json!("machinery"));
+        for (property, values) in &managed {
+            env.insert(property.json.into(), pick(values));
+        }
+        let doc = json!({"connection": conn, "environments": [env]});
+        std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
+    };
+    let stored = |h: &Harness| -> Value {
+        h.fake
+            .environments(h.fake.connection_id())
+            .into_iter()
+            .find(|e| e["name"] == "machinery")
+            .unwrap()
+    };
+    let no_changes = |out: &std::process::Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    };
+
+    write(&|v| v.0.clone());
+    let out = h
+        .run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let changes = json_out(&out)["create"][0]["changes"].clone();
+    for (property, (first, _)) in &managed {
+        assert!(
+            changes
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["field"] == property.json && c["to"] == *first),
+            "{} is not planned: {changes}",
+            property.json
+        );
+    }
+    let out = h.run(&["env", "apply", "-f", f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = stored(&h);
+    for (property, (first, _)) in &managed {
+        assert_eq!(
+            env[property.json], *first,
+            "{} after the create",
+            property.json
+        );
+    }
+    no_changes(
+        &h.run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
+            .await,
+    );
+
+    // Every property changed at once: one update with every one of them, then nothing.
+    write(&|v| v.1.clone());
+    let out = h.run(&["env", "plan", "-f", f], &[]).await;
+    let changes = json_out(&out)["update"][0]["changes"].clone();
+    assert_eq!(
+        changes.as_array().unwrap().len(),
+        managed.len(),
+        "{changes}"
+    );
+    let out = h.run(&["env", "apply", "-f", f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = stored(&h);
+    for (property, (_, second)) in &managed {
+        assert_eq!(
+            env[property.json], *second,
+            "{} after the update",
+            property.json
+        );
+    }
+    no_changes(
+        &h.run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
+            .await,
+    );
+
+    // The export writes each one as it is.
+    let out = h
+        .run(
+            &[
+                "env",
+                "export",
+                "--connection",
+                &conn,
+                "--target",
+                "machinery",
+                "--managed-by",
+                "machinery.yaml",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let exported: Value =
+        serde_yaml_ng::from_slice::<Value>(&out.stdout).expect("the export is YAML");
+    for (property, (_, second)) in &managed {
+        assert_eq!(
+            exported["environments"][0][property.json], *second,
+            "{} in the export",
+            property.json
+        );
+    }
+
+    // The nullable ones cleared with null.
+    write(&|v| v.1.clone());
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let nullable: Vec<&str> = managed
+        .iter()
+        .filter(|(p, _)| p.nullable)
+        .map(|(p, _)| p.json)
+        .collect();
+    for json_name in &nullable {
+        doc["environments"][0][*json_name] = Value::Null;
+    }
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = h.run(&["env", "apply", "-f", f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = stored(&h);
+    for json_name in &nullable {
+        assert_eq!(env[*json_name], Value::Null, "{json_name} cleared");
+    }
+    no_changes(
+        &h.run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
+            .await,
+    );
+    assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
+}

@@ -11,6 +11,7 @@ use std::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+mod declared;
 mod models;
 
 /// An answer: status and JSON body.
@@ -55,6 +56,8 @@ struct Environment {
     variables: Vec<Variable>,
     /// Omni's later release (facts file): always false for the default environment.
     is_deferral_enabled: bool,
+    /// The properties the spec declares beyond these (see `declared`), as set.
+    declared: BTreeMap<String, Value>,
     created: u64,
 }
 
@@ -72,7 +75,7 @@ impl Environment {
                 json!({"id": v.id, "name": v.name, "value": value, "isSecret": v.is_secret})
             })
             .collect();
-        json!({
+        let mut answer = json!({
             "id": self.id,
             "name": self.name,
             "isDefaultEnvironment": self.is_default,
@@ -83,7 +86,9 @@ impl Environment {
             "targetSchema": self.target_schema,
             "variables": variables,
             "isDeferralEnabled": self.is_deferral_enabled && !self.is_default,
-        })
+        });
+        declared::write(&self.declared, &mut answer);
+        answer
     }
 }
 
@@ -272,6 +277,7 @@ impl Store {
                         is_secret: false,
                     }],
                     is_deferral_enabled: false,
+                    declared: BTreeMap::new(),
                     created,
                 },
             );
@@ -385,6 +391,7 @@ impl Store {
                 target_schema,
                 variables,
                 is_deferral_enabled: optional_bool(&body, "isDeferralEnabled")?.unwrap_or(false),
+                declared: declared::from_body(&body).map_err(bad)?,
                 created,
             })
         })();
@@ -790,6 +797,8 @@ fn apply_update(env: &mut Environment, who: &Principal, body: &[u8]) -> Result<(
         // Ignored (forced to false) for the default environment.
         env.is_deferral_enabled = on && !env.is_default;
     }
+    env.declared
+        .extend(declared::from_body(&body).map_err(bad)?);
     if let Some(value) = body.get("variables") {
         let items = value
             .as_array()
