@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use omni_dbt::Uuid;
 
+use crate::flags::{CreateProperties, PreviewProperties, UpdateProperties};
+
 /// Exit codes, by what a script has to decide.
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -254,26 +256,9 @@ pub enum PlanFormat {
 
 #[derive(Args, Debug)]
 pub struct CreateFields {
-    /// The schema dbt builds into (YAML: targetSchema).
-    #[arg(
-        long = "target-schema",
-        visible_alias = "schema",
-        value_name = "SCHEMA"
-    )]
-    pub schema: String,
-    /// Target database override (YAML: targetDatabase).
-    #[arg(
-        long = "target-database",
-        visible_alias = "database",
-        value_name = "DATABASE"
-    )]
-    pub database: Option<String>,
-    /// dbt target name override.
-    #[arg(long)]
-    pub target_name: Option<String>,
-    /// Target role override (YAML: targetRole).
-    #[arg(long = "target-role", visible_alias = "role", value_name = "ROLE")]
-    pub role: Option<String>,
+    /// A flag per property of the spec's environment (`--target-schema`, …).
+    #[command(flatten)]
+    pub properties: CreateProperties,
     /// The owning user, by id or email (a personal environment; Organization API key only;
     /// YAML: ownerId or owner).
     #[arg(long, value_name = "USER_ID|EMAIL", value_parser = parse_owner)]
@@ -324,41 +309,9 @@ pub struct UpdateFields {
     /// New name.
     #[arg(long)]
     pub name: Option<String>,
-    /// New target schema (YAML: targetSchema).
-    #[arg(
-        long = "target-schema",
-        visible_alias = "schema",
-        value_name = "SCHEMA"
-    )]
-    pub schema: Option<String>,
-    /// Target database override (YAML: targetDatabase).
-    #[arg(
-        long = "target-database",
-        visible_alias = "database",
-        value_name = "DATABASE",
-        conflicts_with = "clear_database"
-    )]
-    pub database: Option<String>,
-    /// Clear the target database override (sends null).
-    #[arg(long = "clear-target-database", visible_alias = "clear-database")]
-    pub clear_database: bool,
-    /// dbt target name override.
-    #[arg(long, conflicts_with = "clear_target_name")]
-    pub target_name: Option<String>,
-    /// Clear the dbt target name override (sends null).
-    #[arg(long)]
-    pub clear_target_name: bool,
-    /// Target role override (YAML: targetRole).
-    #[arg(
-        long = "target-role",
-        visible_alias = "role",
-        value_name = "ROLE",
-        conflicts_with = "clear_role"
-    )]
-    pub role: Option<String>,
-    /// Clear the target role override (sends null).
-    #[arg(long = "clear-target-role", visible_alias = "clear-role")]
-    pub clear_role: bool,
+    /// A flag per property of the spec's environment, and `--clear-…` for each nullable one.
+    #[command(flatten)]
+    pub properties: UpdateProperties,
     /// New owner, by id or email (Organization API key only).
     #[arg(long, conflicts_with = "clear_owner", value_name = "USER_ID|EMAIL", value_parser = parse_owner)]
     pub owner: Option<OwnerArg>,
@@ -452,30 +405,14 @@ pub enum PreviewCommand {
         connection: ConnectionArg,
         #[command(flatten)]
         target: PreviewTarget,
-        /// The schema dbt builds into (default: dbt_<branch>, by the naming rule in the README).
-        #[arg(
-            long = "target-schema",
-            visible_alias = "schema",
-            value_name = "SCHEMA"
-        )]
-        schema: Option<String>,
-        /// Copy a template environment (by name or id): its database, dbt target name, role
-        /// and plain variables, for the preview's create (flags given here win).
+        /// Copy a template environment (by name or id): its properties (database, dbt target
+        /// name, role, …) and plain variables, for the preview's create (flags given here win).
         #[arg(long, value_name = "ENV")]
         from: Option<String>,
-        /// Target database override of the preview.
-        #[arg(
-            long = "target-database",
-            visible_alias = "database",
-            value_name = "DATABASE"
-        )]
-        database: Option<String>,
-        /// dbt target name override of the preview.
-        #[arg(long)]
-        target_name: Option<String>,
-        /// Target role override of the preview.
-        #[arg(long = "target-role", visible_alias = "role", value_name = "ROLE")]
-        role: Option<String>,
+        /// A flag per property of the spec's environment; `--target-schema` defaults to
+        /// dbt_<branch>, by the naming rule in the README.
+        #[command(flatten)]
+        properties: PreviewProperties,
         /// The dbt project's git branch to read (default: the environment's).
         #[arg(long)]
         dbt_git_branch: Option<String>,

@@ -113,12 +113,12 @@ fn cli_words(e: &Error) -> String {
                     --var NAME=VALUE)"
                 .to_owned();
         }
+        let property = crate::plan::managed()
+            .find(|p| p.json == field)
+            .map(|p| crate::flags::flag(p.json));
         let flag = match field.as_str() {
+            _ if property.is_some() => property.as_deref().unwrap_or_default(),
             "name" => "--name",
-            "targetSchema" => "--target-schema",
-            "targetDatabase" => "--target-database",
-            "targetName" => "--target-name",
-            "targetRole" => "--target-role",
             "ownerId" => "--owner",
             "projectRootPath" => "--project-root",
             "sshUrl" => "--ssh-url",

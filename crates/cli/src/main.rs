@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod failure;
+mod flags;
 mod input;
 mod output;
 mod owned;

@@ -13,7 +13,7 @@ mod render;
 pub use apply::{apply, requests, secrets};
 pub use diff::{Options, plan};
 pub use export::export;
-pub use file::{File, load, resolve_owners};
+pub use file::{File, load, managed, own_keys, resolve_owners};
 
 #[cfg(test)]
 mod tests;

@@ -751,6 +751,20 @@ async fn a_branch_name_cannot_walk_to_another_resource() {
     assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
 }
 
+/// `isDeferralEnabled` -> `is-deferral-enabled` (the CLI's flag names).
+fn kebab(json: &str) -> String {
+    let mut out = String::new();
+    for c in json.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Two distinct values `property` accepts (the first never Omni's default), or `None` when
 /// the test cannot make one (a pattern, a kind it does not know).
 fn two_values(property: &omni_dbt::fields::Property) -> Option<(Value, Value)> {
@@ -892,6 +906,48 @@ async fn every_property_of_the_spec_round_trips_through_the_environments_file() 
         assert_eq!(
             exported["environments"][0][property.json], *second,
             "{} in the export",
+            property.json
+        );
+    }
+
+    // Every property has its flag on `env update` (and `--clear-…` when nullable).
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let mut args: Vec<String> = ["env", "update", "machinery", "--connection", conn.as_str()]
+        .map(str::to_owned)
+        .to_vec();
+    for (property, (first, _)) in &managed {
+        args.push(format!("--{}", kebab(property.json)));
+        args.push(text(first));
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.run(&argv, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = stored(&h);
+    for (property, (first, _)) in &managed {
+        assert_eq!(
+            env[property.json], *first,
+            "{} set by its flag",
+            property.json
+        );
+    }
+    let mut args: Vec<String> = ["env", "update", "machinery", "--connection", conn.as_str()]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(
+        managed
+            .iter()
+            .filter(|(p, _)| p.nullable)
+            .map(|(p, _)| format!("--clear-{}", kebab(p.json))),
+    );
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.run(&argv, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = stored(&h);
+    for (property, _) in managed.iter().filter(|(p, _)| p.nullable) {
+        assert_eq!(
+            env[property.json],
+            Value::Null,
+            "{} cleared by its flag",
             property.json
         );
     }

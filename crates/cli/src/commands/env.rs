@@ -49,18 +49,13 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
                     existing.id
                 )));
             }
+            // The required properties are flags like the rest (clap requires them).
             let mut create = client
                 .dbt_environments(connection)
-                .create(name, fields.schema)
+                .create(name, String::new())
                 .adopting();
-            if let Some(v) = fields.database {
-                create = create.target_database(v);
-            }
-            if let Some(v) = fields.target_name {
-                create = create.target_name(v);
-            }
-            if let Some(v) = fields.role {
-                create = create.target_role(v);
+            for (property, value) in fields.properties.given {
+                create = create.property(property.json, value)?;
             }
             if let Some(owner) = &fields.owner {
                 create = create.owner_id(rules::resolve_owner(&client, owner, "--owner").await?);
@@ -90,24 +85,9 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             if let Some(v) = fields.name {
                 update = update.name(v);
             }
-            if let Some(v) = fields.schema {
-                update = update.target_schema(v);
+            for (property, value) in fields.properties.given {
+                update = update.property(property.json, value)?;
             }
-            update = match (fields.database, fields.clear_database) {
-                (Some(v), _) => update.target_database(v),
-                (None, true) => update.clear_target_database(),
-                (None, false) => update,
-            };
-            update = match (fields.target_name, fields.clear_target_name) {
-                (Some(v), _) => update.target_name(v),
-                (None, true) => update.clear_target_name(),
-                (None, false) => update,
-            };
-            update = match (fields.role, fields.clear_role) {
-                (Some(v), _) => update.target_role(v),
-                (None, true) => update.clear_target_role(),
-                (None, false) => update,
-            };
             update = match (&fields.owner, fields.clear_owner) {
                 (Some(owner), _) => {
                     update.owner_id(rules::resolve_owner(&client, owner, "--owner").await?)

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use omni_dbt::{Client, Uuid, api::types::JobsGetStatusResponseStatus};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     cli::PreviewCommand,
@@ -13,19 +13,20 @@ use crate::{
     failure::Failure,
     output::{emit, environment_rows, say, shown},
     owned::{self, MARKER, Owner},
+    plan,
     rules::{self, all_environments, connection, variables, with_new_variables, with_variables},
 };
+
+/// The property a preview names by its own rule (`dbt_<branch>`) unless `--target-schema` says.
+const PREVIEW_SCHEMA: &str = "targetSchema";
 
 pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> {
     match command {
         PreviewCommand::Up {
             connection: c,
             target,
-            schema,
             from,
-            database,
-            target_name,
-            role,
+            properties,
             dbt_git_branch,
             variables: vars,
             create_branch,
@@ -37,7 +38,12 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             let connection = connection(&c)?;
             let (name, default_schema) =
                 owned::preview_names(&target.branch).map_err(Failure::Usage)?;
-            let schema = schema.unwrap_or(default_schema);
+            // The preview names its schema (the one required property a preview gives itself).
+            let mut given = properties.given;
+            if given.iter().all(|(p, _)| p.json != PREVIEW_SCHEMA) {
+                let schema = plan::managed().find(|p| p.json == PREVIEW_SCHEMA);
+                given.extend(schema.map(|p| (p, Value::String(default_schema))));
+            }
             let vars = variables(ctx, &vars)?;
             let owner = Owner::Preview(target.branch.clone());
             let client = ctx.client()?;
@@ -119,23 +125,23 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 branch: branch_created.then_some(&branch),
                 model: target.model,
             };
-            let database = database.or_else(|| template.and_then(|t| t.target_database.clone()));
-            let target_name = target_name.or_else(|| template.and_then(|t| t.target_name.clone()));
-            let role = role.or_else(|| template.and_then(|t| t.target_role.clone()));
+            // What the flags leave out, the template gives (but what a create requires: the
+            // preview's own).
+            if let Some(t) = template {
+                let answer = serde_json::to_value(t).unwrap_or_default();
+                for property in plan::managed().filter(|p| !p.required) {
+                    if let Some(value) = answer.get(property.json).filter(|v| !v.is_null())
+                        && given.iter().all(|(p, _)| p.json != property.json)
+                    {
+                        given.push((property, value.clone()));
+                    }
+                }
+            }
             let (environment, action) = match existing {
                 Some(current) => {
-                    let mut update = client
-                        .dbt_environments(connection)
-                        .update_from(current)
-                        .target_schema(&schema);
-                    if let Some(v) = &database {
-                        update = update.target_database(v.clone());
-                    }
-                    if let Some(v) = &target_name {
-                        update = update.target_name(v.clone());
-                    }
-                    if let Some(v) = &role {
-                        update = update.target_role(v.clone());
+                    let mut update = client.dbt_environments(connection).update_from(current);
+                    for (property, value) in &given {
+                        update = update.property(property.json, value.clone())?;
                     }
                     let updated = match with_variables(update, current, vars).send().await {
                         Ok(updated) => updated,
@@ -146,17 +152,11 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 None => {
                     let mut create = client
                         .dbt_environments(connection)
-                        .create(&name, &schema)
+                        .create(&name, String::new())
                         .adopting()
                         .add_variable(MARKER, owner.marker());
-                    if let Some(v) = &database {
-                        create = create.target_database(v);
-                    }
-                    if let Some(v) = &target_name {
-                        create = create.target_name(v);
-                    }
-                    if let Some(v) = &role {
-                        create = create.target_role(v);
+                    for (property, value) in &given {
+                        create = create.property(property.json, value.clone())?;
                     }
                     let given: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
                     if let Some(t) = template {

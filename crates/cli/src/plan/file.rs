@@ -21,6 +21,11 @@ use crate::{
 /// spec's table.
 const OWN_KEYS: &[&str] = &["name", "ownerId", "owner", "variables", "secretVariables"];
 
+/// The keys with behaviour of their own (the flags' names avoid them too).
+pub fn own_keys() -> &'static [&'static str] {
+    OWN_KEYS
+}
+
 /// The spec's properties of an environment the file manages generically: each row of the
 /// table that can be read back and set, except those with behaviour of their own.
 pub fn managed() -> impl Iterator<Item = &'static Property> {

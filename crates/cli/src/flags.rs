@@ -1,0 +1,276 @@
+//! The environment's property flags, made from the spec's table with clap's builder API: one
+//! `--<property>` per property the environments file manages (`--target-schema`,
+//! `--is-deferral-enabled`, and whatever Omni adds), a `--clear-<property>` for each nullable
+//! one on `env update`, the value checked against the spec's rules by clap (so the error names
+//! the flag). A `target…` property also answers to its short name (`--schema` for
+//! `--target-schema`, `--clear-role` for `--clear-target-role`) unless that is the name of a
+//! key with behaviour of its own (`--name`).
+
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
+use omni_dbt::fields::{Kind, Property};
+use serde_json::Value;
+
+use crate::plan;
+
+/// How the flags are offered.
+pub const CREATE: u8 = 0;
+/// `env update`: nothing required, a `--clear-…` for each nullable property.
+pub const UPDATE: u8 = 1;
+/// `preview up`: like a create, with nothing required (the preview names its own schema).
+pub const PREVIEW: u8 = 2;
+
+/// The properties given on the command line, in the table's order: a value, or `null` to clear.
+#[derive(Clone, Debug, Default)]
+pub struct PropertyArgs<const MODE: u8> {
+    pub given: Vec<(&'static Property, Value)>,
+}
+
+/// `env create`'s property flags.
+pub type CreateProperties = PropertyArgs<CREATE>;
+/// `env update`'s property flags.
+pub type UpdateProperties = PropertyArgs<UPDATE>;
+/// `preview up`'s property flags.
+pub type PreviewProperties = PropertyArgs<PREVIEW>;
+
+#[cfg(test)]
+impl<const MODE: u8> PropertyArgs<MODE> {
+    /// The value given for the property the spec names `json` (`null`: clear).
+    pub fn get(&self, json: &str) -> Option<&Value> {
+        self.given
+            .iter()
+            .find(|(p, _)| p.json == json)
+            .map(|(_, v)| v)
+    }
+}
+
+/// `targetSchema` → `target-schema`.
+pub fn kebab(json: &str) -> String {
+    let mut out = String::new();
+    for c in json.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c == '_' {
+            out.push('-');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The flag a property answers to, in the CLI's words (for errors that name it).
+pub fn flag(json: &str) -> String {
+    format!("--{}", kebab(json))
+}
+
+/// `--schema` for `targetSchema`; none for a property not named `target…`, or whose short name
+/// is another key's.
+fn short_name(json: &str) -> Option<String> {
+    let rest = json.strip_prefix("target")?;
+    if !rest.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let short = kebab(rest);
+    (!plan::own_keys().contains(&short.as_str())).then_some(short)
+}
+
+fn clear_id(json: &str) -> String {
+    format!("clear:{json}")
+}
+
+/// The value of `text` for `property`, checked against the spec's rules.
+fn parse(property: &'static Property, text: &str) -> Result<Value, String> {
+    let value = value_of(property.kind, text)?;
+    if let Some(text) = value.as_str()
+        && text.trim().is_empty()
+    {
+        return Err("must not be empty".to_owned());
+    }
+    property.check(&value)?;
+    Ok(value)
+}
+
+/// `text` as a value of `kind`.
+fn value_of(kind: Kind, text: &str) -> Result<Value, String> {
+    Ok(match kind {
+        Kind::Boolean => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err("must be true or false".to_owned()),
+        },
+        Kind::Integer => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| "must be an integer".to_owned())?,
+        Kind::Number => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| "must be a number".to_owned())?,
+        _ => Value::String(text.to_owned()),
+    })
+}
+
+fn augment(mut cmd: Command, mode: u8) -> Command {
+    for property in plan::managed() {
+        if (mode == UPDATE && !property.in_update) || (mode != UPDATE && !property.in_create) {
+            continue;
+        }
+        let long = kebab(property.json);
+        let short = short_name(property.json);
+        let mut help = property.description.trim_end_matches('.').to_owned();
+        if !property.values.is_empty() {
+            help.push_str(&format!(" (one of: {})", property.values.join(", ")));
+        }
+        help.push_str(&format!(" (YAML: {})", property.json));
+        let value_name = match property.kind {
+            Kind::Boolean => "BOOL".to_owned(),
+            Kind::Integer | Kind::Number => "N".to_owned(),
+            _ => short
+                .as_deref()
+                .unwrap_or(&long)
+                .to_ascii_uppercase()
+                .replace('-', "_"),
+        };
+        let mut arg = Arg::new(property.json)
+            .long(long.clone())
+            .value_name(value_name)
+            .help(help)
+            .action(ArgAction::Set)
+            .value_parser(move |text: &str| parse(property, text));
+        if let Some(short) = &short {
+            arg = arg.visible_alias(short.clone());
+        }
+        if mode == CREATE && property.required {
+            arg = arg.required(true);
+        }
+        let clears = mode == UPDATE && property.nullable;
+        if clears {
+            arg = arg.conflicts_with(clear_id(property.json));
+        }
+        cmd = cmd.arg(arg);
+        if clears {
+            let mut clear = Arg::new(clear_id(property.json))
+                .long(format!("clear-{long}"))
+                .help(format!("Clear {} (sends null)", property.json))
+                .action(ArgAction::SetTrue);
+            if let Some(short) = &short {
+                clear = clear.visible_alias(format!("clear-{short}"));
+            }
+            cmd = cmd.arg(clear);
+        }
+    }
+    cmd
+}
+
+impl<const MODE: u8> Args for PropertyArgs<MODE> {
+    fn augment_args(cmd: Command) -> Command {
+        augment(cmd, MODE)
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        augment(cmd, MODE)
+    }
+}
+
+impl<const MODE: u8> FromArgMatches for PropertyArgs<MODE> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for property in plan::managed() {
+            if let Ok(Some(value)) = matches.try_get_one::<Value>(property.json) {
+                given.push((property, value.clone()));
+            } else if MODE == UPDATE
+                && matches
+                    .try_get_one::<bool>(&clear_id(property.json))
+                    .ok()
+                    .flatten()
+                    .copied()
+                    .unwrap_or(false)
+            {
+                given.push((property, Value::Null));
+            }
+        }
+        Ok(PropertyArgs { given })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser, Debug)]
+    struct Create {
+        #[command(flatten)]
+        properties: CreateProperties,
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct Update {
+        #[command(flatten)]
+        properties: UpdateProperties,
+    }
+
+    #[test]
+    fn names_follow_the_spec_and_today_s_aliases_stay() {
+        assert_eq!(kebab("isDeferralEnabled"), "is-deferral-enabled");
+        assert_eq!(kebab("dbt_git_branch"), "dbt-git-branch");
+        assert_eq!(short_name("targetSchema").as_deref(), Some("schema"));
+        assert_eq!(short_name("targetRole").as_deref(), Some("role"));
+        assert_eq!(
+            short_name("targetName"),
+            None,
+            "--name is the environment's name"
+        );
+        assert_eq!(short_name("targets"), None);
+        assert_eq!(short_name("isDeferralEnabled"), None);
+    }
+
+    #[test]
+    fn flags_parse_set_and_clear_with_the_spec_s_rules() {
+        use clap::Parser;
+        let create = Create::try_parse_from(["x", "--schema", "dbt_x", "--role", "R"]).unwrap();
+        assert_eq!(
+            create.properties.get("targetSchema"),
+            Some(&Value::from("dbt_x"))
+        );
+        assert_eq!(create.properties.get("targetRole"), Some(&Value::from("R")));
+        let missing = Create::try_parse_from(["x"]).unwrap_err().to_string();
+        assert!(missing.contains("--target-schema"), "{missing}");
+        let empty = Create::try_parse_from(["x", "--target-schema", ""])
+            .unwrap_err()
+            .to_string();
+        assert!(empty.contains("--target-schema"), "{empty}");
+        let update =
+            Update::try_parse_from(["x", "--clear-database", "--target-name", "n"]).unwrap();
+        assert_eq!(update.properties.get("targetDatabase"), Some(&Value::Null));
+        assert_eq!(update.properties.get("targetName"), Some(&Value::from("n")));
+        assert_eq!(update.properties.get("targetSchema"), None);
+        let both = Update::try_parse_from(["x", "--clear-role", "--role", "R"]).unwrap_err();
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        // The schema cannot be cleared: no such flag.
+        assert!(Update::try_parse_from(["x", "--clear-target-schema"]).is_err());
+    }
+
+    #[test]
+    fn kinds_are_parsed_as_the_spec_says() {
+        assert_eq!(value_of(Kind::Boolean, "true"), Ok(Value::Bool(true)));
+        assert_eq!(value_of(Kind::Boolean, "false"), Ok(Value::Bool(false)));
+        assert!(value_of(Kind::Boolean, "yes").is_err());
+        assert_eq!(value_of(Kind::Integer, " 8"), Ok(Value::from(8)));
+        assert!(value_of(Kind::Integer, "8.5").is_err());
+        assert_eq!(value_of(Kind::Number, "8.5"), Ok(Value::from(8.5)));
+        assert!(value_of(Kind::Number, "NaN").is_err());
+        assert_eq!(value_of(Kind::String, "x"), Ok(Value::from("x")));
+    }
+}
