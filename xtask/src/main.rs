@@ -164,6 +164,13 @@ fn conformance_copy(spec_dir: &Path) -> Option<PathBuf> {
     dir.is_dir().then(|| dir.join(SPEC))
 }
 
+/// The workspace's `docs/`, where the environments file's schema, reference and example are
+/// generated, when `spec_dir` is a workspace's `openapi/`.
+fn docs_dir(spec_dir: &Path) -> Option<PathBuf> {
+    let dir = spec_dir.parent()?.join("docs");
+    dir.is_dir().then_some(dir)
+}
+
 fn read_json(path: &Path) -> Result<Value, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
@@ -235,6 +242,10 @@ fn pull(spec_dir: &Path, from: &str, format: Format) -> Result<(), String> {
     // that does not) and the client generates from it; otherwise every fault is named.
     omni_dbt_conformance::check_patterns(&spec)?;
     omni_dbt_codegen::generate(&spec_text)?;
+    let docs: Vec<(&str, String)> = omni_dbt_codegen::environments_file::FILES
+        .iter()
+        .map(|(name, make)| make(&spec).map(|text| (*name, text)))
+        .collect::<Result<_, _>>()?;
     let upstream_sha = source::sha256(&bytes);
     let spec_sha = source::sha256(spec_text.as_bytes());
     // A re-pull of the same bytes changes no byte, the date and the source in the provenance
@@ -259,6 +270,12 @@ fn pull(spec_dir: &Path, from: &str, format: Format) -> Result<(), String> {
     }
     fs::write(spec_dir.join(PROVENANCE), source::canonical(&provenance))
         .map_err(|e| e.to_string())?;
+    if let Some(dir) = docs_dir(spec_dir) {
+        for (name, text) in &docs {
+            let path = dir.join(name);
+            fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
     let operations = select::operations(&spec["paths"]).count();
     if format == Format::Json {
         let report = json!({
@@ -531,6 +548,28 @@ fn check(spec_dir: &Path) -> Result<ExitCode, String> {
                 )),
                 Err(e) => Err(format!("{}: {e}", copy.display())),
             },
+        );
+    }
+    if let Some(dir) = docs_dir(spec_dir) {
+        report(
+            "the environments file's schema, reference and example are what the spec gives",
+            spec.clone().and_then(|doc| {
+                let mut stale = Vec::new();
+                for (name, make) in omni_dbt_codegen::environments_file::FILES {
+                    let path = dir.join(name);
+                    if fs::read_to_string(&path).ok() != Some(make(&doc)?) {
+                        stale.push(path.display().to_string());
+                    }
+                }
+                if stale.is_empty() {
+                    Ok(dir.display().to_string())
+                } else {
+                    Err(format!(
+                        "{} differ(s) from what {SPEC} gives; run `cargo xtask spec pull`",
+                        stale.join(", ")
+                    ))
+                }
+            }),
         );
     }
     report(

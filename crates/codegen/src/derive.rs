@@ -121,7 +121,7 @@ pub fn generate(doc: &Value, replaced: &[(&str, &str)]) -> Result<String, String
         }
     }
     for table in TABLES {
-        property_table(&mut out, doc, table, replaced)?;
+        property_table(&mut out, doc, table)?;
     }
     Ok(out)
 }
@@ -155,12 +155,49 @@ pub const TABLES: &[Table] = &[Table {
 const PROPERTY: &str = "crate::fields::Property";
 const KIND: &str = "crate::fields::Kind";
 
-fn property_table(
-    out: &mut String,
-    doc: &Value,
-    table: &Table,
-    replaced: &[(&str, &str)],
-) -> Result<(), String> {
+/// One row of a property table, as data (rendered as Rust by [`generate`], and read by
+/// [`crate::environments_file`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The JSON name.
+    pub json: String,
+    /// The Rust field name.
+    pub rust: String,
+    /// `String`, `Uuid`, `Boolean`, `Integer`, `Number`, `List` or `Object`.
+    pub kind: &'static str,
+    /// May be `null`.
+    pub nullable: bool,
+    /// Required to create.
+    pub required: bool,
+    /// In the create body.
+    pub in_create: bool,
+    /// In the update body.
+    pub in_update: bool,
+    /// In the answer.
+    pub in_answer: bool,
+    /// `minLength`.
+    pub min_length: Option<u64>,
+    /// `maxLength`.
+    pub max_length: Option<u64>,
+    /// `pattern`.
+    pub pattern: Option<String>,
+    /// `minimum`.
+    pub minimum: Option<f64>,
+    /// `maximum`.
+    pub maximum: Option<f64>,
+    /// `enum` (strings).
+    pub values: Vec<String>,
+    /// The spec's description.
+    pub description: String,
+    /// The spec's `example`, if any.
+    pub example: Option<Value>,
+    /// `writeOnly` or `format: password`.
+    pub secret: bool,
+}
+
+/// The rows of `table`: required to create first, then the create body's order, then what
+/// only an update sets.
+pub fn rows(doc: &Value, table: &Table) -> Result<Vec<Row>, String> {
     let schema = |name: &str| {
         doc.pointer(&format!("/components/schemas/{name}"))
             .ok_or_else(|| {
@@ -181,44 +218,33 @@ fn property_table(
             .cloned()
             .unwrap_or_default()
     };
-    let required = |s: &Value| -> Vec<String> {
-        s.get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
+    let required: Vec<String> = create
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
     let (answer_props, create_props, update_props) = (props(answer), props(create), props(update));
-    let create_required = required(create);
-    // Required to create first, then the create body's order, then what only an update sets.
     let mut names: Vec<&String> = create_props
         .keys()
-        .filter(|k| create_required.contains(k))
+        .filter(|k| required.contains(k))
         .collect();
-    names.extend(create_props.keys().filter(|k| !create_required.contains(k)));
+    names.extend(create_props.keys().filter(|k| !required.contains(k)));
     names.extend(
         update_props
             .keys()
             .filter(|k| !create_props.contains_key(*k)),
     );
-    let _ = writeln!(
-        out,
-        "/// The properties of {} that a create or an update sets, derived from the spec's `{}`, \
-         `{}` and `{}`: required to create first, then in the spec's order.\n\
-         pub const {}: &[{PROPERTY}] = &[",
-        table.resource, table.create, table.update, table.answer, table.constant
-    );
+    let mut out = Vec::new();
     for name in names {
         let in_create = create_props.get(name);
         let in_update = update_props.get(name);
         let in_answer = answer_props.get(name);
         let bodies: Vec<&Value> = [in_create, in_update].into_iter().flatten().collect();
         let sources: Vec<&Value> = bodies.iter().copied().chain(in_answer).collect();
-        let body = bodies[0];
-        let s = shape(body, replaced);
-        let nullable = sources.iter().any(|v| shape(v, replaced).nullable);
+        let s = shape(bodies[0], &[]);
         let kind = if s.list {
             "List"
         } else {
@@ -231,55 +257,67 @@ fn property_table(
                 _ => "Object",
             }
         };
-        // A constraint of the value itself, inside a nullable wrapper too.
+        // A constraint of the value itself (inside a nullable wrapper too), from the bodies.
         let constraint = |key: &str| -> Option<Value> {
-            let mut found = None;
-            for source in &bodies {
-                let mut candidates = vec![*source];
-                for k in ["anyOf", "oneOf"] {
-                    candidates.extend(
-                        source
-                            .get(k)
-                            .and_then(Value::as_array)
-                            .into_iter()
+            bodies.iter().find_map(|body| {
+                std::iter::once(*body)
+                    .chain(
+                        ["anyOf", "oneOf"]
+                            .iter()
+                            .filter_map(|k| body.get(*k).and_then(Value::as_array))
                             .flatten(),
-                    );
-                }
-                for c in candidates {
-                    if found.is_none() {
-                        found = c.get(key).cloned();
-                    }
-                }
-            }
-            found
+                    )
+                    .find_map(|c| c.get(key).cloned())
+            })
         };
-        let number = |key: &str| {
-            constraint(key)
-                .and_then(|v| v.as_f64())
-                .map_or("None".to_owned(), |n| format!("Some({n:?})"))
-        };
-        let count = |key: &str| {
-            constraint(key)
-                .and_then(|v| v.as_u64())
-                .map_or("None".to_owned(), |n| format!("Some({n})"))
-        };
-        let pattern = constraint("pattern")
-            .and_then(|v| v.as_str().map(literal))
-            .map_or("None".to_owned(), |p| format!("Some({p})"));
-        let values: Vec<String> = constraint("enum")
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|v| v.as_str().map(literal))
-            .collect();
-        let secret = sources.iter().any(|v| {
-            v.get("writeOnly").and_then(Value::as_bool) == Some(true)
-                || v.get("format").and_then(Value::as_str) == Some("password")
+        out.push(Row {
+            json: name.clone(),
+            rust: field_name(name),
+            kind,
+            nullable: sources.iter().any(|v| shape(v, &[]).nullable),
+            required: required.contains(name),
+            in_create: in_create.is_some(),
+            in_update: in_update.is_some(),
+            in_answer: in_answer.is_some(),
+            min_length: constraint("minLength").and_then(|v| v.as_u64()),
+            max_length: constraint("maxLength").and_then(|v| v.as_u64()),
+            pattern: constraint("pattern").and_then(|v| v.as_str().map(str::to_owned)),
+            minimum: constraint("minimum").and_then(|v| v.as_f64()),
+            maximum: constraint("maximum").and_then(|v| v.as_f64()),
+            values: constraint("enum")
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            description: sources
+                .iter()
+                .find_map(|v| v.get("description").and_then(Value::as_str))
+                .unwrap_or_default()
+                .to_owned(),
+            example: bodies
+                .iter()
+                .find_map(|v| v.get("example").filter(|e| !e.is_null()).cloned()),
+            secret: sources.iter().any(|v| {
+                v.get("writeOnly").and_then(Value::as_bool) == Some(true)
+                    || v.get("format").and_then(Value::as_str) == Some("password")
+            }),
         });
-        let description = sources
-            .iter()
-            .find_map(|v| v.get("description").and_then(Value::as_str))
-            .unwrap_or_default();
+    }
+    Ok(out)
+}
+
+fn property_table(out: &mut String, doc: &Value, table: &Table) -> Result<(), String> {
+    let _ = writeln!(
+        out,
+        "/// The properties of {} that a create or an update sets, derived from the spec's `{}`, \
+         `{}` and `{}`: required to create first, then in the spec's order.\n\
+         pub const {}: &[{PROPERTY}] = &[",
+        table.resource, table.create, table.update, table.answer, table.constant
+    );
+    let some = |v: Option<String>| v.map_or_else(|| "None".to_owned(), |v| format!("Some({v})"));
+    for row in rows(doc, table)? {
+        let values: Vec<String> = row.values.iter().map(|v| literal(v)).collect();
         let _ = writeln!(
             out,
             "{PROPERTY} {{ json: {json}, rust: {rust}, kind: {KIND}::{kind}, nullable: {nullable}, \
@@ -287,18 +325,22 @@ fn property_table(
              min_length: {min_length}, max_length: {max_length}, pattern: {pattern}, \
              minimum: {minimum}, maximum: {maximum}, values: &[{values}], \
              description: {description}, secret: {secret} }},",
-            json = literal(name),
-            rust = literal(&field_name(name)),
-            required = create_required.contains(name),
-            ic = in_create.is_some(),
-            iu = in_update.is_some(),
-            ia = in_answer.is_some(),
-            min_length = count("minLength"),
-            max_length = count("maxLength"),
-            minimum = number("minimum"),
-            maximum = number("maximum"),
+            json = literal(&row.json),
+            rust = literal(&row.rust),
+            kind = row.kind,
+            nullable = row.nullable,
+            required = row.required,
+            ic = row.in_create,
+            iu = row.in_update,
+            ia = row.in_answer,
+            min_length = some(row.min_length.map(|n| n.to_string())),
+            max_length = some(row.max_length.map(|n| n.to_string())),
+            pattern = some(row.pattern.as_deref().map(literal)),
+            minimum = some(row.minimum.map(|n| format!("{n:?}"))),
+            maximum = some(row.maximum.map(|n| format!("{n:?}"))),
             values = values.join(", "),
-            description = literal(description),
+            description = literal(&row.description),
+            secret = row.secret,
         );
     }
     out.push_str("];\n");

@@ -6,6 +6,7 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 use serde_json::Value;
 
 pub mod derive;
+pub mod environments_file;
 pub mod requests;
 
 /// Schemas replaced by hand-written models in the `omni-dbt` crate, each with its reason. Every
