@@ -78,8 +78,15 @@ impl DbtEnvironments {
         }
     }
 
-    /// Change an environment (`PUT .../dbt/environments/{environmentId}`). Only the fields set
-    /// on the builder are sent; Omni leaves the others unchanged.
+    /// Change an environment (`PUT .../dbt/environments/{environmentId}`). The fields set on
+    /// the builder change; Omni leaves the others unchanged.
+    ///
+    /// Omni's published spec requires `name` and `targetSchema` in every update body, while its
+    /// docs call every field optional. So that a body is valid under both, `send` looks the
+    /// environment up (one list request per 100 environments on the connection) when the
+    /// caller set neither, and sends their current values. [`update_from`](Self::update_from)
+    /// costs nothing extra (the caller has the environment); [`UpdateEnvironment::partial`]
+    /// sends only what is set, as the docs allow.
     pub fn update(&self, environment_id: Uuid) -> UpdateEnvironment {
         UpdateEnvironment {
             call: Call::new(&self.client),
@@ -87,7 +94,9 @@ impl DbtEnvironments {
             environment_id,
             body: UpdateBody::default(),
             variables: Vec::new(),
+            by_name: Vec::new(),
             current: None,
+            partial: false,
         }
     }
 
@@ -106,7 +115,7 @@ impl DbtEnvironments {
     /// ```
     pub fn update_from(&self, environment: &DbtEnvironment) -> UpdateEnvironment {
         let mut update = self.update(environment.id);
-        update.current = Some((environment.name.clone(), environment.target_schema.clone()));
+        update.current = Some(Box::new(environment.clone()));
         update
     }
 
@@ -442,8 +451,12 @@ pub struct UpdateEnvironment {
     // The generated setters fill this; variables are kept apart, as redacting models.
     pub(crate) body: UpdateBody,
     variables: Vec<VariableChange>,
-    /// The environment's current name and target schema, when made by `update_from`.
-    current: Option<(String, String)>,
+    /// Variables set by name (redacting models), resolved against the current ones.
+    by_name: Vec<NewVariable>,
+    /// The environment as the caller fetched it (`update_from`), else looked up when needed.
+    current: Option<Box<DbtEnvironment>>,
+    /// Send only what is set, as Omni's docs allow (`partial`).
+    partial: bool,
 }
 
 impl UpdateEnvironment {
@@ -479,6 +492,37 @@ impl UpdateEnvironment {
         self.variable(VariableUpdate::secret(id, value))
     }
 
+    /// Give the variable `name` this plain value: the existing variable of that name is
+    /// updated (made plain if it was secret), or a new one is created. Safe to repeat: a
+    /// second run updates what the first created.
+    ///
+    /// The current variables come from [`DbtEnvironments::update_from`], else one lookup
+    /// before sending (as for `name` and `targetSchema`).
+    pub fn put_variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.by_name.push(NewVariable::plain(name, value));
+        self
+    }
+
+    /// Give the variable `name` this secret value, updating the variable of that name or
+    /// creating it: like [`put_variable`](Self::put_variable).
+    pub fn put_secret_variable(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.by_name.push(NewVariable::secret(name, value));
+        self
+    }
+
+    /// Send only what is set, as Omni's docs allow ("every field is optional"): no lookup,
+    /// and no `name` or `targetSchema` unless set. Omni's published spec requires both, so a
+    /// server that enforces its spec refuses such a body; use this only against one known to
+    /// accept it.
+    pub fn partial(mut self) -> Self {
+        self.partial = true;
+        self
+    }
+
     /// Keep the stored value of the secret variable `id` (sent without a `value`: Omni keeps the stored one).
     pub fn keep_secret_variable(self, id: Uuid) -> Self {
         self.variable(VariableUpdate::keep_secret(id))
@@ -491,23 +535,68 @@ impl UpdateEnvironment {
     }
 
     /// Every check [`send`](Self::send) makes before sending, without sending: e.g. to refuse a
-    /// whole batch before any of it is sent.
+    /// whole batch before any of it is sent. (Variables set by name are checked as new ones.)
     pub fn validate(&self) -> Result<()> {
-        self.checked_body(self.body.clone()).map(drop)
+        self.checked_body(self.body.clone(), &self.changes(self.current.as_deref()))
+            .map(drop)
+    }
+
+    /// The variable changes: those given, then those set by name, resolved against `current`.
+    fn changes(&self, current: Option<&DbtEnvironment>) -> Vec<VariableChange> {
+        let mut changes = self.variables.clone();
+        for new in &self.by_name {
+            let existing = current.and_then(|env| env.variable(new.name()));
+            changes.push(match existing {
+                Some(v) if new.is_secret() => VariableUpdate::secret(v.id, new.value()).into(),
+                Some(v) => VariableUpdate::plain(v.id, new.value()).into(),
+                None => new.clone().into(),
+            });
+        }
+        changes
+    }
+
+    /// Whether `send` needs the current environment: for `name` and `targetSchema` (unless
+    /// partial), or to resolve variables set by name.
+    fn needs_current(&self) -> bool {
+        let fields =
+            !self.partial && (self.body.name.is_none() || self.body.target_schema.is_none());
+        self.current.is_none() && (fields || !self.by_name.is_empty())
+    }
+
+    /// The environment as Omni has it now, from the list (pages of 100).
+    async fn look_up(&self) -> Result<DbtEnvironment> {
+        let found = DbtEnvironments::new(self.call.client.clone(), self.connection_id)
+            .list()
+            .page_size(100)
+            .stream()
+            .try_filter(|env| std::future::ready(env.id == self.environment_id));
+        std::pin::pin!(found)
+            .try_next()
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                detail: Some(format!(
+                    "no environment {} on connection {}",
+                    self.environment_id, self.connection_id
+                )),
+            })
     }
 
     /// `body` (this builder's) as it will be sent, after every check.
-    fn checked_body(&self, mut body: UpdateBody) -> Result<UpdateBody> {
+    fn checked_body(
+        &self,
+        mut body: UpdateBody,
+        variables: &[VariableChange],
+    ) -> Result<UpdateBody> {
         nonnil("connectionId", self.connection_id)?;
         nonnil("environmentId", self.environment_id)?;
-        body.variables = generated_variables(&self.variables)?;
+        body.variables = generated_variables(variables)?;
         if body.is_empty() {
             return Err(Error::invalid("body", "must change at least one field"));
         }
-        if let Some((name, target_schema)) = &self.current {
-            body.name.get_or_insert_with(|| name.clone());
+        if let Some(current) = self.current.as_deref().filter(|_| !self.partial) {
+            body.name.get_or_insert_with(|| current.name.clone());
             body.target_schema
-                .get_or_insert_with(|| target_schema.clone());
+                .get_or_insert_with(|| current.target_schema.clone());
         }
         body.validate().map_err(Error::from)?;
         if !body.owner_id.is_unchanged() {
@@ -525,8 +614,14 @@ impl UpdateEnvironment {
     /// repeating that after Omni may have applied it would meet the new names as duplicates,
     /// so it is retried only when it provably never reached Omni (like a create).
     pub async fn send(mut self) -> Result<DbtEnvironment> {
+        // Checked before the lookup too: bad input sends nothing, the lookup included.
+        self.validate()?;
+        if self.needs_current() {
+            self.current = Some(Box::new(self.look_up().await?));
+        }
+        let changes = self.changes(self.current.as_deref());
         let body = std::mem::take(&mut self.body);
-        let body = self.checked_body(body)?;
+        let body = self.checked_body(body, &changes)?;
         // Whether it is retried is decided by the hook (`retry::request_is_repeatable`), the
         // same for `Client::api()`.
         let answer = crate::call::send!(self.call, |api| api
@@ -887,7 +982,7 @@ mod tests {
         #[test]
         fn every_valid_update_conforms_and_round_trips(intent in intent()) {
             let update = build(&intent);
-            let sent = update.checked_body(update.body.clone());
+            let sent = update.checked_body(update.body.clone(), &update.changes(None));
             prop_assert!(sent.is_ok(), "{:?}", sent);
             let body = serde_json::to_value(sent.unwrap()).unwrap();
             let conforms = Spec::bundled().check_request("connectionsDbtEnvironmentsUpdate", &body);

@@ -19,7 +19,7 @@
 //!     .update(environment)
 //!     .target_schema("dbt_pr_42")
 //!     .clear_target_role()
-//!     .add_secret_variable("DBT_PASSWORD", "s3cr3t")
+//!     .put_secret_variable("DBT_PASSWORD", "s3cr3t")
 //!     .send()
 //!     .await?;
 //! println!("{} -> {}", env.name, env.target_schema);

@@ -99,8 +99,14 @@ async fn lifecycle_create_update_list_delete() {
     );
 
     let journal = fake.journal();
-    assert_eq!(journal.len(), 5, "create, update, list, delete, delete");
-    let put = &journal[1];
+    assert_eq!(
+        journal.len(),
+        6,
+        "create, list (the update's lookup of name and targetSchema), update, list, delete, delete"
+    );
+    assert_eq!(journal[1].method, "GET");
+    assert_eq!(journal[1].query.as_deref(), Some("pageSize=100"));
+    let put = &journal[2];
     assert_eq!(put.method, "PUT");
     assert_eq!(put.header("authorization"), Some("Bearer <redacted>"));
     assert_eq!(
@@ -111,6 +117,8 @@ async fn lifecycle_create_update_list_delete() {
     assert_eq!(
         put.json().unwrap(),
         serde_json::json!({
+            // The name looked up, so that the body is valid under Omni's published spec.
+            "name": "pr-7",
             "targetSchema": "dbt_pr_7_b", "targetName": null, "targetRole": null,
             "variables": [
                 {"id": plain_id, "isSecret": false, "value": "p2"},

@@ -14,6 +14,7 @@ async fn update_answered_with(response: ResponseTemplate) -> Error {
     let err = org_client(&server)
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .name("x")
         .send()
         .await
@@ -218,6 +219,7 @@ async fn a_slow_answer_is_a_timeout() {
     let err = client
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .name("x")
         .send()
         .await

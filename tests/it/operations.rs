@@ -396,6 +396,7 @@ async fn responses_with_a_utf8_body_and_no_content_type_still_decode() {
     let env = org_client(&server)
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .name("x")
         .send()
         .await

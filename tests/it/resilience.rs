@@ -392,6 +392,7 @@ async fn oversized_bodies_are_refused_without_reading_them_all() {
         small
             .dbt_environments(fake.connection_id())
             .update(fake.default_environment())
+            .partial()
             .name("n")
             .send()
             .await

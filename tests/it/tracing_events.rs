@@ -30,6 +30,7 @@ async fn every_attempt_is_one_event_without_the_token() {
     client
         .dbt_environments(fake.connection_id())
         .update(fake.default_environment())
+        .partial()
         .name("traced")
         .send()
         .await

@@ -24,6 +24,7 @@ async fn update_sends_exact_request_and_decodes_environment() {
     let env = org_client(&server)
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .target_schema("dbt_pr_42")
         .send()
         .await
@@ -65,7 +66,11 @@ async fn every_combination_of_nullable_field_states_is_exact_on_the_wire() {
         for tn in STATES {
             for role in STATES {
                 for own in STATES {
-                    let mut update = client.dbt_environments(id(CONN)).update(id(ENV)).name("n");
+                    let mut update = client
+                        .dbt_environments(id(CONN))
+                        .update(id(ENV))
+                        .partial()
+                        .name("n");
                     let mut expected = Map::new();
                     expected.insert("name".into(), json!("n"));
                     update = match db {
@@ -129,6 +134,7 @@ async fn patch_values_can_be_passed_directly() {
     org_client(&server)
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .target_database(Patch::Set("x".to_string()))
         .target_name(Patch::Clear)
         .target_role(Patch::<String>::Unchanged)
@@ -150,6 +156,7 @@ async fn variables_new_and_existing_are_exact_on_the_wire() {
     org_client(&server)
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .add_variable("DBT_THREADS", "8")
         .add_secret_variable("DBT_TOKEN", "tok-secret")
         .set_variable(id(VAR_PLAIN), "staging")
@@ -177,6 +184,7 @@ async fn a_secret_can_get_a_new_value() {
     org_client(&server)
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .set_secret_variable(id(VAR_SECRET), "rotated")
         .variable(VariableUpdate::plain(id(VAR_PLAIN), "v2"))
         .send()
@@ -198,6 +206,7 @@ async fn a_pat_may_change_everything_but_the_owner() {
     pat_client(&server)
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .name("mine")
         .target_role(None)
         .send()
@@ -337,6 +346,7 @@ async fn an_unknown_token_kind_leaves_the_owner_rule_to_omni() {
     client(&server, omni_dbt::Token::unknown(ORG_KEY))
         .dbt_environments(id(CONN))
         .update(id(ENV))
+        .partial()
         .owner_id(id(OWNER))
         .send()
         .await
@@ -393,4 +403,124 @@ async fn an_update_from_a_fetched_environment_sends_its_name_and_schema() {
         matches!(&err, omni_dbt::Error::InvalidInput { field, .. } if field == "body"),
         "{err:?}"
     );
+}
+
+/// Without `partial`, an update is valid under Omni's published spec (which requires `name` and
+/// `targetSchema`): the environment is looked up (pages of 100) and its current values sent.
+#[tokio::test]
+async fn an_update_by_id_looks_up_name_and_schema_once() {
+    // Validated as a proxy would, against Omni's release as published (before our corrections):
+    // the quickstart's real-instance mode is this update.
+    let upstream: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/openapi/upstream.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let fake = omni_dbt_fake::FakeOmni::builder()
+        .without_rate_limit()
+        .conformance_spec(omni_dbt_fake::Spec::from_document(&upstream).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let client = fake_client(&fake);
+    let envs = client.dbt_environments(fake.connection_id());
+    let created = envs.create("pr-1", "dbt_pr_1").send().await.unwrap();
+    fake.clear_journal();
+    envs.update(created.id)
+        .target_role("R")
+        .send()
+        .await
+        .unwrap();
+    let journal = fake.journal();
+    assert_eq!(journal.len(), 2, "{journal:?}");
+    assert_eq!(
+        (journal[0].method.as_str(), journal[0].query.as_deref()),
+        ("GET", Some("pageSize=100"))
+    );
+    assert_eq!(
+        journal[1].json().unwrap(),
+        json!({"name": "pr-1", "targetSchema": "dbt_pr_1", "targetRole": "R"})
+    );
+    // Both given: no lookup.
+    fake.clear_journal();
+    envs.update(created.id)
+        .name("pr-1")
+        .target_schema("dbt_pr_1b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fake.journal().len(), 1);
+    // Gone: NotFound before any PUT.
+    envs.delete(created.id).send().await.unwrap();
+    fake.clear_journal();
+    let err = envs
+        .update(created.id)
+        .target_role("R")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert!(fake.journal().iter().all(|e| e.method == "GET"));
+    // Bad input: nothing sent, not even the lookup.
+    fake.clear_journal();
+    let err = envs
+        .update(created.id)
+        .target_schema("")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(fake.journal().is_empty());
+    let requests: Vec<String> = fake
+        .violations()
+        .into_iter()
+        .filter(|v| v.contains("request:"))
+        .collect();
+    assert!(requests.is_empty(), "{requests:#?}");
+}
+
+/// `put_variable` updates the variable of that name or creates it, so the same update can run
+/// twice (the README's example did not: "Duplicate variable name").
+#[tokio::test]
+async fn a_variable_set_by_name_is_created_then_updated() {
+    let fake = omni_dbt_fake::FakeOmni::builder()
+        .without_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let client = fake_client(&fake);
+    let envs = client.dbt_environments(fake.connection_id());
+    let env = fake.default_environment();
+    for (round, password) in ["s3cr3t", "s3cr3t-2"].into_iter().enumerate() {
+        let updated = envs
+            .update(env)
+            .target_schema("dbt_pr_42")
+            .put_secret_variable("DBT_PASSWORD", password)
+            .put_variable("DBT_TARGET", format!("pr{round}"))
+            .send()
+            .await
+            .unwrap();
+        let secret = updated.variable("DBT_PASSWORD").unwrap();
+        assert!(secret.is_secret && secret.value.is_none());
+        assert_eq!(
+            fake.stored_value(fake.connection_id(), env, "DBT_PASSWORD")
+                .as_deref(),
+            Some(password)
+        );
+        assert_eq!(
+            updated.variable("DBT_TARGET").unwrap().value.as_deref(),
+            Some(format!("pr{round}").as_str())
+        );
+        let names: Vec<&str> = updated.variables.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names.iter().filter(|n| **n == "DBT_PASSWORD").count(), 1);
+    }
+    // The secret's value never shows in Debug.
+    let update = envs
+        .update(env)
+        .put_secret_variable("X", "hunter2-DO-NOT-PRINT");
+    assert!(!format!("{update:?}").contains("hunter2"));
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }

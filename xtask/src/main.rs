@@ -165,10 +165,12 @@ fn conformance_copy(spec_dir: &Path) -> Option<PathBuf> {
 }
 
 /// The workspace's `docs/`, where the environments file's schema, reference and example are
-/// generated, when `spec_dir` is a workspace's `openapi/`.
+/// generated, when `spec_dir` is a workspace's `openapi/` (beside `crates/codegen`, which
+/// makes them): never a `docs/` that merely happens to sit beside another folder.
 fn docs_dir(spec_dir: &Path) -> Option<PathBuf> {
-    let dir = spec_dir.parent()?.join("docs");
-    dir.is_dir().then_some(dir)
+    let root = spec_dir.parent()?;
+    let dir = root.join("docs");
+    (root.join("crates").join("codegen").is_dir() && dir.is_dir()).then_some(dir)
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
@@ -242,10 +244,13 @@ fn pull(spec_dir: &Path, from: &str, format: Format) -> Result<(), String> {
     // that does not) and the client generates from it; otherwise every fault is named.
     omni_dbt_conformance::check_patterns(&spec)?;
     omni_dbt_codegen::generate(&spec_text)?;
-    let docs: Vec<(&str, String)> = omni_dbt_codegen::environments_file::FILES
-        .iter()
-        .map(|(name, make)| make(&spec).map(|text| (*name, text)))
-        .collect::<Result<_, _>>()?;
+    let docs: Vec<(&str, String)> = match docs_dir(spec_dir) {
+        Some(_) => omni_dbt_codegen::environments_file::FILES
+            .iter()
+            .map(|(name, make)| make(&spec).map(|text| (*name, text)))
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
     let upstream_sha = source::sha256(&bytes);
     let spec_sha = source::sha256(spec_text.as_bytes());
     // A re-pull of the same bytes changes no byte, the date and the source in the provenance

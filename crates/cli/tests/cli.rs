@@ -976,3 +976,110 @@ async fn every_property_of_the_spec_round_trips_through_the_environments_file() 
     );
     assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
 }
+
+/// Every request the CLI sends is valid under Omni's published spec as released (the pull
+/// before our corrections, `openapi/upstream.json`: it requires `name` and `targetSchema` in an
+/// update body): the fake validates with it, as a validating proxy would.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_request_the_cli_sends_is_valid_under_omnis_published_spec() {
+    let upstream: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/upstream.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let strict = omni_dbt_fake::Spec::from_document(&upstream).unwrap();
+    let h = Harness::start_with(omni_dbt_fake::FakeOmni::builder().conformance_spec(strict)).await;
+    let conn = h.connection();
+    let model = h.fake.model_id().to_string();
+    let file = h.home.path().join("envs.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "connection: {conn}\nenvironments:\n  - name: staging\n    targetSchema: dbt_staging\n    targetRole: R\n    variables:\n      A: a\n"
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let c = ["--connection", conn.as_str()];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["env", "list"],
+        vec![
+            "env",
+            "create",
+            "ci",
+            "--target-schema",
+            "dbt_ci",
+            "--var",
+            "X=1",
+        ],
+        vec!["env", "update", "ci", "--clear-target-role", "--var", "X=2"],
+        vec!["env", "update", "ci", "--target-schema", "dbt_ci2"],
+        vec!["env", "get", "ci"],
+        vec!["env", "apply", "-f", f, "--yes"],
+        vec!["env", "export"],
+        vec!["dbt", "show"],
+        vec!["dbt", "set", "--branch", "release"],
+        vec!["env", "delete", "ci"],
+    ];
+    for args in runs {
+        let mut argv = args.clone();
+        argv.extend(c);
+        let out = h.run(&argv, &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{argv:?}: {}", stderr(&out));
+    }
+    // The file changed: an update of what the apply created.
+    std::fs::write(
+        &file,
+        format!(
+            "connection: {conn}\nenvironments:\n  - name: staging\n    targetSchema: dbt_staging\n    targetRole: null\n    variables:\n      A: b\n"
+        ),
+    )
+    .unwrap();
+    let out = h.run(&["env", "apply", "-f", f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for args in [
+        vec![
+            "preview",
+            "up",
+            "--model",
+            &model,
+            "--branch",
+            SEEDED_BRANCH,
+        ],
+        vec![
+            "preview",
+            "up",
+            "--model",
+            &model,
+            "--branch",
+            SEEDED_BRANCH,
+            "--var",
+            "B=1",
+        ],
+        vec![
+            "preview",
+            "down",
+            "--model",
+            &model,
+            "--branch",
+            SEEDED_BRANCH,
+        ],
+        vec!["exposures", "list", "--model", &model],
+    ] {
+        let mut argv = args.clone();
+        if argv[0] == "preview" {
+            argv.extend(c);
+        }
+        let out = h.run(&argv, &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{argv:?}: {}", stderr(&out));
+    }
+    let requests: Vec<String> = h
+        .fake
+        .violations()
+        .into_iter()
+        .filter(|v| v.contains("request:"))
+        .collect();
+    assert!(requests.is_empty(), "{requests:#?}");
+}

@@ -88,12 +88,13 @@ async fn tour_of_the_fake() -> Result<(), Box<dyn Error>> {
         .await?;
     println!("1. created  {}", describe(&created));
 
+    // From the environment at hand: its name goes into the body with no lookup.
     let updated = environments
-        .update(created.id)
+        .update_from(&created)
         .target_schema("dbt_pr_42_v2")
         .clear_target_role()
-        .add_variable("DBT_THREADS", "8")
-        .add_secret_variable("DBT_PASSWORD", "correct-horse-battery-staple")
+        .put_variable("DBT_THREADS", "8")
+        .put_secret_variable("DBT_PASSWORD", "correct-horse-battery-staple")
         .send()
         .await?;
     println!("2. updated  {}", describe(&updated));
