@@ -23,6 +23,8 @@ pub enum Failure {
     Interrupted(String),
     /// A failure reaching the server, with the host it was talking to.
     Network { host: String, inner: Box<Failure> },
+    /// Standard output could not be written (a full disk; not a closed pipe): exit 1.
+    Output(String),
     /// Any failure under `plan --detailed-exitcode`, which reserves 2 for "changes": exit 1.
     Detailed(Box<Failure>),
 }
@@ -63,7 +65,7 @@ impl Failure {
                 Some((_, code)) if *code != 2 && failed.iter().all(|(_, c)| c == code) => *code,
                 _ => 1,
             },
-            Failure::Detailed(_) => 1,
+            Failure::Detailed(_) | Failure::Output(_) => 1,
             Failure::Network { inner, .. } => inner.exit_code(),
             Failure::Api(e) => match e {
                 Error::InvalidInput { .. } | Error::Config { .. } => 2,
@@ -84,6 +86,7 @@ impl fmt::Display for Failure {
             | Failure::NotFound(m)
             | Failure::Denied(m)
             | Failure::Refresh(m)
+            | Failure::Output(m)
             | Failure::Interrupted(m) => f.write_str(m),
             Failure::Partial(failed) => {
                 write!(

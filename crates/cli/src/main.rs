@@ -40,8 +40,13 @@ fn main() -> ExitCode {
     if let Command::Completions { shell } = cli.command {
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "omni-dbt", &mut script);
-        output::stdout(&String::from_utf8_lossy(&script));
-        return ExitCode::SUCCESS;
+        return match output::stdout(&String::from_utf8_lossy(&script)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => {
+                say(&format!("error: {failure}"));
+                ExitCode::from(failure.exit_code())
+            }
+        };
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,7 +8,7 @@ use std::io::Write;
 use omni_dbt::DbtEnvironment;
 use serde::Serialize;
 
-use crate::cli::Output;
+use crate::{cli::Output, failure::Failure};
 
 /// `text` safe for one line of a CI log: control and format characters (newlines, ANSI
 /// escapes, bidirectional overrides) escaped as `\u{…}`, and a leading `::` (a GitHub Actions
@@ -31,11 +31,22 @@ pub fn shown(text: &str) -> String {
     }
 }
 
-/// Writes `text` to standard output. A closed pipe is not an error of this command: the rest
-/// is dropped.
-pub fn stdout(text: &str) {
+/// Writes `text` to standard output. A closed pipe (`| head -1`) is not an error of this
+/// command: the rest is dropped and the command ends as it would have (exit 0). Any other write
+/// error (a full disk, an I/O error) is: nothing may be lost silently.
+pub fn stdout(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    written(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// A write's outcome, a closed pipe counting as done.
+fn written(result: std::io::Result<()>) -> Result<(), Failure> {
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Output(format!(
+            "cannot write to standard output: {e}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Writes a line to standard error (what was done, warnings); a closed stderr is ignored.
@@ -45,11 +56,15 @@ pub fn say(line: &str) {
 }
 
 /// Prints `value` as pretty JSON, or `table` as aligned columns.
-pub fn emit<T: Serialize>(output: Output, value: &T, table: impl FnOnce() -> Vec<Vec<String>>) {
+pub fn emit<T: Serialize>(
+    output: Output,
+    value: &T,
+    table: impl FnOnce() -> Vec<Vec<String>>,
+) -> Result<(), Failure> {
     match output {
         Output::Json => {
             let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
-            stdout(&format!("{text}\n"));
+            stdout(&format!("{text}\n"))
         }
         Output::Table => stdout(&table_text(&table())),
     }
@@ -117,6 +132,19 @@ pub fn environment_rows(environments: &[DbtEnvironment]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_pipe_is_quiet_and_any_other_write_error_fails() {
+        use std::io::{Error, ErrorKind};
+        assert!(written(Ok(())).is_ok());
+        assert!(written(Err(Error::from(ErrorKind::BrokenPipe))).is_ok());
+        let full = written(Err(Error::from_raw_os_error(28))).unwrap_err();
+        assert_eq!(full.exit_code(), 1);
+        assert!(
+            full.to_string().contains("cannot write to standard output"),
+            "{full}"
+        );
+    }
 
     #[test]
     fn names_cannot_inject_workflow_commands_or_escapes() {

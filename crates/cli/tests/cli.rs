@@ -1083,3 +1083,45 @@ async fn every_request_the_cli_sends_is_valid_under_omnis_published_spec() {
         .collect();
     assert!(requests.is_empty(), "{requests:#?}");
 }
+
+/// A full disk is an error (exit 1, said on stderr); a closed pipe is not (exit 0, quiet).
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn output_write_errors_fail_and_a_closed_pipe_ends_quietly() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let commands: [&[&str]; 4] = [
+        &["env", "export", "--connection", &conn],
+        &["env", "list", "--connection", &conn],
+        &["--output", "table", "env", "list", "--connection", &conn],
+        &["completions", "bash"],
+    ];
+    for args in commands {
+        let mut full = h.command(args, &[]);
+        full.stdout(std::fs::File::create("/dev/full").unwrap());
+        let out = tokio::task::spawn_blocking(move || full.output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?} into /dev/full");
+        assert!(
+            stderr(&out).contains("cannot write to standard output"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut closed = h.command(args, &[]);
+        closed.stdout(writer);
+        let out = tokio::task::spawn_blocking(move || closed.output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?} into a closed pipe: {}",
+            stderr(&out)
+        );
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}

@@ -71,6 +71,6 @@ fn config_show(ctx: &Context, connection: &ConnectionArg) -> Result<(), Failure>
                 String::new(),
             ],
         ]
-    });
+    })?;
     Ok(())
 }

@@ -91,7 +91,7 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
                     ],
                     (None, _) => Vec::new(),
                 }
-            });
+            })?;
         }
         DbtCommand::Set {
             connection: c,
@@ -212,12 +212,12 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
             }
             let answer = set.send().await?;
             say(&shown(&answer.message));
-            emit(ctx.output, &answer, || vec![vec![answer.message.clone()]]);
+            emit(ctx.output, &answer, || vec![vec![answer.message.clone()]])?;
         }
         DbtCommand::Delete(c) => {
             let answer = client.dbt(connection(&c)?).delete_config().send().await?;
             say(&shown(&answer.message));
-            emit(ctx.output, &answer, || vec![vec![answer.message.clone()]]);
+            emit(ctx.output, &answer, || vec![vec![answer.message.clone()]])?;
         }
     }
     Ok(())

@@ -22,14 +22,14 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
         EnvCommand::List(c) => {
             let connection = connection(&c)?;
             let all = all_environments(&ctx.client()?, connection).await?;
-            emit(ctx.output, &all, || environment_rows(&all));
+            emit(ctx.output, &all, || environment_rows(&all))?;
         }
         EnvCommand::Get { connection: c, env } => {
             let connection = connection(&c)?;
             let found = find(&ctx.client()?, connection, &env).await?;
             emit(ctx.output, &found, || {
                 environment_rows(std::slice::from_ref(&found))
-            });
+            })?;
         }
         EnvCommand::Create {
             connection: c,
@@ -68,7 +68,7 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             ));
             emit(ctx.output, &created, || {
                 environment_rows(std::slice::from_ref(&created))
-            });
+            })?;
         }
         EnvCommand::Update {
             connection: c,
@@ -104,7 +104,7 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             ));
             emit(ctx.output, &updated, || {
                 environment_rows(std::slice::from_ref(&updated))
-            });
+            })?;
         }
         EnvCommand::Plan {
             connection: c,
@@ -145,7 +145,7 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             for line in &left_out {
                 say(&format!("not exported: {line}"));
             }
-            stdout(&yaml);
+            stdout(&yaml)?;
         }
         EnvCommand::Delete { connection: c, env } => {
             let connection = connection(&c)?;
@@ -171,7 +171,7 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
                         vec![current.name.clone(), current.id.to_string()],
                     ]
                 },
-            );
+            )?;
         }
     }
     Ok(0)
@@ -204,9 +204,9 @@ async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Resul
         Output::Json => PlanFormat::Json,
     });
     match format {
-        PlanFormat::Text => stdout(&planned.human()),
-        PlanFormat::Json => emit(Output::Json, &planned, Vec::new),
-        PlanFormat::Markdown => stdout(&planned.markdown()),
+        PlanFormat::Text => stdout(&planned.human())?,
+        PlanFormat::Json => emit(Output::Json, &planned, Vec::new)?,
+        PlanFormat::Markdown => stdout(&planned.markdown())?,
     }
     Ok(planned.has_changes())
 }
@@ -241,7 +241,7 @@ async fn env_apply(
             ctx.output,
             &json!({"applied": false, "plan": planned}),
             Vec::new,
-        );
+        )?;
         return Ok(());
     }
     if !yes {
@@ -287,7 +287,7 @@ async fn env_apply(
         ctx.output,
         &json!({"applied": true, "plan": planned, "failed": failed}),
         Vec::new,
-    );
+    )?;
     if failures.is_empty() {
         Ok(())
     } else {

@@ -25,6 +25,6 @@ pub async fn run(ctx: &Context, command: ExposuresCommand) -> Result<(), Failure
             ]);
         }
         rows
-    });
+    })?;
     Ok(())
 }

@@ -218,7 +218,7 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 rows[0].insert(0, "ACTION".into());
                 rows[1].insert(0, action.into());
                 rows
-            });
+            })?;
         }
         PreviewCommand::Down {
             connection: c,
@@ -305,7 +305,7 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                     vec!["ACTION".into(), "NAME".into()],
                     vec![action.into(), name.clone()],
                 ]
-            });
+            })?;
         }
     }
     Ok(())
