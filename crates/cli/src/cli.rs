@@ -230,9 +230,14 @@ pub struct ApplyArgs {
     /// The environments file (YAML).
     #[arg(short = 'f', long = "file")]
     pub file: PathBuf,
-    /// Also delete environments the file does not name (never the default one).
+    /// Also delete environments the file does not name (never the default one). Only for a
+    /// file with its own `managedBy` id, and only environments marked with it.
     #[arg(long)]
     pub prune: bool,
+    /// With --prune, accept a file that names no environment: every environment marked with
+    /// its id is deleted.
+    #[arg(long, requires = "prune")]
+    pub allow_empty: bool,
     /// Re-send secret variables' values (Omni never returns them, so they are not compared).
     #[arg(long)]
     pub rotate_secrets: bool,

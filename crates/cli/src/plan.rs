@@ -11,9 +11,9 @@ mod file;
 mod render;
 
 pub use apply::{apply, requests, secrets};
-pub use diff::{Options, plan};
+pub use diff::{Options, check_prune, plan};
 pub use export::export;
-pub use file::{File, load, managed, own_keys, resolve_owners};
+pub use file::{File, Loaded, load, managed, own_keys, resolve_owners};
 
 #[cfg(test)]
 mod tests;

@@ -343,7 +343,7 @@ async fn environments_as_code_plan_apply_and_a_second_apply_changes_nothing() {
     std::fs::write(
         &file,
         format!(
-            "connection: {}\nenvironments:\n  - name: staging\n    targetSchema: dbt_staging\n    targetRole: TRANSFORMER\n    variables:\n      DBT_TARGET: staging\n    secretVariables:\n      DBT_PASSWORD: ${{STAGING_PW}}\n  - name: Default\n    targetSchema: analytics\n    targetDatabase: null\n    variables:\n      DBT_TARGET: prod2\n",
+            "connection: {}\nmanagedBy: environments.yaml\nenvironments:\n  - name: staging\n    targetSchema: dbt_staging\n    targetRole: TRANSFORMER\n    variables:\n      DBT_TARGET: staging\n    secretVariables:\n      DBT_PASSWORD: ${{STAGING_PW}}\n  - name: Default\n    targetSchema: analytics\n    targetDatabase: null\n    variables:\n      DBT_TARGET: prod2\n",
             h.connection()
         ),
     )
@@ -526,7 +526,7 @@ async fn human_output_snapshots() {
     let file = h.home.path().join("environments.yaml");
     std::fs::write(
         &file,
-        format!("connection: {conn}\nenvironments:\n  - name: pr-42\n    targetSchema: dbt_pr_42_v2\n    targetRole: null\n    variables:\n      DBT_TARGET: ci\n      NEW: x\n    secretVariables:\n      PW: ${{PW}}\n  - name: nightly\n    targetSchema: dbt_nightly\n"),
+        format!("connection: {conn}\nmanagedBy: environments.yaml\nenvironments:\n  - name: pr-42\n    targetSchema: dbt_pr_42_v2\n    targetRole: null\n    variables:\n      DBT_TARGET: ci\n      NEW: x\n    secretVariables:\n      PW: ${{PW}}\n  - name: nightly\n    targetSchema: dbt_nightly\n"),
     )
     .unwrap();
     let out = h

@@ -85,10 +85,27 @@ async fn prune_deletes_only_what_the_file_made_and_an_empty_file_deletes_nothing
     let h = Harness::start().await;
     assert_eq!(preview(&h, "up", "feature-a").await.status.code(), Some(0));
     create(&h, "hand-made").await;
+    // --prune needs the file's own id: two files named alike never prune each other's.
     let f = write(
         &h,
         "envs.yaml",
         "environments:\n  - name: staging\n    targetSchema: dbt_staging\n",
+    );
+    let before = h.fake.journal().len();
+    let out = h
+        .run(&["env", "apply", "-f", &f, "--yes", "--prune"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--prune: the file has no managedBy"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.fake.journal().len(), before, "nothing was sent");
+    let f = write(
+        &h,
+        "envs.yaml",
+        "managedBy: envs.yaml\nenvironments:\n  - name: staging\n    targetSchema: dbt_staging\n",
     );
     let out = h
         .run(&["env", "apply", "-f", &f, "--yes", "--prune"], &[])
@@ -129,10 +146,37 @@ async fn prune_deletes_only_what_the_file_made_and_an_empty_file_deletes_nothing
         stderr(&out)
     );
     assert_eq!(h.fake.journal().len(), before, "nothing was sent");
-    // `environments: []` with --prune deletes what this file made, and only that.
-    let f = write(&h, "envs.yaml", "environments: []\n");
+    // A file that names no environment, with --prune: refused (every environment the id marks
+    // would go), whether it says `environments: []`, `{}` or only its id.
+    for body in [
+        "managedBy: envs.yaml\nenvironments: []\n",
+        "managedBy: envs.yaml\n",
+        "managedBy: envs.yaml\nenvironments:\n",
+    ] {
+        let f = write(&h, "envs.yaml", body);
+        let before = h.fake.journal().len();
+        let out = h
+            .run(&["env", "apply", "-f", &f, "--yes", "--prune"], &[])
+            .await;
+        assert_eq!(out.status.code(), Some(2), "{body}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--allow-empty"), "{}", stderr(&out));
+        assert_eq!(h.fake.journal().len(), before, "nothing was sent");
+    }
+    // Asked for by name, it deletes what this file made, and only that.
+    let f = write(&h, "envs.yaml", "managedBy: envs.yaml\nenvironments: []\n");
     let out = h
-        .run(&["env", "apply", "-f", &f, "--yes", "--prune"], &[])
+        .run(
+            &[
+                "env",
+                "apply",
+                "-f",
+                &f,
+                "--yes",
+                "--prune",
+                "--allow-empty",
+            ],
+            &[],
+        )
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(names(&h), ["Default", "preview-feature-a", "hand-made"]);

@@ -397,7 +397,7 @@ what a connection has.
 | key | type | default | meaning |
 |---|---|---|---|
 | `connection` | UUID | `--connection` / `OMNI_CONNECTION_ID` | The connection. When the flag is given too, both must agree. |
-| `managedBy` | string | the file's name (`environments.yaml`) | The id this file's environments are marked with: every environment the file creates carries the variable `OMNI_DBT_MANAGED_BY=file:<id>`. `--prune` deletes only environments with this id. Give it when two files share a name on one connection, or when the file moves. |
+| `managedBy` | string | the file's name (`environments.yaml`) | The id this file's environments are marked with: every environment the file creates carries the variable `OMNI_DBT_MANAGED_BY=file:<id>`. `--prune` deletes only environments with this id, and runs only when the file gives it (two files of one name never prune each other's): choose one no other file on the connection has. |
 | `environments` | list | `[]` | The environments, each named once. An empty file is an error (write `environments: []` to manage none). |
 
 ## An environment
@@ -426,8 +426,9 @@ reported and kept: Omni's API has no documented way to remove a variable.
 
 - `+ create` for a name the connection lacks (marked with this file's id);
 - `~ update`, field by field, for what differs in what the file manages;
-- `- delete` only with `--prune`, only for environments marked with this file's id that it no
-  longer names, never the connection's default;
+- `- delete` only with `--prune` (which needs `managedBy`, and `--allow-empty` for a file that
+  names no environment), only for environments marked with this file's id that it no longer
+  names, never the connection's default;
 - `kept …` for every other environment on the connection, with who manages it.
 - `--target NAME` (repeatable) limits all of it to those names.
 ";

@@ -194,11 +194,12 @@ fn plan_connection(file: &plan::File, arg: &ConnectionArg) -> Result<Uuid, Failu
 /// Prints the plan; returns whether it changes anything.
 async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Result<bool, Failure> {
     let mut loaded = plan::load(&args.file)?;
+    let options = options(args, &loaded)?;
     let connection = plan_connection(&loaded.file, arg)?;
     let client = ctx.client()?;
     plan::resolve_owners(&mut loaded, &client).await?;
     let current = all_environments(&client, connection).await?;
-    let planned = plan::plan(&loaded, &current, &options(args))?;
+    let planned = plan::plan(&loaded, &current, &options)?;
     let format = args.plan_format.unwrap_or(match ctx.output {
         Output::Table => PlanFormat::Text,
         Output::Json => PlanFormat::Json,
@@ -211,12 +212,16 @@ async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Resul
     Ok(planned.has_changes())
 }
 
-fn options(args: &ApplyArgs) -> plan::Options {
-    plan::Options {
+/// The plan's options, checked against the file before anything is sent.
+fn options(args: &ApplyArgs, loaded: &plan::Loaded) -> Result<plan::Options, Failure> {
+    let options = plan::Options {
         prune: args.prune,
         rotate_secrets: args.rotate_secrets,
         targets: args.targets.clone(),
-    }
+        allow_empty: args.allow_empty,
+    };
+    plan::check_prune(loaded, &options)?;
+    Ok(options)
 }
 
 async fn env_apply(
@@ -226,11 +231,12 @@ async fn env_apply(
     yes: bool,
 ) -> Result<(), Failure> {
     let mut loaded = plan::load(&args.file)?;
+    let options = options(args, &loaded)?;
     let connection = plan_connection(&loaded.file, arg)?;
     let client = ctx.client()?;
     plan::resolve_owners(&mut loaded, &client).await?;
     let current = all_environments(&client, connection).await?;
-    let planned = plan::plan(&loaded, &current, &options(args))?;
+    let planned = plan::plan(&loaded, &current, &options)?;
     // Every value and every check before the question and before anything is sent.
     let secrets = plan::secrets(&planned)?;
     let requests = plan::requests(&client, connection, &loaded, &current, &planned, &secrets)?;

@@ -117,6 +117,34 @@ pub struct Options {
     pub rotate_secrets: bool,
     /// Only these environments, by name (empty: all).
     pub targets: Vec<String>,
+    /// With `prune`: a file that names no environment may delete every one it manages.
+    pub allow_empty: bool,
+}
+
+/// Whether `--prune` may run with this file: only with an id of its own (`managedBy`), so
+/// that two files of one name never take each other's environments for their own; and never
+/// with a file that names no environment (it would delete every one the id marks), unless
+/// asked for by `--allow-empty`.
+pub fn check_prune(loaded: &Loaded, options: &Options) -> Result<(), Failure> {
+    if !options.prune {
+        return Ok(());
+    }
+    if loaded.file.managed_by.is_none() {
+        return Err(Failure::Usage(format!(
+            "--prune: the file has no managedBy; give it an id of its own (e.g. `managedBy: \
+             analytics-envs`), so that no other file named {} takes its environments for its \
+             own or has its own taken. Nothing was sent",
+            shown(&loaded.owner.marker().trim_start_matches("file:").to_owned())
+        )));
+    }
+    if loaded.file.environments.is_empty() && !options.allow_empty {
+        return Err(Failure::Usage(format!(
+            "--prune: the file names no environment, so every environment marked {} would be \
+             deleted; add --allow-empty if that is meant. Nothing was sent",
+            shown(&loaded.owner.marker())
+        )));
+    }
+    Ok(())
 }
 
 /// Compares the file with what the connection has. An environment the file names that
@@ -127,6 +155,7 @@ pub fn plan(
     current: &[DbtEnvironment],
     options: &Options,
 ) -> Result<Plan, Failure> {
+    check_prune(loaded, options)?;
     let targeted =
         |name: &str| options.targets.is_empty() || options.targets.iter().any(|t| t == name);
     let unknown: Vec<&String> = options

@@ -218,7 +218,7 @@ proptest! {
                     marker(e).and_then(|m| Owner::parse(&m)).is_some_and(|o| o != loaded.owner)
                 })
         });
-        let planned = match plan(&loaded, &current, &Options { prune, ..Options::default() }) {
+        let planned = match plan(&loaded, &current, &Options { prune, allow_empty: true, ..Options::default() }) {
             Err(_) => {
                 prop_assert!(conflicted, "refused without a conflict");
                 return Ok(());
@@ -254,7 +254,7 @@ proptest! {
         let mut after = state.clone();
         simulate(&mut after, &loaded, &planned);
         let current: Vec<DbtEnvironment> = after.iter().map(Env::decoded).collect();
-        let again = plan(&loaded, &current, &Options { prune, ..Options::default() }).unwrap();
+        let again = plan(&loaded, &current, &Options { prune, allow_empty: true, ..Options::default() }).unwrap();
         prop_assert!(!again.has_changes(), "a second plan changes things:\n{}", again.human());
     }
 }
