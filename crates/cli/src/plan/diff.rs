@@ -134,7 +134,7 @@ pub fn check_prune(loaded: &Loaded, options: &Options) -> Result<(), Failure> {
             "--prune: the file has no managedBy; give it an id of its own (e.g. `managedBy: \
              analytics-envs`), so that no other file named {} takes its environments for its \
              own or has its own taken. Nothing was sent",
-            shown(&loaded.owner.marker().trim_start_matches("file:").to_owned())
+            shown(loaded.owner.marker().trim_start_matches("file:"))
         )));
     }
     if loaded.file.environments.is_empty() && !options.allow_empty {
