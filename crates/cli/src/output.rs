@@ -31,6 +31,25 @@ pub fn shown(text: &str) -> String {
     }
 }
 
+/// `text` as a Markdown code span, for a pull-request comment or a job summary: nothing in it
+/// is read as HTML, a link, an image, emphasis, a heading or an `@mention` (GitHub leaves code
+/// spans alone), it stays on one line (control characters escaped as by [`shown`]), and it
+/// cannot close the span (a backtick becomes `'`).
+pub fn markdown_code(text: &str) -> String {
+    let inner = shown(text).replace('`', "'");
+    if inner.trim().is_empty() {
+        format!("`\"{inner}\"`")
+    } else {
+        format!("`{inner}`")
+    }
+}
+
+/// [`markdown_code`] for a table cell: a `|` cannot end the cell either (GFM reads `\|` inside
+/// a code span in a table as `|`).
+pub fn markdown_cell(text: &str) -> String {
+    markdown_code(text).replace('|', "\\|")
+}
+
 /// Writes `text` to standard output. A closed pipe (`| head -1`) is not an error of this
 /// command: the rest is dropped and the command ends as it would have (exit 0). Any other write
 /// error (a full disk, an I/O error) is: nothing may be lost silently.
@@ -49,10 +68,23 @@ fn written(result: std::io::Result<()>) -> Result<(), Failure> {
     }
 }
 
-/// Writes a line to standard error (what was done, warnings); a closed stderr is ignored.
-pub fn say(line: &str) {
+/// Writes lines to standard error (what was done, warnings, errors), each made safe for a CI
+/// log by [`shown`]: whatever a server or a file put into the text (a `detail` with a newline
+/// and `::error::`, ANSI or OSC escapes, BEL), no line starts a workflow command or carries a
+/// control character. A closed stderr is ignored (there is nowhere left to say so).
+pub fn say(text: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{line}");
+    let _ = err.write_all(log_lines(text).as_bytes());
+}
+
+/// `text`, each of its lines passed through [`shown`], each ended by a newline.
+fn log_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    for line in text.split('\n') {
+        out.push_str(&shown(line));
+        out.push('\n');
+    }
+    out
 }
 
 /// Prints `value` as pretty JSON, or `table` as aligned columns.
@@ -132,6 +164,21 @@ pub fn environment_rows(environments: &[DbtEnvironment]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_line_said_can_start_a_workflow_command_or_carry_escapes() {
+        let said =
+            log_lines("error: bad request (400): bad\n::error::X\u{1b}]0;T\u{7}\n  ::warning::w");
+        assert_eq!(
+            said,
+            "error: bad request (400): bad\n\"::error::X\\u{1b}]0;T\\u{7}\"\n\"  ::warning::w\"\n"
+        );
+        for line in said.lines() {
+            assert!(!line.trim_start().starts_with("::"), "{line}");
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+        assert_eq!(log_lines("ok: created a"), "ok: created a\n");
+    }
 
     #[test]
     fn a_closed_pipe_is_quiet_and_any_other_write_error_fails() {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::diff::{Change, Plan};
-use crate::output::shown;
+use crate::output::{markdown_cell, markdown_code, shown};
 
 /// Serialises a step's changes as their views (`{field, from, to}`).
 pub fn views<S: serde::Serializer>(changes: &[Change], s: S) -> Result<S::Ok, S::Error> {
@@ -86,17 +86,19 @@ impl Plan {
     }
 
     /// The plan as Markdown, for a pull-request comment or a job summary: a heading with the
-    /// summary, a table of the changes, and what is kept. Every name is escaped (a table cell
-    /// cannot be broken out of, nor a workflow command started).
+    /// summary, a table of the changes, and what is kept. Every text that came from the server
+    /// or the file is a code span ([`markdown_code`]): never HTML, a link, an image, a heading
+    /// or a mention, and no table cell or `<details>` block can be broken out of.
     pub fn markdown(&self) -> String {
-        let cell = |text: &str| shown(text).replace('|', "\\|").replace('`', "'");
+        let cell = |text: &str| markdown_cell(text);
+        let code = |text: &str| markdown_code(text);
         let value = |v: &Value| match v {
             Value::Null => "*(none)*".to_owned(),
-            Value::String(s) => format!("`{}`", cell(s)),
-            other => format!("`{}`", cell(&other.to_string())),
+            Value::String(s) => cell(s),
+            other => cell(&other.to_string()),
         };
         let mut out = String::new();
-        let _ = writeln!(out, "### omni-dbt plan: `{}`\n", cell(&self.marker));
+        let _ = writeln!(out, "### omni-dbt plan: {}\n", code(&self.marker));
         if self.has_changes() {
             let _ = writeln!(out, "**{}**\n", self.summary());
             let _ = writeln!(out, "| | environment | field | from | to |");
@@ -133,7 +135,7 @@ impl Plan {
             .flat_map(|s| {
                 s.notes
                     .iter()
-                    .map(move |n| format!("- {}: {}", cell(&s.name), cell(n)))
+                    .map(move |n| format!("- {}: {}", code(&s.name), code(n)))
             })
             .collect();
         if !notes.is_empty() {
@@ -148,7 +150,7 @@ impl Plan {
             let kept: Vec<String> = self
                 .kept
                 .iter()
-                .map(|k| format!("- {} (`{}`): {}", cell(&k.name), k.id, cell(&k.why)))
+                .map(|k| format!("- {} (`{}`): {}", code(&k.name), k.id, code(&k.why)))
                 .collect();
             let _ = writeln!(
                 out,

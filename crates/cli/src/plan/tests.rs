@@ -404,3 +404,71 @@ fn the_plan_says_personal_or_shared() {
         "{text}"
     );
 }
+
+/// Server and file text in the Markdown plan, rendered as GitHub renders a pull-request comment
+/// (cmark-gfm, through comrak, raw HTML allowed so that any that got through shows): no image,
+/// link, heading, emphasis or mention comes from it, and no `<details>` block is closed early.
+#[test]
+fn hostile_names_render_as_text_in_the_markdown_plan() {
+    let hostile_env = "<img src=https://evil.example/t.png> [click](https://evil.example/login) @octocat **b** | `x` \n::error::y";
+    let hostile_var = "</details><h1>Plan: 0 to delete</h1><!--";
+    let have = Env {
+        id: id(2),
+        name: hostile_env.into(),
+        default: false,
+        schema: "s0".into(),
+        database: None,
+        role: None,
+        vars: [(
+            hostile_var.to_owned(),
+            (id(3), "www.evil.example".to_owned(), false),
+        )]
+        .into(),
+    };
+    let other = Env {
+        id: id(4),
+        name: "<h2>kept</h2> https://evil.example".into(),
+        vars: [(
+            MARKER.to_owned(),
+            (id(5), "preview:<h2>x</h2>@octocat".to_owned(), false),
+        )]
+        .into(),
+        ..have.clone()
+    };
+    let current: Vec<DbtEnvironment> = [&have, &other].iter().map(|e| e.decoded()).collect();
+    let loaded = Loaded {
+        file: File {
+            connection: None,
+            managed_by: Some("<h2>file</h2>".into()),
+            environments: vec![
+                Desired::named(hostile_env)
+                    .with("targetSchema", json!("[x](https://evil.example)")),
+            ],
+        },
+        owner: Owner::File("<h2>file</h2>".into()),
+    };
+    let planned = plan(&loaded, &current, &Options::default()).unwrap();
+    assert!(planned.has_changes());
+    let markdown = planned.markdown();
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.strikethrough = true;
+    options.render.r#unsafe = true;
+    let html = comrak::markdown_to_html(&markdown, &options);
+    for tag in ["<img", "<a ", "<h1", "<h2", "<em", "<!--"] {
+        assert!(!html.contains(tag), "{tag} in:\n{html}\nfrom:\n{markdown}");
+    }
+    // Ours: one summary in bold, two blocks (notes, kept), one heading.
+    assert_eq!(html.matches("<strong>").count(), 1, "{html}");
+    assert_eq!(html.matches("</details>").count(), 2, "{html}");
+    assert_eq!(html.matches("<h3>").count(), 1, "{html}");
+    // A mention or a bare URL is text only inside code spans.
+    let mut outside = html.clone();
+    while let (Some(start), Some(end)) = (outside.find("<code>"), outside.find("</code>")) {
+        outside.replace_range(start..end + "</code>".len(), "");
+    }
+    for text in ["@octocat", "evil.example", "::error::"] {
+        assert!(!outside.contains(text), "{text} outside code: {outside}");
+    }
+}
