@@ -87,7 +87,7 @@ fn logging() {
         _ => default(),
     };
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| output::LogWriter)
         .with_target(false)
         .without_time();
     let _ = tracing_subscriber::registry()

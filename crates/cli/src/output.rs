@@ -77,6 +77,23 @@ pub fn say(text: &str) {
     let _ = err.write_all(log_lines(text).as_bytes());
 }
 
+/// Standard error for the library's `tracing` events, each made CI-log safe like [`say`] (a
+/// warning may quote what a store or a server said). The formatter writes one whole event
+/// per `write`.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        say(text.strip_suffix('\n').unwrap_or(&text));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `text`, each of its lines passed through [`shown`], each ended by a newline.
 fn log_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 1);

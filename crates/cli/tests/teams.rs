@@ -738,7 +738,9 @@ async fn an_export_plans_no_changes_and_adopts_what_exists() {
         "{md}"
     );
     assert!(
-        md.contains("| ✏️ update | staging | targetSchema | `dbt_staging` | `dbt_staging_v2` |"),
+        md.contains(
+            "| ✏️ update | `staging` | `targetSchema` | `dbt_staging` | `dbt_staging_v2` |"
+        ),
         "{md}"
     );
     assert!(md.contains("in the file; not a --target"), "{md}");
