@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use omni_dbt::{DbtEnvironment, Uuid};
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::file::managed;
@@ -12,19 +11,6 @@ use crate::{
     output::shown,
     owned::{MARKER, Owner},
 };
-
-/// Keys and values in the order given (the table's), serialised as a mapping.
-struct Ordered(Vec<(String, Value)>);
-
-impl Serialize for Ordered {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
 
 /// The environments file of what the connection has: every property of the spec's table as it
 /// is (a nullable one written as its value or `null`, so the file manages it), the owner, plain
@@ -98,24 +84,75 @@ pub fn export(
                 serde_json::json!(secret_variables),
             ));
         }
-        environments.push(Ordered(entry));
+        environments.push(entry);
     }
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ExportFile<'a> {
-        connection: Uuid,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        managed_by: Option<&'a str>,
-        environments: Vec<Ordered>,
+    let mut yaml = format!("connection: {connection}\n");
+    if let Some(id) = managed_by {
+        yaml.push_str(&format!(
+            "managedBy: {}\n",
+            scalar(&Value::String(id.to_owned()))
+        ));
     }
-    let file = ExportFile {
-        connection,
-        managed_by,
-        environments,
-    };
-    let yaml = serde_yaml_ng::to_string(&file)
-        .map_err(|e| Failure::Usage(format!("cannot write the file: {e}")))?;
+    if environments.is_empty() {
+        yaml.push_str("environments: []\n");
+    } else {
+        yaml.push_str("environments:\n");
+    }
+    for entry in &environments {
+        for (i, (key, value)) in entry.iter().enumerate() {
+            let lead = if i == 0 { "  - " } else { "    " };
+            match value {
+                Value::Object(map) => {
+                    yaml.push_str(&format!("{lead}{}:\n", key_text(key)));
+                    for (name, v) in map {
+                        yaml.push_str(&format!("      {}: {}\n", key_text(name), scalar(v)));
+                    }
+                }
+                other => yaml.push_str(&format!("{lead}{}: {}\n", key_text(key), scalar(other))),
+            }
+        }
+    }
     Ok((yaml, left_out))
+}
+
+/// A YAML key: plain when nothing in it means something to YAML, else double-quoted.
+fn key_text(key: &str) -> String {
+    scalar(&Value::String(key.to_owned()))
+}
+
+/// A YAML scalar on one line: a string plain only when it is letters, digits and `_./-` (and
+/// not a word YAML reads as a boolean or null, nor a number), else double-quoted with every
+/// control and line-breaking character escaped, so that no value can span lines, start a line
+/// of the file (a CI log shows it) or change its type when read back.
+fn scalar(value: &Value) -> String {
+    let Value::String(text) = value else {
+        return value.to_string();
+    };
+    let plain = text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+        && !matches!(
+            text.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+        );
+    if plain {
+        return text.clone();
+    }
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// An environment variable name for a secret: letters, digits and `_`, not starting with a
@@ -135,4 +172,48 @@ fn env_var_name(name: &str) -> String {
         out.insert(0, '_');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_is_one_line_and_reads_back_as_written() {
+        for text in [
+            "plain_name-1.x/y",
+            "a\n::error::X",
+            "\u{1b}]0;T\u{7}",
+            "true",
+            "No",
+            "0x1F",
+            "1e3",
+            "~",
+            "- item",
+            "key: value",
+            "#comment",
+            "\"quoted\" \\ back",
+            "${SECRET}",
+            "line\u{2028}sep\u{85}nel",
+            "",
+            " lead",
+            "é",
+        ] {
+            let written = scalar(&Value::String(text.to_owned()));
+            assert!(
+                !written.contains('\n') && !written.chars().any(char::is_control),
+                "{written}"
+            );
+            assert!(!written.contains('\u{2028}'), "{written}");
+            let read: Value = serde_yaml_ng::from_str(&format!("k: {written}\n")).unwrap();
+            assert_eq!(
+                read["k"],
+                Value::String(text.to_owned()),
+                "{text:?} as {written}"
+            );
+        }
+        assert_eq!(scalar(&Value::String("dbt_staging".into())), "dbt_staging");
+        assert_eq!(scalar(&Value::Bool(true)), "true");
+        assert_eq!(scalar(&Value::Null), "null");
+    }
 }
