@@ -11,6 +11,7 @@ mod output;
 mod owned;
 mod plan;
 mod rules;
+mod secrets;
 
 use std::process::ExitCode;
 

@@ -133,7 +133,8 @@ fn slug(text: &str) -> String {
 
 /// 64-bit FNV-1a: stable across releases and platforms, which is all the name needs (the
 /// marker, not the hash, decides what is deleted).
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: a stable short digest (not a secret's protection).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

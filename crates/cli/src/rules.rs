@@ -132,6 +132,15 @@ pub fn variables(ctx: &Context, args: &VariableArgs) -> Result<Vec<VarValue>, Fa
                 .to_owned(),
         ));
     }
+    // Before any value is read: the CLI's credentials are never sent as a secret.
+    for name in &args.secret_vars {
+        if let Some(why) = crate::secrets::refused(name) {
+            return Err(Failure::Usage(format!(
+                "--secret-var {name}: the environment variable {name} {why}; give the secret \
+                 another name (its value is read from the variable of that name)"
+            )));
+        }
+    }
     for name in &args.secret_vars {
         out.push(VarValue {
             name: name.clone(),

@@ -684,7 +684,11 @@ async fn an_export_plans_no_changes_and_adopts_what_exists() {
     let out = h.run(&["env", "export", "--connection", &conn], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let yaml = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(yaml.contains("PW: ${PW}"), "{yaml}");
+    // Namespaced: a name chosen in Omni cannot select an unrelated variable of the CI job.
+    assert!(
+        yaml.contains("PW: ${OMNI_DBT_SECRET_STAGING__PW}"),
+        "{yaml}"
+    );
     assert!(
         !yaml.contains("hunter2") && !yaml.contains("OMNI_DBT_MANAGED_BY"),
         "{yaml}"
@@ -1371,4 +1375,127 @@ async fn owners_by_email_are_looked_up_before_anything_is_sent() {
         "dbt_nightly"
     );
     assert_eq!(h.fake.violations(), Vec::<String>::new());
+}
+
+/// A secret named in Omni cannot pull the CLI's credential (or any CI variable) into Omni: the
+/// export's references are namespaced, and a file or flag that names the CLI's own or the CI's
+/// reserved variables is refused, naming the key, before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_reference_never_selects_the_clis_credential() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    client(&h)
+        .dbt_environments(h.fake.connection_id())
+        .create("x", "dbt_x")
+        .add_secret_variable("omni api token", "old")
+        .send()
+        .await
+        .unwrap();
+    let out = h
+        .run(
+            &[
+                "env",
+                "export",
+                "--connection",
+                &conn,
+                "--managed-by",
+                "x.yaml",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        yaml.contains("\"omni api token\": ${OMNI_DBT_SECRET_X__OMNI_API_TOKEN}"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("${OMNI_API_TOKEN}"), "{yaml}");
+    let token = h.fake.tokens().organization_api_key.clone();
+    let file = h.home.path().join("x.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let f = file.to_str().unwrap();
+    // Rotating with the CLI's token in the environment: the reference names another variable.
+    let out = h
+        .run(
+            &["env", "apply", "-f", f, "--yes", "--rotate-secrets"],
+            &[("OMNI_API_TOKEN", token.as_str())],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("OMNI_DBT_SECRET_X__OMNI_API_TOKEN is not set"),
+        "{}",
+        stderr(&out)
+    );
+    // Written by hand: refused, naming the key; only nothing is sent (not even the list).
+    for var in [
+        "OMNI_API_TOKEN",
+        "OMNI_RATE_LIMIT_STORE",
+        "GITHUB_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+        "RUNNER_TEMP",
+    ] {
+        std::fs::write(
+            &file,
+            format!(
+                "connection: {conn}\nenvironments:\n  - name: x\n    targetSchema: dbt_x\n    secretVariables:\n      omni api token: ${{{var}}}\n"
+            ),
+        )
+        .unwrap();
+        let before = h.fake.journal().len();
+        let out = h
+            .run(
+                &["env", "apply", "-f", f, "--yes", "--rotate-secrets"],
+                &[(var, token.as_str())],
+            )
+            .await;
+        assert_eq!(out.status.code(), Some(2), "{var}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "environments[0].secretVariables.omni api token: ${{{var}}}"
+            )),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(h.fake.journal().len(), before, "nothing was sent");
+    }
+    let out = h
+        .run(
+            &[
+                "env",
+                "update",
+                "x",
+                "--connection",
+                &conn,
+                "--secret-var",
+                "OMNI_API_TOKEN",
+            ],
+            &[("OMNI_API_TOKEN", token.as_str())],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--secret-var OMNI_API_TOKEN"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        h.fake
+            .stored_value(
+                h.fake.connection_id(),
+                h.fake
+                    .environments(h.fake.connection_id())
+                    .iter()
+                    .find(|e| e["name"] == "x")
+                    .and_then(|e| e["id"].as_str())
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+                "omni api token"
+            )
+            .as_deref(),
+        Some("old"),
+        "the token never reached Omni"
+    );
 }

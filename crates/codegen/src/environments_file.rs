@@ -175,7 +175,11 @@ pub fn schema(doc: &Value) -> Result<String, String> {
             "description": "Secret variables by name, each a ${ENV_VAR} reference read when the value is sent.",
             "type": "object",
             "propertyNames": { "minLength": 1, "not": { "const": "OMNI_DBT_MANAGED_BY" } },
-            "additionalProperties": { "type": "string", "pattern": "^\\$\\{[^${}]+\\}$" },
+            "additionalProperties": {
+                "type": "string",
+                "pattern": "^\\$\\{[^${}]+\\}$",
+                "not": { "pattern": "^\\$\\{(OMNI_API_TOKEN|OMNI_BASE_URL|OMNI_CONFIG_PATH|OMNI_RATE_LIMIT_STORE|GITHUB_TOKEN|ACTIONS_[^}]*|RUNNER_[^}]*)\\}$" }
+            },
             "examples": [{ "DBT_PASSWORD": "${STAGING_DBT_PASSWORD}" }]
         }
     });
@@ -414,7 +418,7 @@ between `name` and `ownerId`), checked by the spec's rules, shown in the plan, w
 const REFERENCE_OWN_ROWS: &str = "| `ownerId` | UUID or `null` | no | The owning user (a personal environment); `null`: shared. Organization API key only. Not the nil UUID. Left out: not managed. |
 | `owner` | email (or UUID) | no | The owning user by email: looked up through Omni's SCIM API (`userName eq \"…\"`, which takes Organization API keys only) before anything is planned, then the same as `ownerId` with that user's id. An email no user has is an error naming the key (exit 4). Not together with `ownerId`. |
 | `variables` | map of name → string | no | Plain variables, sent as written: `${…}` here is an error (it would be sent literally; a value from the environment belongs under `secretVariables`). A variable of that name that is secret in Omni is made plain (a change). |
-| `secretVariables` | map of name → `${ENV_VAR}` | no | Secret variables. The value is read from the environment variable only when it is sent (a create, a new secret, `--rotate-secrets`, a plain variable made secret); an unset or empty one then fails the apply before anything is sent. An existing secret is never compared (Omni never returns its value). |
+| `secretVariables` | map of name → `${ENV_VAR}` | no | Secret variables. `env export` writes each as `${OMNI_DBT_SECRET_<ENVIRONMENT>__<NAME>}` (upper-cased, other characters `_`), so that a name chosen in Omni cannot select an unrelated variable; the CLI's own `OMNI_API_TOKEN`, `OMNI_BASE_URL`, `OMNI_CONFIG_PATH`, `OMNI_RATE_LIMIT_STORE` and the CI's `GITHUB_TOKEN`, `ACTIONS_*`, `RUNNER_*` are refused. The value is read from the environment variable only when it is sent (a create, a new secret, `--rotate-secrets`, a plain variable made secret); an unset or empty one then fails the apply before anything is sent. An existing secret is never compared (Omni never returns its value). |
 ";
 
 const REFERENCE_TAIL: &str = "

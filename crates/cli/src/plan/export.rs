@@ -26,6 +26,8 @@ pub fn export(
 ) -> Result<(String, Vec<String>), Failure> {
     let mut left_out = Vec::new();
     let mut environments = Vec::new();
+    // The secret references given so far (each names its own environment variable).
+    let mut taken = std::collections::HashSet::new();
     for env in current {
         if !targets.is_empty() && !targets.contains(&env.name) {
             continue;
@@ -70,7 +72,8 @@ pub fn export(
         let mut secret_variables = BTreeMap::new();
         for v in env.variables.iter().filter(|v| v.name != MARKER) {
             if v.is_secret {
-                secret_variables.insert(v.name.clone(), format!("${{{}}}", env_var_name(&v.name)));
+                let var = crate::secrets::export_name(&env.name, &v.name, &mut taken);
+                secret_variables.insert(v.name.clone(), format!("${{{var}}}"));
             } else {
                 variables.insert(v.name.clone(), v.value.clone().unwrap_or_default());
             }
@@ -128,14 +131,22 @@ fn scalar(value: &Value) -> String {
     let Value::String(text) = value else {
         return value.to_string();
     };
-    let plain = text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
-        && !matches!(
-            text.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
-        );
+    // A `${ENV_VAR}` reference (what `secretVariables` holds) reads back as written.
+    let reference = text
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .is_some_and(|var| {
+            !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    let plain = reference
+        || text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+            && !matches!(
+                text.to_ascii_lowercase().as_str(),
+                "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+            );
     if plain {
         return text.clone();
     }
@@ -152,25 +163,6 @@ fn scalar(value: &Value) -> String {
         }
     }
     out.push('"');
-    out
-}
-
-/// An environment variable name for a secret: letters, digits and `_`, not starting with a
-/// digit.
-fn env_var_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
     out
 }
 
@@ -213,6 +205,7 @@ mod tests {
             );
         }
         assert_eq!(scalar(&Value::String("dbt_staging".into())), "dbt_staging");
+        assert_eq!(scalar(&Value::String("${A_1}".into())), "${A_1}");
         assert_eq!(scalar(&Value::Bool(true)), "true");
         assert_eq!(scalar(&Value::Null), "null");
     }

@@ -270,11 +270,14 @@ fn environment(item: &Value, at: &str) -> Result<Desired, String> {
         }
     }
     for (name, reference) in &env.secret_variables {
-        if reference_name(reference).is_none() {
+        let Some(var) = reference_name(reference) else {
             return Err(format!(
                 "{at}.secretVariables.{name}: must be a ${{ENV_VAR}} reference, so that no secret \
                  is written in the file"
             ));
+        };
+        if let Some(why) = crate::secrets::refused(var) {
+            return Err(format!("{at}.secretVariables.{name}: ${{{var}}} {why}"));
         }
     }
     Ok(env)
