@@ -313,7 +313,7 @@ impl ClientBuilder {
     }
 
     /// Share this token's rate limit with every process and machine pointed at the same store
-    /// (`redis://host:port/`): one schedule, kept in Redis by one atomic script on the
+    /// (`redis://host:port/`, or `rediss://` for TLS with the system's roots): one schedule, kept in Redis by one atomic script on the
     /// server's clock, under a digest of the token; a 429 seen by one process holds back all.
     /// Optional: without it each process paces itself. An unreachable or slow store is warned
     /// about once and the client paces locally; no request fails because of it. With

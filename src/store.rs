@@ -88,7 +88,8 @@ impl std::fmt::Debug for StorePacer {
 }
 
 impl StorePacer {
-    /// A store at `url` (`redis://host:port/[db]`) for this token and limit. `origin` names
+    /// A store at `url` (`redis://host:port/[db]`, or `rediss://` for TLS: rustls with the
+    /// client's `ring` provider, the system's roots) for this token and limit. `origin` names
     /// where the URL came from, for the error.
     pub(crate) fn new(
         url: &str,
@@ -99,18 +100,29 @@ impl StorePacer {
         let parsed = url::Url::parse(url).map_err(|e| {
             Error::config(origin, format!("the rate-limit store is not a URL: {e}"))
         })?;
-        if parsed.scheme() != "redis" {
+        if !matches!(parsed.scheme(), "redis" | "rediss") {
             return Err(Error::config(
                 origin,
                 format!(
-                    "the rate-limit store must be a redis:// URL, not {}://",
+                    "the rate-limit store must be a redis:// or rediss:// (TLS) URL, not {}://",
                     parsed.scheme()
                 ),
             ));
         }
+        // redis reads a fragment as a TLS switch (`#insecure`: no certificate check): refused.
+        if parsed.fragment().is_some() {
+            return Err(Error::config(
+                origin,
+                "the rate-limit store URL must not have a #fragment (`#insecure` would turn off \
+                 the TLS certificate check)",
+            ));
+        }
+        // Where it is, for the warning: never its credentials or query.
         let mut shown = parsed.clone();
         let _ = shown.set_password(None);
         let _ = shown.set_username("");
+        shown.set_query(None);
+        shown.set_fragment(None);
         let client = redis::Client::open(url).map_err(|e| {
             Error::config(
                 origin,
@@ -163,10 +175,12 @@ impl StorePacer {
         let answer: Option<(i64, i64)> = self
             .run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await;
-        let micros = |n: i64| Duration::from_micros(u64::try_from(n).unwrap_or(0));
-        match answer {
-            Some((1, wait)) => Slot::Wait(micros(wait)),
-            Some((_, wait)) => Slot::Refused(micros(wait)),
+        match answer.map(|answer| judge(answer, max_wait)) {
+            Some(Ok(slot)) => slot,
+            Some(Err(problem)) => {
+                self.failed(problem);
+                Slot::Unavailable
+            }
             None => Slot::Unavailable,
         }
     }
@@ -220,6 +234,12 @@ impl StorePacer {
             }
             Err(_) => format!("it did not answer within {STORE_TIMEOUT:?}"),
         };
+        self.failed(problem);
+        None
+    }
+
+    /// The store failed (or answered nonsense): skipped for [`STORE_RETRY`], said once.
+    fn failed(&self, problem: String) {
         *self
             .skip_until
             .lock()
@@ -230,13 +250,61 @@ impl StorePacer {
                 "the shared rate-limit store is unavailable ({problem}); pacing locally until it answers again"
             );
         }
-        None
+    }
+}
+
+/// The longest wait a store may give when the call has no deadline, and the longest a refusal
+/// may report: more is nonsense (a rate of one request a minute with a full queue of
+/// pipelines waits minutes, not days).
+const MAX_PLAUSIBLE_WAIT: Duration = Duration::from_secs(3600);
+
+/// What an answer of the acquire script means, or why it is nonsense (a store that is not
+/// ours, or broken): the script reserves only a slot within `max_wait`, refuses only one after
+/// it, and never answers a negative wait.
+fn judge((reserved, wait): (i64, i64), max_wait: Option<Duration>) -> Result<Slot, String> {
+    let nonsense = |why: &str| Err(format!("it answered {reserved}, {wait} µs: {why}"));
+    let Ok(wait_us) = u64::try_from(wait) else {
+        return nonsense("a negative wait");
+    };
+    let wait = Duration::from_micros(wait_us);
+    let bound = max_wait.unwrap_or(MAX_PLAUSIBLE_WAIT);
+    match reserved {
+        1 if wait <= bound => Ok(Slot::Wait(wait)),
+        1 => nonsense("a wait beyond the call's deadline, which the script never reserves"),
+        0 if max_wait.is_some_and(|m| wait <= m) => {
+            nonsense("a refusal of a slot within the call's deadline")
+        }
+        0 if wait <= MAX_PLAUSIBLE_WAIT.max(bound) => Ok(Slot::Refused(wait)),
+        0 => nonsense("an implausibly long wait"),
+        _ => nonsense("neither reserved (1) nor refused (0)"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonsensical_answers_are_store_failures_and_sane_ones_are_kept() {
+        let second = Some(Duration::from_secs(1));
+        assert!(
+            matches!(judge((1, 250_000), second), Ok(Slot::Wait(w)) if w == Duration::from_millis(250))
+        );
+        assert!(matches!(judge((1, 0), None), Ok(Slot::Wait(w)) if w.is_zero()));
+        assert!(
+            matches!(judge((0, 2_000_000), second), Ok(Slot::Refused(w)) if w == Duration::from_secs(2))
+        );
+        // A hostile store's 104 days, a negative wait, a refusal within the deadline, a
+        // status other than 0 or 1: none is slept or reported as a wait.
+        assert!(judge((1, 9_000_000_000_000), second).is_err());
+        assert!(judge((1, 9_000_000_000_000), None).is_err());
+        assert!(judge((1, -5), second).is_err());
+        assert!(judge((0, 500_000), second).is_err());
+        assert!(judge((0, 9_000_000_000_000), second).is_err());
+        assert!(judge((7, 1), second).is_err());
+        let at_the_bound = judge((1, 1_000_000), second);
+        assert!(matches!(at_the_bound, Ok(Slot::Wait(_))));
+    }
 
     #[test]
     fn the_key_is_a_digest_of_the_token_never_the_token() {
@@ -256,5 +324,24 @@ mod tests {
         let other = StorePacer::new("redis://h:2/", "t", "other", RateLimit::default()).unwrap();
         assert_ne!(other.key(), key);
         assert!(!format!("{store:?}").contains("DO_NOT"));
+    }
+
+    #[test]
+    fn the_shown_store_has_no_credentials_query_or_fragment() {
+        let store = StorePacer::new(
+            "rediss://user:pa55word@cache.example:6380/2?protocol=resp2",
+            "test",
+            "t",
+            RateLimit::default(),
+        )
+        .unwrap();
+        let shown = format!("{store:?}");
+        assert!(shown.contains("rediss://cache.example:6380/2"), "{shown}");
+        for secret in ["pa55word", "user", "protocol", "?"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(StorePacer::new("http://h/", "t", "t", RateLimit::default()).is_err());
+        let insecure = StorePacer::new("rediss://h/#insecure", "t", "t", RateLimit::default());
+        assert!(insecure.is_err());
     }
 }

@@ -228,3 +228,277 @@ fn a_store_that_is_not_redis_is_a_configuration_error() {
         "{err:?}"
     );
 }
+
+/// A "store" that speaks Redis's protocol but answers the rate-limit script with nonsense: a
+/// reserved slot 104 days away (`*2 :1 :9000000000000`). It is a store failure, warned about
+/// once; nothing sleeps on it, and every request goes out paced locally.
+#[tokio::test]
+async fn a_hostile_stores_answer_is_never_slept_on() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                // Each command is an array of bulk strings: `*N`, then `$len` and the text.
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let Some(count) = line.strip_prefix('*').and_then(|n| n.parse::<usize>().ok())
+                    else {
+                        continue;
+                    };
+                    let mut words = Vec::new();
+                    for _ in 0..count {
+                        let _length = lines.next_line().await;
+                        if let Ok(Some(word)) = lines.next_line().await {
+                            words.push(word.to_ascii_uppercase());
+                        }
+                    }
+                    let answer: &[u8] = if words.first().is_some_and(|w| w.starts_with("EVAL")) {
+                        b"*2\r\n:1\r\n:9000000000000\r\n"
+                    } else {
+                        b"+OK\r\n"
+                    };
+                    if write.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        collection_path(),
+        json_response(200, json!([])),
+    )
+    .await;
+    let client = stored(
+        &server,
+        "omni_osk_store_test_hostile",
+        &format!("redis://127.0.0.1:{port}/?query-DO-NOT-PRINT=1"),
+    );
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            client.dbt_environments(id(CONN)).list().send(),
+        )
+        .await
+        .expect("a call slept on the store's answer")
+        .unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let log = captured.text();
+    assert_eq!(
+        log.matches("shared rate-limit store is unavailable")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(
+        log.contains("9000000000000"),
+        "the nonsense is named: {log}"
+    );
+    assert!(!log.contains("DO-NOT-PRINT"), "{log}");
+}
+
+/// `rediss://`: the shared limit over TLS, to a `redis-server` whose certificate a test CA
+/// signed. The client trusts the system's roots, which `SSL_CERT_FILE` names: so the client
+/// runs in a child process of this test binary with it set (a variable set in this process
+/// would reach every test beside it).
+#[test]
+fn the_store_works_over_tls() {
+    if let Ok(url) = std::env::var("OMNI_DBT_TEST_REDISS_URL") {
+        return tls_child(&url);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        assert!(
+            status.as_ref().is_ok_and(|s| s.success()),
+            "openssl {args:?}: {status:?}"
+        );
+    };
+    std::fs::write(path("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &path("ca.key"),
+        "-out",
+        &path("ca.crt"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=omni-dbt test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &path("srv.key"),
+        "-out",
+        &path("srv.csr"),
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &path("srv.csr"),
+        "-CA",
+        &path("ca.crt"),
+        "-CAkey",
+        &path("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        &path("srv.crt"),
+        "-days",
+        "2",
+        "-extfile",
+        &path("ext"),
+    ]);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Ok(child) = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--tls-cert-file",
+            &path("srv.crt"),
+            "--tls-key-file",
+            &path("srv.key"),
+        ])
+        .args([
+            "--tls-ca-cert-file",
+            &path("ca.crt"),
+            "--tls-auth-clients",
+            "no",
+        ])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            &path("log"),
+        ])
+        .spawn()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is required in CI"
+        );
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let mut server = Redis {
+        child,
+        url: String::new(),
+    };
+    let cli = |args: &[&str]| {
+        Command::new("redis-cli")
+            .args([
+                "--tls",
+                "--cacert",
+                &path("ca.crt"),
+                "-p",
+                &port.to_string(),
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + REDIS_START;
+    while String::from_utf8_lossy(&cli(&["PING"]).stdout).trim() != "PONG" {
+        assert!(
+            std::time::Instant::now() < deadline && server.child.try_wait().unwrap().is_none(),
+            "the TLS redis-server did not start; its log:\n{}",
+            std::fs::read_to_string(path("log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["store::the_store_works_over_tls", "--exact", "--nocapture"])
+        .env(
+            "OMNI_DBT_TEST_REDISS_URL",
+            format!("rediss://127.0.0.1:{port}/"),
+        )
+        .env("SSL_CERT_FILE", path("ca.crt"))
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("1 passed"), "the child ran the test: {said}");
+    // The schedule is in the TLS server: the client reached it over TLS.
+    let keys = cli(&["--scan", "--pattern", "omni-dbt:rate:*"]);
+    assert!(
+        String::from_utf8_lossy(&keys.stdout).contains("omni-dbt:rate:"),
+        "{said}\n{keys:?}"
+    );
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    server.url.clear();
+}
+
+/// The child of [`the_store_works_over_tls`]: three paced calls through the TLS store, no
+/// warning that it was unavailable.
+fn tls_child(url: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let captured = Captured::default();
+        let _guard = captured.install();
+        let server = MockServer::start().await;
+        answer(
+            &server,
+            "GET",
+            collection_path(),
+            json_response(200, json!([])),
+        )
+        .await;
+        let client = stored(&server, "omni_osk_store_test_tls", url);
+        for _ in 0..3 {
+            client
+                .dbt_environments(id(CONN))
+                .list()
+                .send()
+                .await
+                .unwrap();
+        }
+        let log = captured.text();
+        assert!(!log.contains("unavailable"), "{log}");
+    });
+}

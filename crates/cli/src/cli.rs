@@ -61,7 +61,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
     /// Share the token's rate limit with every pipeline pointed at this Redis
-    /// (`redis://host:port/`; also `OMNI_RATE_LIMIT_STORE`). Optional: without it each run
+    /// (`redis://host:port/`, or `rediss://` for TLS; also `OMNI_RATE_LIMIT_STORE`). Optional: without it each run
     /// paces itself. An unreachable store is warned about and the run paces locally.
     #[arg(long, global = true, value_name = "URL")]
     pub rate_limit_store: Option<String>,
