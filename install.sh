@@ -18,14 +18,19 @@ repo="${OMNI_DBT_REPO:-omni-dbt/omni-dbt}"
 
 fail() { echo "omni-dbt install: $*" >&2; exit 1; }
 
-case "$version" in
-  latest | v[0-9]*) ;;
-  *) fail "OMNI_DBT_VERSION must be a release tag like v0.1.0, or latest (got: $version)" ;;
-esac
-case "$repo" in
-  */* ) [[ "$repo" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || fail "OMNI_DBT_REPO must be owner/name" ;;
-  * ) fail "OMNI_DBT_REPO must be owner/name" ;;
-esac
+# The version and the repository become a URL and a directory: only a semantic-version tag (or
+# `latest`) and GitHub's own owner/name shapes, so that neither can walk (`..`), add a line to
+# GITHUB_PATH, or point at another repository's release. Values are never printed raw.
+semver='^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$'
+if [ "$version" != latest ] && ! [[ "$version" =~ $semver ]]; then
+  fail "OMNI_DBT_VERSION must be a release tag like v0.1.0 (v1.2.3 or v1.2.3-rc.1), or latest"
+fi
+owner="${repo%%/*}"
+name="${repo#*/}"
+if ! [[ "$repo" == */* && "$owner" =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$ && "$name" =~ ^[A-Za-z0-9_.-]{1,100}$ ]] \
+  || [ "$name" = . ] || [ "$name" = .. ]; then
+  fail "OMNI_DBT_REPO must be a GitHub owner/name (letters, digits, '-', and '_' or '.' in the name)"
+fi
 
 os="$(uname -s)"
 arch="$(uname -m)"
@@ -99,6 +104,9 @@ else
 fi
 "$binary" --version >/dev/null || fail "the installed binary does not run"
 if [ -n "${GITHUB_PATH:-}" ]; then
+  case "$dir" in
+    *$'\n'* | *$'\r'*) fail "the install directory has a line break; not added to GITHUB_PATH" ;;
+  esac
   echo "$dir" >> "$GITHUB_PATH"
 fi
 if [ -n "${GITHUB_OUTPUT:-}" ]; then

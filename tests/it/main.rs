@@ -12,6 +12,7 @@ mod drift;
 mod e2e;
 mod errors;
 mod hardening;
+mod install;
 mod operations;
 mod paths;
 mod redaction;
