@@ -14,16 +14,10 @@ pub fn read(source: &str) -> Result<Vec<u8>, String> {
     if source.starts_with("https://") || source.starts_with("http://") {
         fetch(source)
     } else {
-        let path = Path::new(source);
-        let size = std::fs::metadata(path)
-            .map_err(|e| format!("{source}: {e}"))?
-            .len();
-        if size > MAX_BYTES {
-            return Err(format!(
-                "{source}: {size} bytes is over the {MAX_BYTES}-byte limit"
-            ));
-        }
-        std::fs::read(path).map_err(|e| format!("{source}: {e}"))
+        // A regular file only, read up to the cap: `/dev/zero` or a FIFO is refused at once.
+        omni_dbt_input::read_small_file(Path::new(source), MAX_BYTES)
+            .map(String::into_bytes)
+            .map_err(|e| format!("{source}: {e}"))
     }
 }
 
@@ -88,131 +82,22 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Value, String> {
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| format!("{name}: invalid JSON: {e}"))
     } else {
-        let budget = std::cell::Cell::new(MAX_YAML_NODES);
-        let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-        serde::de::DeserializeSeed::deserialize(Bounded { budget: &budget }, deserializer).map_err(
-            |e| {
-                if budget.get() == 0 {
-                    format!(
-                        "{name}: the YAML document expands to more than {MAX_YAML_NODES} nodes \
-                         (anchors and aliases); refusing it"
-                    )
-                } else {
-                    format!("{name}: neither JSON nor valid YAML: {e}")
-                }
-            },
-        )
+        omni_dbt_input::yaml(text, YAML_LIMITS)
+            .map_err(|e| format!("{name}: not JSON, and as YAML it {e}"))
     }
 }
+
+/// What a YAML spec may expand to (aliases expanded): Omni's whole document is a few hundred
+/// thousand nodes and a few megabytes; a few kilobytes of anchors could stand for billions.
+pub const YAML_LIMITS: omni_dbt_input::Limits = omni_dbt_input::Limits {
+    bytes: 64 << 20,
+    nodes: MAX_YAML_NODES,
+    depth: 128,
+};
 
 /// The most nodes a YAML document may expand to. Aliases let a few kilobytes stand for
 /// billions of nodes; Omni's whole spec is a few hundred thousand.
 pub const MAX_YAML_NODES: usize = 2_000_000;
-
-/// Deserializes into a JSON value, counting every node (aliases expanded) against a budget.
-struct Bounded<'a> {
-    budget: &'a std::cell::Cell<usize>,
-}
-
-impl Bounded<'_> {
-    fn take<E: serde::de::Error>(&self) -> Result<(), E> {
-        match self.budget.get() {
-            0 => Err(E::custom("too many nodes")),
-            n => {
-                self.budget.set(n - 1);
-                Ok(())
-            }
-        }
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Bounded<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Bounded<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a YAML value")
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
-        self.take()?;
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
-        self.take()?;
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
-        self.take()?;
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        self.take()?;
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
-        self.take()?;
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
-        self.take()?;
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
-        self.take()?;
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
-        self.visit_unit()
-    }
-
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        self.take()?;
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Bounded {
-            budget: self.budget,
-        })? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        self.take()?;
-        let mut out = serde_json::Map::new();
-        while let Some(key) = map.next_key_seed(Bounded {
-            budget: self.budget,
-        })? {
-            let key = match key {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            let value = map.next_value_seed(Bounded {
-                budget: self.budget,
-            })?;
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
-}
 
 /// Lowercase hex SHA-256.
 pub fn sha256(bytes: &[u8]) -> String {

@@ -995,6 +995,48 @@ fn an_openapi_30_document_passes_through_unchanged() {
     assert!(text(&out).contains("no differences in the covered operations"));
 }
 
+/// Under 1 MiB written, 30 GB of text once aliases are expanded: refused by bytes (it aborted
+/// the process), as the CLI's loader refuses it; `/dev/zero` and a FIFO are refused at once.
+#[test]
+fn a_spec_that_reads_forever_or_expands_to_gigabytes_is_refused() {
+    let dir = spec_dir();
+    let bomb = dir.path().join("text-bomb.yaml");
+    let yaml = format!(
+        "openapi: 3.1.0\nbig: &a \"{}\"\nall: [{}]\n",
+        "x".repeat(500_000),
+        ["*a"; 60_000].join(", ")
+    );
+    assert!(yaml.len() < 1 << 20);
+    std::fs::write(&bomb, yaml).unwrap();
+    let out = xtask(
+        dir.path(),
+        &["spec", "pull", "--from", bomb.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("bytes of text"), "{}", text(&out));
+    let out = xtask(dir.path(), &["spec", "pull", "--from", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("regular file"), "{}", text(&out));
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let started = std::time::Instant::now();
+        let out = xtask(
+            dir.path(),
+            &["spec", "pull", "--from", fifo.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+}
+
 #[test]
 fn a_yaml_document_whose_aliases_explode_is_refused_quickly() {
     let dir = spec_dir();
@@ -1015,7 +1057,7 @@ fn a_yaml_document_whose_aliases_explode_is_refused_quickly() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).contains("expands to more than 2000000 nodes"),
+        text(&out).contains("expands to more than 2000000 YAML nodes"),
         "{}",
         text(&out)
     );
