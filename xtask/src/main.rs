@@ -173,6 +173,17 @@ fn docs_dir(spec_dir: &Path) -> Option<PathBuf> {
     (root.join("crates").join("codegen").is_dir() && dir.is_dir()).then_some(dir)
 }
 
+/// Refuses to write `path` when it is a symbolic link.
+fn not_a_link(path: &Path) -> Result<(), String> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
+            "{} is a symbolic link; refusing to write through it (nothing was written)",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn read_json(path: &Path) -> Result<Value, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
@@ -268,6 +279,20 @@ fn pull(spec_dir: &Path, from: &str, format: Format) -> Result<(), String> {
             "specSha256": spec_sha,
         }),
     };
+    // Every file this writes, checked before any is written: none may be a symbolic link (a
+    // pull would write wherever it points).
+    let mut targets = vec![
+        spec_dir.join(UPSTREAM),
+        spec_dir.join(SPEC),
+        spec_dir.join(PROVENANCE),
+    ];
+    targets.extend(conformance_copy(spec_dir));
+    if let Some(dir) = docs_dir(spec_dir) {
+        targets.extend(docs.iter().map(|(name, _)| dir.join(name)));
+    }
+    for target in &targets {
+        not_a_link(target)?;
+    }
     fs::write(spec_dir.join(UPSTREAM), source::canonical(&upstream)).map_err(|e| e.to_string())?;
     fs::write(spec_dir.join(SPEC), &spec_text).map_err(|e| e.to_string())?;
     if let Some(copy) = conformance_copy(spec_dir) {

@@ -1526,3 +1526,33 @@ fn a_changed_default_is_reported() {
         )],
     );
 }
+
+/// A file of `openapi/` that is a symbolic link is not written through: the pull is refused
+/// before it writes anything, and the link's target is untouched.
+#[cfg(unix)]
+#[test]
+fn a_pull_never_writes_through_a_symbolic_link() {
+    let dir = spec_dir();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("victim");
+    std::fs::write(&target, "untouched").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("omni-dbt.json")).unwrap();
+    let out = xtask(
+        dir.path(),
+        &[
+            "spec",
+            "pull",
+            "--from",
+            repo_file("xtask/tests/fixtures/omni/omni-2026-05-04.json")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is a symbolic link"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    assert!(
+        !dir.path().join("upstream.json").exists(),
+        "nothing was written"
+    );
+}

@@ -46,6 +46,7 @@ pub fn generate(spec_json: &str) -> Result<String, String> {
     parse(spec_json)?;
     let doc: Value = serde_json::from_str(spec_json)
         .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    check_operation_names(&doc)?;
     let view = generation_view(&doc);
     let spec: openapiv3::OpenAPI = serde_json::from_value(view.clone())
         .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
@@ -301,6 +302,7 @@ fn generate_unguarded(spec: &openapiv3::OpenAPI, doc: &Value) -> Result<String, 
 pub fn generation_view(doc: &Value) -> Value {
     let mut view = doc.clone();
     plain_dates(&mut view);
+    line_feeds_only(&mut view);
     let schemas = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)
@@ -342,6 +344,88 @@ pub fn generation_view(doc: &Value) -> Value {
         }
     }
     view
+}
+
+/// The methods progenitor's generated `Client` has besides one per operation (and the traits
+/// it implements): an operation of that name would not compile.
+const CLIENT_METHODS: &[&str] = &[
+    "new",
+    "new_with_client",
+    "baseurl",
+    "client",
+    "api_version",
+    "inner",
+    "pre",
+    "post",
+    "exec",
+];
+
+/// Every operation's method name (progenitor's snake case of its `operationId`) is one
+/// progenitor can write: not one of [`CLIENT_METHODS`], not a name another operation's id
+/// becomes too (`connections_dbt_environments_list` beside `connectionsDbtEnvironmentsList`).
+/// The error names each operation by its JSON pointer.
+pub fn check_operation_names(doc: &Value) -> Result<(), String> {
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut faults = Vec::new();
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let pointer = format!("/paths/{}/{method}/operationId", escape(path));
+            let name = derive::field_name(id).trim_end_matches('_').to_owned();
+            if CLIENT_METHODS.contains(&name.as_str()) {
+                faults.push(format!(
+                    "operationId {id:?} ({pointer}) becomes the method `{name}`, which the \
+                     generated client already has"
+                ));
+            } else if let Some(other) = seen.insert(name.clone(), pointer.clone()) {
+                faults.push(format!(
+                    "operationId {id:?} ({pointer}) becomes the method `{name}`, as the one at \
+                     {other} does"
+                ));
+            }
+        }
+    }
+    if faults.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} operation name(s) cannot be generated:\n{}",
+            faults.len(),
+            faults.join("\n")
+        ))
+    }
+}
+
+/// A third generation rule: the texts that become doc comments (`description`, `summary`,
+/// `title`) have line feeds only; a bare carriage return in a doc comment does not compile.
+fn line_feeds_only(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                match inner {
+                    Value::String(text)
+                        if matches!(key.as_str(), "description" | "summary" | "title")
+                            && text.contains('\r') =>
+                    {
+                        *text = text.replace("\r\n", "\n").replace('\r', "\n");
+                    }
+                    other => line_feeds_only(other),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(line_feeds_only),
+        _ => {}
+    }
 }
 
 /// A second generation rule: a string with `format: date-time` or `date` is generated as a
@@ -464,6 +548,42 @@ mod tests {
             )
         );
         assert!(flat.contains("crate::path::segment(\"jobId\",&job_id.to_string())?,"));
+    }
+
+    #[test]
+    fn operation_names_progenitor_cannot_write_are_refused_with_their_pointer() {
+        let get = |id: &str| json!({"get": {"operationId": id, "responses": {"200": {"description": "ok"}}}});
+        let doc = document(json!({"/a": get("new")}));
+        let err = generate(&doc).unwrap_err();
+        assert!(
+            err.contains("operationId \"new\" (/paths/~1a/get/operationId)"),
+            "{err}"
+        );
+        let doc = document(json!({
+            "/a": get("connectionsDbtEnvironmentsList"),
+            "/b": get("connections_dbt_environments_list"),
+        }));
+        let err = generate(&doc).unwrap_err();
+        assert!(err.contains("/paths/~1b/get/operationId"), "{err}");
+        assert!(
+            err.contains("as the one at /paths/~1a/get/operationId"),
+            "{err}"
+        );
+        assert!(generate(&document(json!({"/a": get("fine")}))).is_ok());
+    }
+
+    #[test]
+    fn a_bare_carriage_return_in_a_description_generates_code_that_compiles() {
+        let doc = document(json!({"/a": {"get": {
+            "operationId": "op", "description": "one\rtwo\r\nthree",
+            "responses": {"200": {"description": "ok\r", "content": {"application/json": {
+                "schema": {"type": "object", "description": "a\rb",
+                           "properties": {"x": {"type": "string", "description": "c\rd"}}}
+            }}}}
+        }}}));
+        let code = generate(&doc).unwrap();
+        assert!(!code.contains('\r'), "a carriage return reached the code");
+        assert!(code.contains("one\n") || code.contains("one"), "{code}");
     }
 
     #[test]
