@@ -267,9 +267,12 @@ async fn env_apply(
         }
     }
     let total = planned.total();
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    // Counted as each change ends (not as each phase does), so that an interrupt says what
+    // had really finished, and a long apply is seen to move.
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let progress: std::sync::Arc<dyn Fn(usize, usize) + Send + Sync> =
+        std::sync::Arc::new(|done, total| say(&format!("{done} of {total} change(s) done")));
     let report = |line: &str, failed: bool| {
-        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         say(&format!(
             "{} {line}",
             if failed { "failed:" } else { "ok:" }
@@ -277,9 +280,9 @@ async fn env_apply(
     };
     // SIGINT/SIGTERM mid-apply: say what was done (the steps in flight may still land).
     let failures = tokio::select! {
-        failures = plan::apply(requests, &report) => failures,
+        failures = plan::apply(requests, &finished, progress, &report) => failures,
         signal = interrupted() => {
-            let finished = done.load(std::sync::atomic::Ordering::Relaxed);
+            let finished = finished.load(std::sync::atomic::Ordering::Relaxed);
             return Err(Failure::Interrupted(format!(
                 "{signal}: {finished} of {total} change(s) had finished (the ones in flight may \
                  still land); run `env plan` to see where things stand"

@@ -179,38 +179,66 @@ pub type StepFailure = (String, u8);
 
 /// Carries out checked requests: creates, then updates, then deletes, each through the
 /// library's bulk runner (bounded concurrency; the client's pacing and retries apply to each
-/// request). `done` is told of each step as it ends (its line, and whether it failed).
-pub async fn apply(requests: Requests, done: &(dyn Fn(&str, bool) + Sync)) -> Vec<StepFailure> {
+/// request). `finished` counts every step as it ends, and `progress` is told of each (how many
+/// of how many), so that a long apply is seen to move and an interrupt can say what had
+/// finished; `done` is told of each step's outcome (its line, and whether it failed).
+pub async fn apply(
+    requests: Requests,
+    finished: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    progress: std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>,
+    done: &(dyn Fn(&str, bool) + Sync),
+) -> Vec<StepFailure> {
+    use std::sync::atomic::Ordering;
+
     use omni_dbt::Bulk;
 
+    let total = requests.creates.len() + requests.updates.len() + requests.deletes.len();
     let mut failures = Vec::new();
     let mut record = |verb: &str, name: &str, result: Result<(), omni_dbt::Error>| match result {
         Ok(()) => done(&format!("{verb}d {}", shown(name)), false),
         Err(e) => {
-            let line = format!("{verb} {}: {e}", shown(name));
+            let line = format!("{verb} {}: {}", shown(name), e);
             done(&line, true);
             failures.push((line, crate::failure::Failure::Api(e).exit_code()));
         }
     };
+    // One phase's bulk run, counting into `finished` as each request ends.
+    let counted = |base: usize| {
+        let finished = finished.clone();
+        let progress = progress.clone();
+        move |p: omni_dbt::Progress| {
+            finished.store(base + p.done, Ordering::Relaxed);
+            progress(base + p.done, total);
+        }
+    };
+    let base = finished.load(Ordering::Relaxed);
     let (names, creates): (Vec<_>, Vec<_>) = requests.creates.into_iter().unzip();
-    for (name, result) in names
-        .iter()
-        .zip(Bulk::new(creates).concurrency(4).run().await)
-    {
+    let results = Bulk::new(creates)
+        .concurrency(4)
+        .on_progress(counted(base))
+        .run()
+        .await;
+    for (name, result) in names.iter().zip(results) {
         record("create", name, result.map(drop));
     }
+    let base = finished.load(Ordering::Relaxed);
     let (names, updates): (Vec<_>, Vec<_>) = requests.updates.into_iter().unzip();
-    for (name, result) in names
-        .iter()
-        .zip(Bulk::new(updates).concurrency(4).run().await)
-    {
+    let results = Bulk::new(updates)
+        .concurrency(4)
+        .on_progress(counted(base))
+        .run()
+        .await;
+    for (name, result) in names.iter().zip(results) {
         record("update", name, result.map(drop));
     }
+    let base = finished.load(Ordering::Relaxed);
     let (names, deletes): (Vec<_>, Vec<_>) = requests.deletes.into_iter().unzip();
-    for (name, result) in names
-        .iter()
-        .zip(Bulk::new(deletes).concurrency(4).run().await)
-    {
+    let results = Bulk::new(deletes)
+        .concurrency(4)
+        .on_progress(counted(base))
+        .run()
+        .await;
+    for (name, result) in names.iter().zip(results) {
         record("delete", name, result.map(drop));
     }
     failures
