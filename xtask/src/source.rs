@@ -93,6 +93,8 @@ pub const YAML_LIMITS: omni_dbt_input::Limits = omni_dbt_input::Limits {
     bytes: 64 << 20,
     nodes: MAX_YAML_NODES,
     depth: 128,
+    // Status codes are numbers in YAML (`200:`).
+    text_keys: false,
 };
 
 /// The most nodes a YAML document may expand to. Aliases let a few kilobytes stand for

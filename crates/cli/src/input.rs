@@ -52,8 +52,9 @@ pub fn token_stdin() -> Result<String, Failure> {
 pub fn secret_var(name: &str, stdin_free: bool) -> Result<String, Failure> {
     let flag = format!("--secret-var {name}");
     match std::env::var(name) {
-        Ok(value) if value.is_empty() => Err(Failure::Usage(format!(
-            "{flag}: the environment variable {name} is set but empty; refusing to send an empty secret"
+        Ok(value) if value.trim().is_empty() => Err(Failure::Usage(format!(
+            "{flag}: the environment variable {name} is set but empty (or only blanks); refusing \
+             to send an empty secret"
         ))),
         Ok(value) => Ok(value),
         Err(std::env::VarError::NotUnicode(_)) => Err(Failure::Usage(format!(
@@ -76,9 +77,10 @@ pub fn secret_var(name: &str, stdin_free: bool) -> Result<String, Failure> {
                 .map_err(|e| Failure::Usage(format!("{flag}: standard input {e}")))?;
             let value = text.strip_suffix('\n').unwrap_or(&text);
             let value = value.strip_suffix('\r').unwrap_or(value);
-            if value.is_empty() {
+            if value.trim().is_empty() {
                 return Err(Failure::Usage(format!(
-                    "{flag}: the environment variable {name} is unset and standard input is empty; \
+                    "{flag}: the environment variable {name} is unset and standard input is empty \
+                     (or only blanks); \
                      refusing to send an empty secret"
                 )));
             }
@@ -105,6 +107,7 @@ pub fn yaml(text: &str) -> Result<Value, String> {
             bytes: MAX_YAML_BYTES,
             nodes: MAX_YAML_NODES,
             depth: MAX_YAML_DEPTH,
+            text_keys: true,
         },
     )
 }

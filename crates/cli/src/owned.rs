@@ -58,10 +58,12 @@ impl Owner {
 }
 
 /// Who manages `env`, said in words: an owner, or why none.
+/// The default environment is that first, whatever its marker says: nothing of omni-dbt's ever
+/// changes or deletes it, so a marker on it (set by hand) manages nothing.
 pub fn describe(env: &DbtEnvironment) -> String {
     match Owner::of(env) {
+        _ if env.is_default_environment => "the connection's default environment".to_owned(),
         Some(owner) => format!("managed by {}", owner.describe()),
-        None if env.is_default_environment => "the connection's default".to_owned(),
         None => format!("not managed by omni-dbt (no {MARKER})"),
     }
 }

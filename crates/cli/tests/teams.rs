@@ -296,6 +296,12 @@ async fn the_default_environment_named_like_a_preview_is_never_changed_or_delete
         env_named(&h, "preview-dev").is_some(),
         "the default was deleted"
     );
+    // And it is called what it is, not "managed by the preview".
+    assert!(
+        stderr(&out).contains("is the connection's default environment, not this preview's"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -391,6 +397,35 @@ async fn a_missing_or_empty_secret_is_refused_and_nothing_is_sent() {
         stderr(&out)
     );
     assert_eq!(h.fake.journal().len(), before + 1, "only the list was sent");
+    // Blanks are no secret either, nor an unset variable (issue 29's survivor).
+    for env in [&[("EMPTY_PW", " \t")][..], &[]] {
+        let before = h.fake.journal().len();
+        let out = h.run(&["env", "apply", "-f", &f, "--yes"], env).await;
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("secretVariables.PW: the environment variable EMPTY_PW is"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(h.fake.journal().len(), before + 1, "only the list was sent");
+    }
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "env",
+                "update",
+                "y",
+                "--connection",
+                &conn,
+                "--secret-var",
+                "BLANK_PW",
+            ],
+            &[("BLANK_PW", "   ")],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only blanks"), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 //! expanded, and no key given twice in one mapping.
 //!
 //! ```
-//! let limits = omni_dbt_input::Limits { bytes: 1 << 20, nodes: 10_000, depth: 16 };
+//! let limits = omni_dbt_input::Limits { bytes: 1 << 20, nodes: 10_000, depth: 16, text_keys: true };
 //! let value = omni_dbt_input::yaml("a: [1, 2]\n", limits).unwrap();
 //! assert_eq!(value["a"][1], 2);
 //! let bomb = format!("big: &a \"{}\"\nall: [{}]\n", "x".repeat(1000), ["*a"; 2000].join(", "));
@@ -25,6 +25,10 @@ pub struct Limits {
     pub nodes: usize,
     /// The deepest it may nest.
     pub depth: usize,
+    /// Keys must be text as written: a key YAML reads as a number, a boolean or null (`0x1F:`
+    /// is 31, `1e3:` 1000.0, `~:` null) is refused rather than silently renamed. (An OpenAPI
+    /// document in YAML writes status codes as numbers: `200:`.)
+    pub text_keys: bool,
 }
 
 /// A regular file of at most `cap` bytes. Opening never blocks (a FIFO would), and the type is
@@ -256,6 +260,14 @@ impl<'de> serde::de::Visitor<'de> for Bounded<'_> {
         while let Some(key) = map.next_key_seed(self.child())? {
             let key = match key {
                 Value::String(s) => s,
+                other if self.budget.limits.text_keys => {
+                    let why = format!(
+                        "the key {other} is not text (YAML reads it as a number, a boolean or \
+                         null, and would rename it); quote it"
+                    );
+                    *self.budget.failure.borrow_mut() = Some(why.clone());
+                    return Err(serde::de::Error::custom(why));
+                }
                 other => other.to_string(),
             };
             if out.contains_key(&key) {
@@ -278,7 +290,28 @@ mod tests {
         bytes: 1 << 20,
         nodes: 100_000,
         depth: 32,
+        text_keys: true,
     };
+
+    #[test]
+    fn keys_yaml_would_rename_are_refused_unless_allowed() {
+        for text in ["0x1F: a\n", "1e3: a\n", "~: a\n", "true: a\n", "200: ok\n"] {
+            let err = yaml(text, LIMITS).unwrap_err();
+            assert!(err.contains("is not text"), "{text}: {err}");
+        }
+        assert_eq!(
+            yaml("'0x1F': a\n", LIMITS).unwrap(),
+            serde_json::json!({"0x1F": "a"})
+        );
+        let lax = Limits {
+            text_keys: false,
+            ..LIMITS
+        };
+        assert_eq!(
+            yaml("200: ok\n", lax).unwrap(),
+            serde_json::json!({"200": "ok"})
+        );
+    }
 
     #[test]
     fn an_alias_amplification_of_text_is_refused_by_bytes() {

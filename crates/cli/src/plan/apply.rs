@@ -25,11 +25,11 @@ pub fn secrets(plan: &Plan) -> Result<BTreeMap<(String, String), String>, Failur
             {
                 let var = reference_name(reference).unwrap_or(reference);
                 match std::env::var(var) {
-                    Ok(value) if !value.is_empty() => {
+                    Ok(value) if !value.trim().is_empty() => {
                         out.insert((step.name.clone(), name.clone()), value);
                     }
                     Ok(_) => missing.push(format!(
-                        "{}.secretVariables.{name}: the environment variable {var} is empty",
+                        "{}.secretVariables.{name}: the environment variable {var} is empty (or only blanks)",
                         shown(&step.name)
                     )),
                     Err(_) => missing.push(format!(
