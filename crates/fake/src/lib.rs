@@ -652,6 +652,7 @@ impl FakeOmni {
         let mut journal = lock(&self.shared.journal);
         journal.entries.clear();
         journal.dropped = 0;
+        journal.bytes = 0;
     }
 
     /// Stops accepting connections, lets the requests in flight finish (up to 5 s), and

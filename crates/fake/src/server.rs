@@ -52,14 +52,38 @@ pub(crate) struct Settings {
 pub(crate) struct Journal {
     pub entries: VecDeque<JournalEntry>,
     pub dropped: u64,
+    /// The bytes the entries hold (bodies, paths, queries, headers).
+    pub bytes: usize,
+}
+
+/// The most bytes the journal keeps, whatever its capacity in entries: 600 bodies of 1 MiB
+/// held 604 MB. The oldest entries go first.
+pub(crate) const MAX_JOURNAL_BYTES: usize = 64 << 20;
+
+fn entry_bytes(entry: &JournalEntry) -> usize {
+    entry.body.len()
+        + entry.path.len()
+        + entry.query.as_ref().map_or(0, String::len)
+        + entry
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len())
+            .sum::<usize>()
 }
 
 impl Journal {
     fn push(&mut self, entry: JournalEntry, capacity: usize) {
-        while self.entries.len() >= capacity.max(1) {
-            self.entries.pop_front();
+        let size = entry_bytes(&entry);
+        while !self.entries.is_empty()
+            && (self.entries.len() >= capacity.max(1)
+                || self.bytes.saturating_add(size) > MAX_JOURNAL_BYTES)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes = self.bytes.saturating_sub(entry_bytes(&old));
+            }
             self.dropped = self.dropped.saturating_add(1);
         }
+        self.bytes = self.bytes.saturating_add(size);
         self.entries.push_back(entry);
     }
 }
@@ -265,17 +289,21 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|n| n > MAX_BODY as u64);
-    let read = tokio::time::timeout(
-        shared.settings.body_timeout,
-        http_body_util::Limited::new(body, MAX_BODY).collect(),
-    );
-    let body = match (declared_too_large, read.await) {
-        (false, Ok(Ok(collected))) => Ok(collected.to_bytes()),
-        (true, _) => Err(413),
-        (false, Ok(Err(e))) if e.downcast_ref::<LengthLimitError>().is_some() => Err(413),
-        // The body ended early (the client went away) or did not come in time.
-        (false, Ok(Err(_))) => Err(400),
-        (false, Err(_)) => Err(408),
+    // A body declared too large is refused at once, unread (not after the body timeout).
+    let body = if declared_too_large {
+        Err(413)
+    } else {
+        let read = tokio::time::timeout(
+            shared.settings.body_timeout,
+            http_body_util::Limited::new(body, MAX_BODY).collect(),
+        );
+        match read.await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(413),
+            // The body ended early (the client went away) or did not come in time.
+            Ok(Err(_)) => Err(400),
+            Err(_) => Err(408),
+        }
     };
     let route = Route::parse(&method, &path);
     let operation = route.as_ref().ok().map(|r| r.operation);
