@@ -196,6 +196,7 @@ impl ListEnvironments {
     }
 
     /// Every environment on every page, following `nextCursor`, fetched as the stream is read.
+    /// Pages of 100 (the largest Omni serves) unless [`page_size`](Self::page_size) says otherwise.
     ///
     /// A cursor that comes back a second time ends the stream with
     /// [`Error::UnexpectedResponse`] instead of looping.
@@ -218,6 +219,11 @@ impl PagedRequest for ListEnvironments {
 
     fn at(self, cursor: String) -> Self {
         self.cursor(cursor)
+    }
+
+    fn largest_pages(mut self) -> Self {
+        self.page_size.get_or_insert(paging::MAX_PAGE_SIZE);
+        self
     }
 }
 

@@ -166,6 +166,7 @@ impl ListExposures {
     }
 
     /// Every exposure on every page, following `nextCursor`, fetched as the stream is read.
+    /// Pages of 100 (the largest Omni serves) unless [`page_size`](Self::page_size) says otherwise.
     pub fn stream(self) -> impl Stream<Item = Result<DbtExposureWithMeta>> + Send + 'static {
         paging::every_record(self)
     }
@@ -185,6 +186,11 @@ impl PagedRequest for ListExposures {
 
     fn at(self, cursor: String) -> Self {
         self.cursor(cursor)
+    }
+
+    fn largest_pages(mut self) -> Self {
+        self.page_size.get_or_insert(paging::MAX_PAGE_SIZE);
+        self
     }
 }
 

@@ -19,14 +19,23 @@ pub(crate) trait PagedRequest: Clone + Send + 'static {
 
     /// The same request, at `cursor`.
     fn at(self, cursor: String) -> Self;
+
+    /// The same request with pages of [`MAX_PAGE_SIZE`] unless the caller chose a size: every
+    /// page is read anyway, so the largest page costs the fewest requests (on a connection of
+    /// 2,000 environments, 21 instead of 101 at Omni's default of 20; at 60 a minute, the
+    /// difference is the organisation's budget).
+    fn largest_pages(self) -> Self;
 }
+
+/// The largest page Omni's cursor-paged lists serve.
+pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
 /// Every record on every page, fetched as the stream is read. A cursor that comes back a
 /// second time ends the stream with [`Error::UnexpectedResponse`] instead of looping.
 pub(crate) fn every_record<R: PagedRequest>(
     request: R,
 ) -> impl Stream<Item = Result<R::Item>> + Send + 'static {
-    let state = Some((request, HashSet::new()));
+    let state = Some((request.largest_pages(), HashSet::new()));
     stream::try_unfold(state, |state| async move {
         let Some((request, mut seen)) = state else {
             return Ok(None);
@@ -53,7 +62,7 @@ pub(crate) fn every_record<R: PagedRequest>(
 /// Omni's page-size rule for its cursor-paged lists: 1 to 100.
 pub(crate) fn check_page_size(size: Option<u32>) -> Result<()> {
     match size {
-        None | Some(1..=100) => Ok(()),
+        None | Some(1..=MAX_PAGE_SIZE) => Ok(()),
         Some(n) => Err(Error::invalid(
             "pageSize",
             format!("must be between 1 and 100, got {n}"),

@@ -503,3 +503,33 @@ async fn the_dbt_configuration_round_trip() {
     assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
     assert_conformed(&fake);
 }
+
+/// Reading every page asks for the largest page (100): 250 environments are 3 requests, not
+/// 13 at Omni's default of 20. A size the caller chose is kept.
+#[tokio::test]
+async fn every_page_is_read_in_pages_of_100() {
+    let fake = omni_dbt_fake::FakeOmni::builder()
+        .without_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let client = crate::common::fake_client(&fake);
+    let envs = client.dbt_environments(fake.connection_id());
+    for i in 0..249 {
+        envs.create(format!("e{i:03}"), "s").send().await.unwrap();
+    }
+    fake.clear_journal();
+    assert_eq!(envs.list().all().await.unwrap().len(), 250);
+    let queries: Vec<Option<String>> = fake.journal().into_iter().map(|e| e.query).collect();
+    assert_eq!(queries.len(), 3, "{queries:?}");
+    assert!(queries[0].as_deref() == Some("pageSize=100"), "{queries:?}");
+    assert!(
+        queries[1..]
+            .iter()
+            .all(|q| q.as_deref().is_some_and(|q| q.contains("pageSize=100"))),
+        "{queries:?}"
+    );
+    fake.clear_journal();
+    assert_eq!(envs.list().page_size(50).all().await.unwrap().len(), 250);
+    assert_eq!(fake.journal().len(), 5);
+}
