@@ -60,6 +60,8 @@ pub struct Property {
     pub json: &'static str,
     /// Its Rust name (the generated setter's, e.g. `target_schema`).
     pub rust: &'static str,
+    /// Its name in kebab case (`target-schema`), e.g. for a command-line flag.
+    pub kebab: &'static str,
     /// What kind of value it holds.
     pub kind: Kind,
     /// Whether it may be `null` (which clears it in an update).
@@ -179,6 +181,7 @@ mod tests {
         Property {
             json: "retries",
             rust: "retries",
+            kebab: "retries",
             kind: Kind::Integer,
             nullable: true,
             required: false,

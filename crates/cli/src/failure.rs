@@ -118,7 +118,7 @@ fn cli_words(e: &Error) -> String {
         }
         let property = crate::plan::managed()
             .find(|p| p.json == field)
-            .map(|p| crate::flags::flag(p.json));
+            .map(crate::flags::flag);
         let flag = match field.as_str() {
             _ if property.is_some() => property.as_deref().unwrap_or_default(),
             "name" => "--name",

@@ -43,8 +43,9 @@ impl<const MODE: u8> PropertyArgs<MODE> {
     }
 }
 
-/// `targetSchema` → `target-schema`.
-pub fn kebab(json: &str) -> String {
+/// `targetSchema` → `target-schema` (for a name the table does not hold, e.g. `target…`'s
+/// short name).
+fn kebab(json: &str) -> String {
     let mut out = String::new();
     for c in json.chars() {
         if c.is_ascii_uppercase() {
@@ -52,8 +53,6 @@ pub fn kebab(json: &str) -> String {
                 out.push('-');
             }
             out.push(c.to_ascii_lowercase());
-        } else if c == '_' {
-            out.push('-');
         } else {
             out.push(c);
         }
@@ -62,8 +61,8 @@ pub fn kebab(json: &str) -> String {
 }
 
 /// The flag a property answers to, in the CLI's words (for errors that name it).
-pub fn flag(json: &str) -> String {
-    format!("--{}", kebab(json))
+pub fn flag(property: &Property) -> String {
+    format!("--{}", property.kebab)
 }
 
 /// `--schema` for `targetSchema`; none for a property not named `target…`, or whose short name
@@ -122,7 +121,7 @@ fn augment(mut cmd: Command, mode: u8) -> Command {
         if (mode == UPDATE && !property.in_update) || (mode != UPDATE && !property.in_create) {
             continue;
         }
-        let long = kebab(property.json);
+        let long = property.kebab.to_owned();
         let short = short_name(property.json);
         let mut help = property.description.trim_end_matches('.').to_owned();
         if !property.values.is_empty() {
@@ -223,8 +222,7 @@ mod tests {
 
     #[test]
     fn names_follow_the_spec_and_today_s_aliases_stay() {
-        assert_eq!(kebab("isDeferralEnabled"), "is-deferral-enabled");
-        assert_eq!(kebab("dbt_git_branch"), "dbt-git-branch");
+        assert_eq!(kebab("Schema"), "schema");
         assert_eq!(short_name("targetSchema").as_deref(), Some("schema"));
         assert_eq!(short_name("targetRole").as_deref(), Some("role"));
         assert_eq!(

@@ -163,6 +163,8 @@ pub struct Row {
     pub json: String,
     /// The Rust field name.
     pub rust: String,
+    /// The name in kebab case (`target-schema`): the CLI's flag.
+    pub kebab: String,
     /// `String`, `Uuid`, `Boolean`, `Integer`, `Number`, `List` or `Object`.
     pub kind: &'static str,
     /// May be `null`.
@@ -273,6 +275,7 @@ pub fn rows(doc: &Value, table: &Table) -> Result<Vec<Row>, String> {
         out.push(Row {
             json: name.clone(),
             rust: field_name(name),
+            kebab: kebab(name),
             kind,
             nullable: sources.iter().any(|v| shape(v, &[]).nullable),
             required: required.contains(name),
@@ -320,13 +323,14 @@ fn property_table(out: &mut String, doc: &Value, table: &Table) -> Result<(), St
         let values: Vec<String> = row.values.iter().map(|v| literal(v)).collect();
         let _ = writeln!(
             out,
-            "{PROPERTY} {{ json: {json}, rust: {rust}, kind: {KIND}::{kind}, nullable: {nullable}, \
+            "{PROPERTY} {{ json: {json}, rust: {rust}, kebab: {kebab}, kind: {KIND}::{kind}, nullable: {nullable}, \
              required: {required}, in_create: {ic}, in_update: {iu}, in_answer: {ia}, \
              min_length: {min_length}, max_length: {max_length}, pattern: {pattern}, \
              minimum: {minimum}, maximum: {maximum}, values: &[{values}], \
              description: {description}, secret: {secret} }},",
             json = literal(&row.json),
             rust = literal(&row.rust),
+            kebab = literal(&row.kebab),
             kind = row.kind,
             nullable = row.nullable,
             required = row.required,
@@ -395,6 +399,24 @@ fn check_text(
     Ok(())
 }
 "#;
+
+/// A property's name in kebab case (`isDeferralEnabled` → `is-deferral-enabled`).
+pub fn kebab(json: &str) -> String {
+    let mut out = String::new();
+    for c in json.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c == '_' {
+            out.push('-');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// The Rust field name of a property (snake case, keywords escaped).
 pub fn field_name(property: &str) -> String {
@@ -825,6 +847,8 @@ mod tests {
         assert_eq!(field_name("ID"), "id");
         assert_eq!(field_name("9lives"), "_9lives");
         assert_eq!(field_name("x-y"), "x_y");
+        assert_eq!(kebab("isDeferralEnabled"), "is-deferral-enabled");
+        assert_eq!(kebab("dbt_git_branch"), "dbt-git-branch");
     }
 
     #[test]

@@ -301,7 +301,7 @@ pub fn reference(doc: &Value) -> Result<String, String> {
             cell(&sentence(&row.description)),
             rules_words(row),
             managed_note(row),
-            kebab(&row.json)
+            row.kebab
         ));
     }
     Ok(format!(
@@ -310,24 +310,6 @@ pub fn reference(doc: &Value) -> Result<String, String> {
         OWN_ROWS = REFERENCE_OWN_ROWS,
         TAIL = REFERENCE_TAIL
     ))
-}
-
-/// `targetSchema` → `target-schema` (the CLI's flag names).
-fn kebab(json: &str) -> String {
-    let mut out = String::new();
-    for c in json.chars() {
-        if c.is_ascii_uppercase() {
-            if !out.is_empty() {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else if c == '_' {
-            out.push('-');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A YAML scalar for an example value (JSON is YAML; strings quoted only when they must be).

@@ -190,19 +190,21 @@ pub async fn apply(
 ) -> Vec<StepFailure> {
     use std::sync::atomic::Ordering;
 
-    use omni_dbt::Bulk;
-
     let total = requests.creates.len() + requests.updates.len() + requests.deletes.len();
     let mut failures = Vec::new();
-    let mut record = |verb: &str, name: &str, result: Result<(), omni_dbt::Error>| match result {
-        Ok(()) => done(&format!("{verb}d {}", shown(name)), false),
-        Err(e) => {
-            let line = format!("{verb} {}: {}", shown(name), e);
-            done(&line, true);
-            failures.push((line, crate::failure::Failure::Api(e).exit_code()));
+    let mut record = |verb: &str, results: Vec<(String, Result<(), omni_dbt::Error>)>| {
+        for (name, result) in results {
+            match result {
+                Ok(()) => done(&format!("{verb}d {}", shown(&name)), false),
+                Err(e) => {
+                    let line = format!("{verb} {}: {e}", shown(&name));
+                    done(&line, true);
+                    failures.push((line, crate::failure::Failure::Api(e).exit_code()));
+                }
+            }
         }
     };
-    // One phase's bulk run, counting into `finished` as each request ends.
+    // A phase's progress, counting into `finished` as each request ends.
     let counted = |base: usize| {
         let finished = finished.clone();
         let progress = progress.clone();
@@ -211,35 +213,30 @@ pub async fn apply(
             progress(base + p.done, total);
         }
     };
-    let base = finished.load(Ordering::Relaxed);
-    let (names, creates): (Vec<_>, Vec<_>) = requests.creates.into_iter().unzip();
-    let results = Bulk::new(creates)
-        .concurrency(4)
-        .on_progress(counted(base))
-        .run()
-        .await;
-    for (name, result) in names.iter().zip(results) {
-        record("create", name, result.map(drop));
-    }
-    let base = finished.load(Ordering::Relaxed);
-    let (names, updates): (Vec<_>, Vec<_>) = requests.updates.into_iter().unzip();
-    let results = Bulk::new(updates)
-        .concurrency(4)
-        .on_progress(counted(base))
-        .run()
-        .await;
-    for (name, result) in names.iter().zip(results) {
-        record("update", name, result.map(drop));
-    }
-    let base = finished.load(Ordering::Relaxed);
-    let (names, deletes): (Vec<_>, Vec<_>) = requests.deletes.into_iter().unzip();
-    let results = Bulk::new(deletes)
-        .concurrency(4)
-        .on_progress(counted(base))
-        .run()
-        .await;
-    for (name, result) in names.iter().zip(results) {
-        record("delete", name, result.map(drop));
-    }
+    // Each phase's lines are said as soon as it ends.
+    let results = phase(requests.creates, counted(finished.load(Ordering::Relaxed))).await;
+    record("create", results);
+    let results = phase(requests.updates, counted(finished.load(Ordering::Relaxed))).await;
+    record("update", results);
+    let results = phase(requests.deletes, counted(finished.load(Ordering::Relaxed))).await;
+    record("delete", results);
     failures
+}
+
+/// One phase (creates, updates or deletes) through the library's bulk runner, 4 at a time:
+/// each step's name with its outcome.
+async fn phase<R: omni_dbt::SendRequest>(
+    steps: Vec<(String, R)>,
+    progress: impl Fn(omni_dbt::Progress) + Send + Sync + 'static,
+) -> Vec<(String, Result<(), omni_dbt::Error>)> {
+    let (names, requests): (Vec<_>, Vec<_>) = steps.into_iter().unzip();
+    let results = omni_dbt::Bulk::new(requests)
+        .concurrency(4)
+        .on_progress(progress)
+        .run()
+        .await;
+    names
+        .into_iter()
+        .zip(results.into_iter().map(|r| r.map(drop)))
+        .collect()
 }
