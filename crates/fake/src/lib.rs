@@ -38,6 +38,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod percent;
 mod server;
 mod state;
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{
     Answer, Branch, ListParams, Principal, Store, bad, error, object, only_keys, page, type_error,
 };
-use crate::server::decoded;
+use crate::percent::decoded;
 
 /// Deleted branches kept per model for `includeDeleted` (the oldest are forgotten).
 const MAX_DELETED_BRANCHES: usize = 1_000;
