@@ -196,6 +196,32 @@ pub fn with_variables(
 
 /// The user `owner` names: an id as it is, an email looked up through Omni's SCIM API (which
 /// takes Organization API keys only). `at` names the flag or key in errors.
+/// Whether this client may set an environment's owner, asked before anything is changed: an
+/// Organization API key may, a Personal Access Token may not (the library refuses it before
+/// sending). A token of unknown kind (from a file or `OMNI_API_TOKEN`: nothing in its text
+/// says) is asked with one read Omni allows only to Organization API keys (a SCIM lookup), so
+/// that an apply that sets owners fails before its first change, not after some of them.
+pub async fn owners_may_be_set(client: &Client, at: &str) -> Result<(), Failure> {
+    if client.token_kind() != omni_dbt::TokenKind::Unknown {
+        return Ok(());
+    }
+    match client
+        .users()
+        .by_email("omni-dbt-token-kind-probe@example.invalid")
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(omni_dbt::Error::Unauthorized { .. } | omni_dbt::Error::Forbidden { .. }) => {
+            Err(Failure::Usage(format!(
+                "{at}: setting an owner needs an Organization API key, and Omni's SCIM API \
+                 refused this token (a Personal Access Token?); nothing was changed"
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn resolve_owner(client: &Client, owner: &OwnerArg, at: &str) -> Result<Uuid, Failure> {
     let email = match owner {
         OwnerArg::Id(id) => return Ok(*id),

@@ -1547,3 +1547,46 @@ async fn a_secret_reference_never_selects_the_clis_credential() {
         "the token never reached Omni"
     );
 }
+
+/// A token whose kind the CLI cannot tell (from a file or OMNI_API_TOKEN) that turns out to be
+/// a Personal Access Token: an apply that sets an owner is refused before its first change,
+/// not after some of them (it created the first environment and failed the second).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_setting_owners_with_a_personal_token_changes_nothing() {
+    let h = Harness::start().await;
+    std::fs::write(
+        h.home.path().join("token"),
+        format!("{}\n", h.fake.tokens().pat_admin),
+    )
+    .unwrap();
+    let owner = h.fake.admin_user();
+    let f = write(
+        &h,
+        "owned.yaml",
+        &format!(
+            "environments:\n  - name: a-first\n    targetSchema: a\n  - name: b-owned\n    targetSchema: b\n    ownerId: {owner}\n"
+        ),
+    );
+    let before = names(&h);
+    let out = h.run(&["env", "apply", "-f", &f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("setting an owner needs an Organization API key"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(&h), before, "nothing was created");
+    assert!(
+        h.fake.journal().iter().all(|e| e.method == "GET"),
+        "{:?}",
+        h.fake.journal()
+    );
+    // With the Organization API key the same file applies.
+    std::fs::write(
+        h.home.path().join("token"),
+        format!("{}\n", h.fake.tokens().organization_api_key),
+    )
+    .unwrap();
+    let out = h.run(&["env", "apply", "-f", &f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

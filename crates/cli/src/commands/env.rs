@@ -240,6 +240,9 @@ async fn env_apply(
     // Every value and every check before the question and before anything is sent.
     let secrets = plan::secrets(&planned)?;
     let requests = plan::requests(&client, connection, &loaded, &current, &planned, &secrets)?;
+    if planned.sets_owners() {
+        rules::owners_may_be_set(&client, "ownerId").await?;
+    }
     // The plan goes to stderr, so that stdout stays the machine-readable result.
     say(planned.human().trim_end());
     if !planned.has_changes() {

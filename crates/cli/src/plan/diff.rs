@@ -94,6 +94,15 @@ impl Plan {
         !(self.create.is_empty() && self.update.is_empty() && self.delete.is_empty())
     }
 
+    /// Whether a create or an update sets an owner (`ownerId`, or `owner` resolved into it).
+    pub fn sets_owners(&self) -> bool {
+        self.create
+            .iter()
+            .chain(&self.update)
+            .flat_map(|s| &s.changes)
+            .any(|c| matches!(c, Change::OwnerId { .. }))
+    }
+
     pub fn total(&self) -> usize {
         self.create.len() + self.update.len() + self.delete.len()
     }
