@@ -215,6 +215,21 @@ mod tests {
             "must be at most 10 (maximum)"
         );
         assert_eq!(p.check(&json!(1.5)).unwrap_err(), "must be an integer");
+        let unbounded = Property {
+            minimum: None,
+            maximum: None,
+            ..row()
+        };
+        assert_eq!(
+            unbounded.check(&json!(-3)),
+            Ok(()),
+            "a negative integer is an integer"
+        );
+        assert_eq!(
+            unbounded.check(&json!(u64::MAX)),
+            Ok(()),
+            "so is a large one"
+        );
         assert_eq!(p.check(&json!("3")).unwrap_err(), "must be an integer");
         let p = Property {
             nullable: false,

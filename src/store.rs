@@ -296,12 +296,16 @@ mod tests {
         );
         // A hostile store's 104 days, a negative wait, a refusal within the deadline, a
         // status other than 0 or 1: none is slept or reported as a wait.
-        assert!(judge((1, 9_000_000_000_000), second).is_err());
-        assert!(judge((1, 9_000_000_000_000), None).is_err());
-        assert!(judge((1, -5), second).is_err());
-        assert!(judge((0, 500_000), second).is_err());
-        assert!(judge((0, 9_000_000_000_000), second).is_err());
-        assert!(judge((7, 1), second).is_err());
+        let why = |answer, max_wait| match judge(answer, max_wait) {
+            Err(why) => why,
+            Ok(_) => panic!("{answer:?} was taken"),
+        };
+        assert!(why((1, 9_000_000_000_000), second).contains("beyond the call's deadline"));
+        assert!(why((1, 9_000_000_000_000), None).contains("beyond the call's deadline"));
+        assert!(why((1, -5), second).contains("negative"));
+        assert!(why((0, 500_000), second).contains("refusal of a slot within"));
+        assert!(why((0, 9_000_000_000_000), second).contains("implausibly long"));
+        assert!(why((7, 1), second).contains("neither reserved"));
         let at_the_bound = judge((1, 1_000_000), second);
         assert!(matches!(at_the_bound, Ok(Slot::Wait(_))));
     }
