@@ -43,37 +43,16 @@ impl<const MODE: u8> PropertyArgs<MODE> {
     }
 }
 
-/// `targetSchema` → `target-schema` (for a name the table does not hold, e.g. `target…`'s
-/// short name).
-fn kebab(json: &str) -> String {
-    let mut out = String::new();
-    for c in json.chars() {
-        if c.is_ascii_uppercase() {
-            if !out.is_empty() {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The flag a property answers to, in the CLI's words (for errors that name it).
 pub fn flag(property: &Property) -> String {
     format!("--{}", property.kebab)
 }
 
-/// `--schema` for `targetSchema`; none for a property not named `target…`, or whose short name
-/// is another key's.
-fn short_name(json: &str) -> Option<String> {
-    let rest = json.strip_prefix("target")?;
-    if !rest.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return None;
-    }
-    let short = kebab(rest);
-    (!plan::own_keys().contains(&short.as_str())).then_some(short)
+/// `schema` for `target-schema` (a property's kebab-case name); none for a property not named
+/// `target…`, or whose short name is another key's.
+fn short_name(kebab: &str) -> Option<String> {
+    let short = kebab.strip_prefix("target-")?;
+    (!plan::own_keys().contains(&short)).then(|| short.to_owned())
 }
 
 fn clear_id(json: &str) -> String {
@@ -122,7 +101,7 @@ fn augment(mut cmd: Command, mode: u8) -> Command {
             continue;
         }
         let long = property.kebab.to_owned();
-        let short = short_name(property.json);
+        let short = short_name(property.kebab);
         let mut help = property.description.trim_end_matches('.').to_owned();
         if !property.values.is_empty() {
             help.push_str(&format!(" (one of: {})", property.values.join(", ")));
@@ -222,16 +201,15 @@ mod tests {
 
     #[test]
     fn names_follow_the_spec_and_today_s_aliases_stay() {
-        assert_eq!(kebab("Schema"), "schema");
-        assert_eq!(short_name("targetSchema").as_deref(), Some("schema"));
-        assert_eq!(short_name("targetRole").as_deref(), Some("role"));
+        assert_eq!(short_name("target-schema").as_deref(), Some("schema"));
+        assert_eq!(short_name("target-role").as_deref(), Some("role"));
         assert_eq!(
-            short_name("targetName"),
+            short_name("target-name"),
             None,
             "--name is the environment's name"
         );
         assert_eq!(short_name("targets"), None);
-        assert_eq!(short_name("isDeferralEnabled"), None);
+        assert_eq!(short_name("is-deferral-enabled"), None);
     }
 
     #[test]
