@@ -361,7 +361,7 @@ const CLIENT_METHODS: &[&str] = &[
 ];
 
 /// Every operation's method name (progenitor's snake case of its `operationId`) is one
-/// progenitor can write: not one of [`CLIENT_METHODS`], not a name another operation's id
+/// progenitor can write: not one of `CLIENT_METHODS`, not a name another operation's id
 /// becomes too (`connections_dbt_environments_list` beside `connectionsDbtEnvironmentsList`).
 /// The error names each operation by its JSON pointer.
 pub fn check_operation_names(doc: &Value) -> Result<(), String> {
