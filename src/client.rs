@@ -60,6 +60,13 @@ impl Client {
         self.shared.token_kind
     }
 
+    /// What this client's requests (and its clones') have come to so far: requests, retries,
+    /// 429s, the time spent waiting for the rate limit, the shared store's part. One line of it
+    /// at the end of a pipeline says whether it was slow because of the limit.
+    pub fn stats(&self) -> crate::RequestStats {
+        self.shared.stats.snapshot()
+    }
+
     /// The generated client for every operation in the vendored spec, sending through this
     /// client's hook: auth, host policy, pacing, retries (by HTTP method: GET, PUT and DELETE
     /// are repeated; POST and PATCH only when no connection could be made), the response-size
@@ -150,6 +157,20 @@ impl ClientBuilder {
             )
         })?;
 
+        #[cfg(feature = "shared-rate-limit")]
+        let store = match self.rate_limit_store() {
+            Some((url, origin)) => Some(Arc::new(crate::store::StorePacer::new(
+                &url,
+                &origin,
+                &token.secret,
+                self.rate_limit.unwrap_or_default(),
+            )?)),
+            None => None,
+        };
+        #[cfg(feature = "shared-rate-limit")]
+        let stats = crate::stats::Counters::new(store.is_some());
+        #[cfg(not(feature = "shared-rate-limit"))]
+        let stats = crate::stats::Counters::new(false);
         Ok(Client::from_shared(Arc::new(Shared {
             base_url: resolved.base_url,
             http,
@@ -162,15 +183,8 @@ impl ClientBuilder {
             timeout: self.timeout,
             operation_timeout: self.operation_timeout,
             #[cfg(feature = "shared-rate-limit")]
-            store: match self.rate_limit_store() {
-                Some((url, origin)) => Some(Arc::new(crate::store::StorePacer::new(
-                    &url,
-                    &origin,
-                    &token.secret,
-                    self.rate_limit.unwrap_or_default(),
-                )?)),
-                None => None,
-            },
+            store,
+            stats,
         })))
     }
 }

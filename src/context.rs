@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     /// The schedule shared across processes, when configured.
     #[cfg(feature = "shared-rate-limit")]
     pub store: Option<Arc<crate::store::StorePacer>>,
+    /// What the requests came to (every clone of the client counts here).
+    pub stats: crate::stats::Counters,
 }
 
 impl fmt::Debug for Shared {

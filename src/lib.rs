@@ -80,6 +80,7 @@ mod path;
 mod profile;
 mod retry;
 mod runtime;
+mod stats;
 #[cfg(feature = "shared-rate-limit")]
 mod store;
 mod tls;
@@ -106,6 +107,7 @@ pub use models::{ListExposures, Model, ModelBranch, UseDbtEnvironment};
 pub use pacing::RateLimit;
 pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_RATE_LIMIT_STORE, ENV_TOKEN};
 pub use retry::RetryPolicy;
+pub use stats::RequestStats;
 pub use users::{FindUser, Users};
 pub use uuid::Uuid;
 

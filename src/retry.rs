@@ -4,10 +4,17 @@ use std::time::Duration;
 
 /// Which failures are retried, how often, and how long to wait in between.
 ///
-/// GET, PUT and DELETE are idempotent and are retried on 429, 502, 503, 504, connection
-/// failures and timeouts. POST (create) is retried only when the connection could not be made,
-/// so no environment is ever created twice. `Retry-After` is honoured (capped); otherwise the
-/// wait is exponential backoff with full jitter.
+/// GET, PUT and DELETE are idempotent and are retried on 502, 503, 504, connection failures
+/// and timeouts, up to [`max_attempts`](Self::max_attempts). POST (create) is retried only
+/// when the connection could not be made, so no environment is ever created twice.
+///
+/// An answer to a request Omni did not carry out — 429 (rate limited), or 503 with
+/// `Retry-After` (Omni's scheduled maintenance, whose requests "were not processed") — is
+/// waited out, whatever the method, and does not count as an attempt: such answers are retried
+/// until the [total budget](Self::total_budget) (5 minutes by default: long enough for a queue
+/// of pipelines on one API key) would be passed. `Retry-After` is honoured (capped); without it
+/// (Omni's 429s usually carry none) the wait is exponential backoff from 1 s with full jitter,
+/// so that processes that were refused together do not come back together.
 ///
 /// ```
 /// use std::time::Duration;
@@ -24,21 +31,28 @@ pub struct RetryPolicy {
     max_delay: Duration,
     max_retry_after: Duration,
     total_budget: Duration,
+    throttled_base_delay: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 4 attempts, backoff from 250 ms up to 8 s, `Retry-After` honoured up to 60 s, and at
-    /// most 90 s from the first attempt to the start of the last.
+    /// 4 attempts, backoff from 250 ms up to 8 s; rate-limit answers waited out from 1 s up
+    /// to 8 s apart; `Retry-After` honoured up to 60 s; at most 5 minutes from the first
+    /// attempt to the start of the last.
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
-            total_budget: Duration::from_secs(90),
+            total_budget: DEFAULT_TOTAL_BUDGET,
+            throttled_base_delay: Duration::from_secs(1),
         }
     }
 }
+
+/// How long a call's retries may go on by default: a queue of pipelines on one key at Omni's
+/// default 60 requests a minute drains 300 requests in that time.
+pub(crate) const DEFAULT_TOTAL_BUDGET: Duration = Duration::from_secs(300);
 
 impl RetryPolicy {
     /// One attempt, no retries.
@@ -49,7 +63,8 @@ impl RetryPolicy {
         }
     }
 
-    /// Attempts in all, the first included (at least 1).
+    /// Attempts in all, the first included (at least 1); answers to requests Omni did not
+    /// carry out (429, maintenance) are not counted. With 1, nothing is retried, not even those.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -61,9 +76,16 @@ impl RetryPolicy {
         self
     }
 
-    /// The largest backoff (before jitter).
+    /// The largest backoff (before jitter), for failures and rate-limit answers alike.
     pub fn with_max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
+        self
+    }
+
+    /// The backoff before the first retry of a rate-limit answer without `Retry-After`
+    /// (default 1 s, as Omni's docs suggest); it doubles with every further one.
+    pub fn with_throttled_base_delay(mut self, delay: Duration) -> Self {
+        self.throttled_base_delay = delay;
         self
     }
 
@@ -95,18 +117,35 @@ impl RetryPolicy {
         self.max_retry_after
     }
 
-    /// The wait before retry number `retry` (1 for the first retry), or `None` when a
-    /// `Retry-After` beyond the cap ends the retries.
+    /// The wait before retry number `retry` (1 for the first retry) after a failure, or
+    /// `None` when a `Retry-After` beyond the cap ends the retries.
     pub(crate) fn wait(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        self.backoff(self.base_delay, retry, retry_after)
+    }
+
+    /// The wait before retry number `retry` (1 for the first) after answers to requests Omni
+    /// did not carry out (429, maintenance), or `None` when a `Retry-After` beyond the cap ends
+    /// the retries.
+    pub(crate) fn throttled_wait(
+        &self,
+        retry: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        self.backoff(self.throttled_base_delay, retry, retry_after)
+    }
+
+    fn backoff(
+        &self,
+        base: Duration,
+        retry: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
         match retry_after {
             Some(asked) if asked > self.max_retry_after => None,
             Some(asked) => Some(asked),
             None => {
                 let exponent = retry.saturating_sub(1).min(31);
-                let ceiling = self
-                    .base_delay
-                    .saturating_mul(1 << exponent)
-                    .min(self.max_delay);
+                let ceiling = base.saturating_mul(1 << exponent).min(self.max_delay);
                 // Full jitter: anywhere in [0, ceiling], so that clients spread out.
                 Some(ceiling.mul_f64(fastrand::f64()))
             }
@@ -119,6 +158,9 @@ impl RetryPolicy {
 pub(crate) enum Outcome {
     /// An answer with this status.
     Status(u16),
+    /// 503 with `Retry-After`: Omni's scheduled maintenance, whose requests were not
+    /// processed (Omni's docs), so resending is safe for every method.
+    Maintenance,
     /// No connection could be made: the request never reached Omni.
     ConnectFailed,
     /// The attempt timed out after it may have been sent.
@@ -130,6 +172,20 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    /// What an answer with this status (and `Retry-After`, when it had one) came to.
+    pub(crate) fn of_status(status: u16, retry_after: Option<Duration>) -> Self {
+        match (status, retry_after) {
+            (503, Some(_)) => Outcome::Maintenance,
+            (status, _) => Outcome::Status(status),
+        }
+    }
+
+    /// Whether Omni did not carry the request out and said so (429, maintenance): waited out
+    /// until the budget ends, not counted as an attempt.
+    pub(crate) fn not_carried_out(self) -> bool {
+        matches!(self, Outcome::Status(429) | Outcome::Maintenance)
+    }
+
     pub(crate) fn of_transport(e: &reqwest::Error) -> Self {
         if e.is_connect() {
             Outcome::ConnectFailed
@@ -153,11 +209,20 @@ impl Outcome {
 /// [`Error::is_retryable`](crate::Error::is_retryable).
 ///
 /// A request that may be repeated safely is retried on 502, 503, 504, timeouts and lost
-/// connections; any request is retried on 429 (an answer to a request Omni did not carry out)
-/// and when the connection could not be made at all.
+/// connections; any request is retried on 429 and on 503 with `Retry-After` (answers to a
+/// request Omni did not carry out: maintenance, in Omni's docs, "was not processed") and when
+/// the connection could not be made at all.
+///
+/// | outcome | POST (create) | GET, PUT, DELETE |
+/// |---|---|---|
+/// | 429 | retried until the budget ends | the same |
+/// | 503 with `Retry-After` (maintenance) | retried until the budget ends | the same |
+/// | 502, 503, 504 | not repeated: may have taken effect | retried, `max_attempts` |
+/// | timeout, connection lost | not repeated: may have taken effect | retried, `max_attempts` |
+/// | no connection made | retried, `max_attempts` | the same |
 pub(crate) fn should_retry(outcome: Outcome, repeatable: bool) -> bool {
     match outcome {
-        Outcome::ConnectFailed | Outcome::Status(429) => true,
+        Outcome::ConnectFailed | Outcome::Status(429) | Outcome::Maintenance => true,
         Outcome::Status(status) => repeatable && matches!(status, 502..=504),
         Outcome::TimedOut | Outcome::ConnectionLost => repeatable,
         Outcome::TooLarge => false,

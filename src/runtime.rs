@@ -183,6 +183,10 @@ fn attempts(
             (budget, call) => budget.or(call),
         };
         let mut attempt = 0;
+        // Attempts that count against `max_attempts` (answers to requests Omni did not carry
+        // out do not), and answers of that kind in a row (their backoff grows with it).
+        let mut counted = 0;
+        let mut not_carried_out = 0;
         // The outcome that led to the current retry, returned if pacing leaves it no slot.
         let mut previous: Option<Box<(Result<reqwest::Response, Failure>, Outcome)>> = None;
         loop {
@@ -198,6 +202,7 @@ fn attempts(
             }
             attempt += 1;
             context.update(|r| r.attempts = attempt);
+            shared.stats.sent(attempt > 1);
             // What one attempt holds (its retry copy, its outcome) ends with this block: only
             // the request to send next and the loop's own state are kept during the wait.
             let wait = {
@@ -209,7 +214,8 @@ fn attempts(
                 };
                 // A JSON body is bytes, so it can always be kept; a stream cannot (no retry). Taken
                 // before this attempt's timeout is set, so that the next attempt sets its own.
-                let retry_copy = if attempt < policy.max_attempts() {
+                // Kept whenever retries are on: a 429 is retried however many came before.
+                let retry_copy = if policy.max_attempts() > 1 {
                     RetryParts::of(&request)
                 } else {
                     None
@@ -243,13 +249,14 @@ fn attempts(
                         });
                         let retry_after = retry::retry_after(response.headers());
                         if status == StatusCode::TOO_MANY_REQUESTS {
+                            shared.stats.throttled();
                             let asked = retry_after.unwrap_or(Duration::from_secs(1));
                             throttled(shared, asked.min(policy.max_retry_after())).await;
                         }
                         (
                             Some(status.as_u16()),
                             retry_after,
-                            Outcome::Status(status.as_u16()),
+                            Outcome::of_status(status.as_u16(), retry_after),
                         )
                     }
                     Err(Failure::Transport(e)) => (None, None, Outcome::of_transport(e)),
@@ -260,7 +267,20 @@ fn attempts(
                 };
                 let wait = match &retry_copy {
                     Some(_) if retry::should_retry(seen, repeatable) => {
-                        policy.wait(attempt, retry_after).filter(|wait| {
+                        let wait = if seen.not_carried_out() {
+                            // Waited out until the budget ends; not an attempt that counts.
+                            not_carried_out += 1;
+                            policy.throttled_wait(not_carried_out, retry_after)
+                        } else {
+                            counted += 1;
+                            not_carried_out = 0;
+                            if counted < policy.max_attempts() {
+                                policy.wait(counted, retry_after)
+                            } else {
+                                None
+                            }
+                        };
+                        wait.filter(|wait| {
                             // The retry must start before the deadline.
                             match (Instant::now().checked_add(*wait), deadline) {
                                 (Some(at), Some(deadline)) => at < deadline,
@@ -296,6 +316,9 @@ fn attempts(
                     Some((wait, copy, url)) => {
                         request = copy.into_request(url);
                         previous = Some(Box::new((outcome, seen)));
+                        if seen == Outcome::Status(429) {
+                            shared.stats.waited(wait);
+                        }
                         wait
                     }
                     None => return finish(outcome, seen, repeatable, attempt, shared, stamp),
@@ -381,6 +404,7 @@ async fn pace(shared: &Shared, deadline: Option<Instant>) -> Result<(), Duration
     let started = Instant::now();
     let result = wait_for_slot(shared, deadline).await;
     let waited = started.elapsed();
+    shared.stats.waited(waited);
     // A long wait is said (a pipeline that seems stuck is waiting for the rate limit).
     if waited >= Duration::from_secs(1) {
         tracing::info!(
@@ -403,11 +427,12 @@ async fn wait_for_slot(shared: &Shared, deadline: Option<Instant>) -> Result<(),
         > = Box::pin(store.acquire(max_wait));
         match acquire.await {
             crate::store::Slot::Wait(wait) => {
+                shared.stats.store(true);
                 tokio::time::sleep(wait).await;
                 return Ok(());
             }
             crate::store::Slot::Refused(wait) => return Err(wait),
-            crate::store::Slot::Unavailable => {}
+            crate::store::Slot::Unavailable => shared.stats.store(false),
         }
     }
     match &shared.pacer {

@@ -248,10 +248,17 @@ async fn permissions_and_auth_map_to_errors() {
 }
 
 #[tokio::test]
-async fn the_rate_limit_surfaces_as_rate_limited_with_retry_after() {
+async fn the_rate_limit_surfaces_as_rate_limited_with_retry_after_only_when_omni_says() {
+    for (says, retry_after) in [(false, None), (true, Some(Duration::from_secs(1)))] {
+        rate_limited_once(says, retry_after).await;
+    }
+}
+
+async fn rate_limited_once(says: bool, retry_after: Option<Duration>) {
     let fake = FakeOmni::builder()
         .rate_limit_per_minute(60)
         .rate_limit_burst(2)
+        .rate_limit_retry_after(says)
         .start()
         .await
         .unwrap();
@@ -272,7 +279,7 @@ async fn the_rate_limit_surfaces_as_rate_limited_with_retry_after() {
         matches!(err, Error::RateLimited { attempts: 1, .. }),
         "{err:?}"
     );
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(err.retry_after(), retry_after);
     assert_conformed(&fake);
 }
 

@@ -753,3 +753,149 @@ async fn a_retry_sends_the_request_again_as_it_was() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_429_is_waited_out_past_max_attempts_and_counted_in_the_stats() {
+    let fake = fake().await;
+    // Six 429s without Retry-After (as Omni sends them), against two attempts that count.
+    fake.inject(Operation::Create, Fault::rate_limited(6, None));
+    let client = client(
+        &fake,
+        quick_retries()
+            .with_max_attempts(2)
+            .with_throttled_base_delay(Duration::from_millis(10)),
+    );
+    let created = client
+        .dbt_environments(fake.connection_id())
+        .create("waited-out", "s")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.name, "waited-out");
+    assert_eq!(
+        count(&fake, Operation::Create),
+        7,
+        "a POST too: 429 was not carried out"
+    );
+    let stats = client.stats();
+    assert_eq!((stats.requests, stats.retries, stats.throttled), (7, 6, 6));
+    assert!(stats.waited_for_limit > Duration::ZERO);
+
+    // Failures that do count still stop at max_attempts, 429s between them or not.
+    fake.inject(Operation::Update, Fault::status(503, 1));
+    fake.inject(Operation::Update, Fault::rate_limited(3, None));
+    fake.inject(Operation::Update, Fault::status(502, 1));
+    fake.inject(Operation::Update, Fault::status(504, 1));
+    let err = client
+        .dbt_environments(fake.connection_id())
+        .update(created.id)
+        .partial()
+        .target_schema("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Server {
+                status: 502,
+                attempts: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(count(&fake, Operation::Update), 5);
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_backs_off_with_jitter_until_the_budget_ends() {
+    let fake = fake().await;
+    fake.inject(Operation::List, Fault::rate_limited(1_000, None));
+    let started = Instant::now();
+    let err = client(
+        &fake,
+        quick_retries()
+            .with_throttled_base_delay(Duration::from_millis(20))
+            .with_max_delay(Duration::from_millis(80))
+            .with_total_budget(Duration::from_millis(700)),
+    )
+    .dbt_environments(fake.connection_id())
+    .list()
+    .send()
+    .await
+    .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    let sent = count(&fake, Operation::List);
+    // Full jitter under an 80 ms ceiling for 700 ms: far more than max_attempts (4), far fewer
+    // than one per millisecond.
+    assert!((8..=400).contains(&sent), "{sent} attempts in {elapsed:?}");
+    assert_eq!(err.attempts() as usize, sent);
+    assert!(elapsed < Duration::from_millis(1200), "{elapsed:?}");
+    // Every attempt met the limit; none was another kind of failure.
+    let statuses: Vec<_> = fake.journal().iter().map(|e| e.status).collect();
+    assert!(statuses.iter().all(|s| *s == Some(429)), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn maintenance_is_waited_out_and_a_create_it_refused_is_sent_again_once() {
+    let fake = fake().await;
+    fake.maintenance(Some(1));
+    let client = client(&fake, quick_retries().with_max_attempts(2));
+    let create = client
+        .dbt_environments(fake.connection_id())
+        .create("after-maintenance", "s")
+        .send();
+    let end = async {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        fake.maintenance(None);
+    };
+    let (created, ()) = tokio::join!(create, end);
+    let created = created.unwrap();
+    let statuses: Vec<_> = fake
+        .journal()
+        .iter()
+        .filter(|e| e.method == "POST")
+        .map(|e| e.status)
+        .collect();
+    // Retry-After: 1 honoured each time: about three refusals in 2.5 s, more than the two
+    // attempts that count, then the create, once.
+    assert!(
+        statuses.len() >= 3
+            && statuses[..statuses.len() - 1]
+                .iter()
+                .all(|s| *s == Some(503)),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&Some(201)));
+    let named: Vec<_> = fake
+        .environments(fake.connection_id())
+        .into_iter()
+        .filter(|e| e["name"] == "after-maintenance")
+        .collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0]["id"], created.id.to_string());
+
+    // A 503 without Retry-After is not maintenance: a create it answered may have taken
+    // effect, so it is not sent again.
+    fake.inject(Operation::Create, Fault::status(503, 1));
+    let err = client
+        .dbt_environments(fake.connection_id())
+        .create("maybe", "s")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Server {
+                status: 503,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

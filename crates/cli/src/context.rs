@@ -21,6 +21,9 @@ pub struct Context {
     pub token_from: Option<String>,
     /// The flag the base URL came from (when it did not come from the environment).
     pub base_url_from: String,
+    /// The client, built once: every request of the command goes through one pacer and
+    /// counts into one set of figures.
+    client: std::sync::OnceLock<Client>,
 }
 
 impl Context {
@@ -69,10 +72,24 @@ impl Context {
             stdin_taken: global.token_stdin,
             token_from,
             base_url_from: base_url_from.to_owned(),
+            client: std::sync::OnceLock::new(),
         })
     }
 
+    /// The client the flags, the environment and the profile describe (built on first use).
     pub fn client(&self) -> Result<Client, Failure> {
-        self.builder.clone().build().map_err(Failure::from)
+        if let Some(client) = self.client.get() {
+            return Ok(client.clone());
+        }
+        let client = self.builder.clone().build().map_err(Failure::from)?;
+        Ok(self.client.get_or_init(|| client).clone())
+    }
+
+    /// What the command's requests came to, when it sent any.
+    pub fn stats(&self) -> Option<omni_dbt::RequestStats> {
+        self.client
+            .get()
+            .map(Client::stats)
+            .filter(|stats| stats.requests > 0)
     }
 }

@@ -329,6 +329,7 @@ impl Default for FakeOmniBuilder {
             rate_limit: Some(RateLimit {
                 per_minute: 60,
                 burst: 60,
+                retry_after: false,
             }),
             conformance: Some(Spec::bundled()),
             faults: Vec::new(),
@@ -353,12 +354,25 @@ impl FakeOmniBuilder {
     }
 
     /// Requests per minute per token (default 60, Omni's documented limit); the burst is one
-    /// minute's worth unless set with [`rate_limit_burst`](Self::rate_limit_burst).
+    /// minute's worth unless set with [`rate_limit_burst`](Self::rate_limit_burst). A 429
+    /// carries no `Retry-After`, as Omni's are reported not to, unless
+    /// [`rate_limit_retry_after`](Self::rate_limit_retry_after) turns it on.
     pub fn rate_limit_per_minute(mut self, per_minute: u32) -> Self {
+        let retry_after = self.rate_limit.is_some_and(|r| r.retry_after);
         self.rate_limit = Some(RateLimit {
             per_minute: per_minute.max(1),
             burst: per_minute.max(1),
+            retry_after,
         });
+        self
+    }
+
+    /// Whether a 429 of the rate limit says, in `Retry-After`, how many seconds until the
+    /// token has a request again (default off: Omni's 429s are reported to carry none).
+    pub fn rate_limit_retry_after(mut self, on: bool) -> Self {
+        if let Some(limit) = &mut self.rate_limit {
+            limit.retry_after = on;
+        }
         self
     }
 
@@ -671,6 +685,12 @@ impl FakeOmni {
     /// Injects a fault into the answers to `operation`.
     pub fn inject(&self, operation: Operation, fault: Fault) {
         self.shared.inject(operation, fault);
+    }
+
+    /// Scheduled maintenance, as Omni's docs describe it: while on, every request is answered
+    /// 503 with `Retry-After: <seconds>` and is not processed (it is journaled). `None` ends it.
+    pub fn maintenance(&self, retry_after_seconds: Option<u64>) {
+        *lock(&self.shared.maintenance) = retry_after_seconds;
     }
 
     /// Removes every fault, latency included.

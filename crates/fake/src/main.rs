@@ -23,6 +23,9 @@ struct Args {
     /// Requests a token may send at once (default: one minute's worth).
     #[arg(long)]
     burst: Option<u32>,
+    /// Say in each 429's `Retry-After` when to come back (Omni's 429s carry none).
+    #[arg(long)]
+    retry_after: bool,
     /// Do not check exchanges against the spec.
     #[arg(long)]
     no_conformance: bool,
@@ -51,6 +54,7 @@ async fn main() -> std::io::Result<()> {
     if let Some(burst) = args.burst {
         builder = builder.rate_limit_burst(burst);
     }
+    builder = builder.rate_limit_retry_after(args.retry_after);
     let fake = builder.start().await?;
     let tokens = fake.tokens();
     // The tokens are printed on purpose: they are this process's throwaway test credentials,

@@ -93,6 +93,8 @@ impl Journal {
 pub(crate) struct RateLimit {
     pub per_minute: u32,
     pub burst: u32,
+    /// Whether a 429 says when to come back (Omni's, in practice, do not).
+    pub retry_after: bool,
 }
 
 pub(crate) struct Shared {
@@ -102,6 +104,9 @@ pub(crate) struct Shared {
     pub journal: Mutex<Journal>,
     pub violations: Mutex<Vec<String>>,
     pub faults: Mutex<Faults>,
+    /// Scheduled maintenance, when on: every request is answered 503 with this `Retry-After`
+    /// (seconds), and not processed.
+    pub maintenance: Mutex<Option<u64>>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -142,6 +147,7 @@ impl Shared {
             journal: Mutex::new(Journal::default()),
             violations: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
+            maintenance: Mutex::new(None),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -329,6 +335,22 @@ async fn handle(
         status: None,
     };
 
+    // Omni's scheduled maintenance: every endpoint answers 503 with `Retry-After`, and the
+    // request "was not processed" (Omni's docs).
+    let maintenance = *lock(&shared.maintenance);
+    if let Some(seconds) = maintenance {
+        entry.status = Some(503);
+        record(&shared, entry);
+        let mut response = json_body(
+            503,
+            &json!({"detail": "Omni is down for scheduled maintenance", "status": 503}),
+        );
+        response
+            .headers_mut()
+            .insert(hyper::header::RETRY_AFTER, seconds.into());
+        return Ok(response);
+    }
+
     let (latency, fault) = match operation {
         Some(op) => {
             let mut faults = lock(&shared.faults);
@@ -422,12 +444,15 @@ async fn handle(
             }
             Some(who) => match take_token(&shared, token) {
                 Err(wait) => {
-                    let limit = shared.settings.rate_limit.map_or(0, |r| r.per_minute);
+                    let limit = shared.settings.rate_limit;
                     let (s, v) = error(
                         429,
-                        format!("Rate limit exceeded: {limit} requests per minute"),
+                        format!(
+                            "Rate limit exceeded: {} requests per minute",
+                            limit.map_or(0, |r| r.per_minute)
+                        ),
                     );
-                    (s, v, Some(wait))
+                    (s, v, limit.is_some_and(|r| r.retry_after).then_some(wait))
                 }
                 Ok(()) => {
                     let (s, v) = route.run(

@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Preview { command } => preview::run(&ctx, command).await.map(|()| 0),
         Command::Completions { .. } => Ok(0),
     };
+    summary(&ctx, result.as_ref().err());
     result.map_err(|e| {
         let host = ctx.builder.resolve().ok().and_then(|r| {
             url::Url::parse(&r.base_url).ok().and_then(|u| {
@@ -51,4 +52,21 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             other => other.with_host(host),
         }
     })
+}
+
+/// One line at the end of every command that sent requests: how many, their retries and 429s,
+/// the time spent waiting for the rate limit, and whether a shared store paced them; after a
+/// rate-limit failure without a store, what would have avoided it.
+fn summary(ctx: &Context, failure: Option<&Failure>) {
+    let Some(stats) = ctx.stats() else {
+        return;
+    };
+    let mut line = format!("omni-dbt: {stats}");
+    if failure.is_some_and(|f| f.exit_code() == 5) && !stats.store_configured {
+        line.push_str(
+            "; several pipelines on one API key share its limit: give them one store with \
+             --rate-limit-store (or OMNI_RATE_LIMIT_STORE) so that they take turns",
+        );
+    }
+    crate::output::say(&line);
 }
