@@ -75,6 +75,7 @@ impl DbtEnvironments {
             body: types::DbtEnvironmentCreateBody::new(name.into(), target_schema.into()),
             variables: Vec::new(),
             adopting: false,
+            copies_by: None,
         }
     }
 
@@ -241,6 +242,9 @@ pub struct CreateEnvironment {
     pub(crate) body: types::DbtEnvironmentCreateBody,
     variables: Vec<NewVariable>,
     adopting: bool,
+    /// The plain variable whose value, with the name, makes environments copies of one
+    /// another ([`one_copy_per`](Self::one_copy_per)).
+    copies_by: Option<String>,
 }
 
 impl CreateEnvironment {
@@ -335,12 +339,115 @@ impl CreateEnvironment {
         self
     }
 
+    /// One environment per name and marker, even when several processes that cannot talk to
+    /// each other create it at once (two CI runs of one workflow, say). Environments of this
+    /// create's name whose plain variable `variable` has the value this create gives it are
+    /// *copies*; after the create (or an [adoption](Self::adopting)), the connection is listed
+    /// once and, if there are several copies, the one with the **lowest id** is kept: every
+    /// other copy is deleted, and the kept one is returned, finished with this create's fields
+    /// and variables like an adopted one.
+    ///
+    /// Every process computes the same rule, and no process deletes a copy unless it has seen
+    /// one with a lower id, so the lowest id ever created is never deleted and exactly one copy
+    /// remains once every process has listed after its create. The variable must be one this
+    /// create adds as a plain variable (e.g. an ownership marker); without it this does
+    /// nothing. Costs one list after the create. With a lease from
+    /// [`Client::lease`](crate::Client::lease) held, creates of the name are already one at a
+    /// time and this is not needed.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: omni_dbt::Client, conn: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+    /// let env = client
+    ///     .dbt_environments(conn)
+    ///     .create("preview-dev", "dbt_preview_dev")
+    ///     .add_variable("OMNI_DBT_MANAGED_BY", "preview:dev")
+    ///     .adopting()
+    ///     .one_copy_per("OMNI_DBT_MANAGED_BY")
+    ///     .send()
+    ///     .await?;
+    /// # let _ = env; Ok(()) }
+    /// ```
+    pub fn one_copy_per(mut self, variable: impl Into<String>) -> Self {
+        self.copies_by = Some(variable.into());
+        self
+    }
+
+    /// The marker value that makes an environment of this name a copy, when
+    /// [`one_copy_per`](Self::one_copy_per) names a plain variable this create adds.
+    fn marker(&self) -> Option<(&str, &str)> {
+        let variable = self.copies_by.as_deref()?;
+        self.variables
+            .iter()
+            .find(|v| !v.is_secret() && v.name() == variable)
+            .map(|v| (variable, v.value()))
+    }
+
+    /// Whether `env` is a copy: this create's name and marker.
+    fn is_copy(&self, env: &DbtEnvironment, name: &str) -> bool {
+        env.name == name
+            && !env.is_default_environment
+            && self.marker().is_some_and(|(variable, value)| {
+                env.variable(variable)
+                    .is_some_and(|v| !v.is_secret && v.value.as_deref() == Some(value))
+            })
+    }
+
     /// Validates and sends the create; returns the new environment (or, with
-    /// [`adopting`](Self::adopting), the one an unknown outcome turned out to have created).
+    /// [`adopting`](Self::adopting), the one an unknown outcome turned out to have created;
+    /// with [`one_copy_per`](Self::one_copy_per), the copy that is kept).
     pub async fn send(self) -> Result<DbtEnvironment> {
-        if !self.adopting {
-            return self.send_once().await;
+        let made = if self.adopting {
+            self.send_adopting().await?
+        } else {
+            self.clone().send_once().await?
+        };
+        if self.marker().is_none() {
+            return Ok(made);
         }
+        self.keep_one_copy(made).await
+    }
+
+    /// The copies rule ([`one_copy_per`](Self::one_copy_per)) after `made` was created or
+    /// adopted: the copy with the lowest id is kept, every other one deleted.
+    async fn keep_one_copy(&self, made: DbtEnvironment) -> Result<DbtEnvironment> {
+        let envs = DbtEnvironments::new(self.call.client.clone(), self.connection_id);
+        let name = made.name.clone();
+        let mut copies: Vec<DbtEnvironment> = envs
+            .list()
+            .all()
+            .await?
+            .into_iter()
+            .filter(|env| self.is_copy(env, &name))
+            .collect();
+        copies.sort_by_key(|env| env.id);
+        let Some(kept) = copies.first().cloned() else {
+            // Not even ours is listed (the list lags behind the create, or someone deleted it
+            // by hand since): what was made is all there is to return.
+            return Ok(made);
+        };
+        for extra in copies.iter().skip(1) {
+            match envs.delete(extra.id).send().await {
+                Ok(_) | Err(Error::NotFound { .. }) => {
+                    tracing::info!(
+                        environment = %extra.id,
+                        kept = %kept.id,
+                        "deleted a copy of environment \"{}\" another run made at the same time; kept the one with the lowest id",
+                        name.escape_debug()
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if kept.id == made.id {
+            Ok(made)
+        } else {
+            // Another run's copy is kept: it gets this create's fields and variables too.
+            self.finish_adoption(kept).await
+        }
+    }
+
+    /// The create, resolving an unknown outcome ([`adopting`](Self::adopting)).
+    async fn send_adopting(&self) -> Result<DbtEnvironment> {
         let body = self.body()?;
         let mut rounds = 0;
         loop {
@@ -356,6 +463,12 @@ impl CreateEnvironment {
                             .into_iter()
                             .filter(|env| env.name == name)
                             .collect();
+                    if self.marker().is_some() && found.len() > 1 {
+                        // Several of the name: the copies rule decides which one is ours.
+                        found.retain(|env| self.is_copy(env, name));
+                        found.sort_by_key(|env| env.id);
+                        found.truncate(1);
+                    }
                     match found.len() {
                         0 => continue,
                         1 => return self.finish_adoption(found.remove(0)).await,

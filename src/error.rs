@@ -164,6 +164,21 @@ pub enum Error {
         wait: Duration,
     },
 
+    /// Another run held the lease this run waited for ([`Client::lease`](crate::Client::lease))
+    /// for longer than it could wait; nothing was changed. Run it again later.
+    #[non_exhaustive]
+    #[error(
+        "busy: another run held the lease on {scope:?} for the {:.0} s this run waited; nothing \
+         was changed",
+        .waited.as_secs_f64()
+    )]
+    Busy {
+        /// The lease's scope.
+        scope: String,
+        /// How long this run waited.
+        waited: Duration,
+    },
+
     /// The response body was larger than the client's cap
     /// ([`ClientBuilder::with_max_response_bytes`](crate::ClientBuilder::with_max_response_bytes)).
     #[non_exhaustive]
@@ -263,7 +278,8 @@ impl Error {
             | Error::Config { .. }
             | Error::Transport { .. }
             | Error::OutcomeUnknown { .. }
-            | Error::LocallyRateLimited { .. } => None,
+            | Error::LocallyRateLimited { .. }
+            | Error::Busy { .. } => None,
         }
     }
 

@@ -70,6 +70,7 @@ mod environments;
 mod error;
 pub mod fields;
 mod generated;
+mod lease;
 mod mapping;
 mod model;
 mod models;
@@ -99,6 +100,7 @@ pub use environments::{
     CreateEnvironment, DbtEnvironments, DeleteEnvironment, ListEnvironments, UpdateEnvironment,
 };
 pub use error::{BoxError, Error, Result, TransportKind};
+pub use lease::{LEASE_TTL, Lease};
 pub use model::{
     DbtEnvironment, Deleted, IntoPatch, Listing, NewVariable, Page, Patch, SortDirection,
     UpdateBody, Variable, VariableChange, VariableUpdate, WirePageInfo,

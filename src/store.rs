@@ -53,6 +53,39 @@ end
 return 1
 ";
 
+const LEASE_TAKE: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current then return {0, redis.call('PTTL', KEYS[1])} end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fence, 'PX', tonumber(ARGV[2]))
+return {1, fence}
+";
+
+const LEASE_RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  return 1
+end
+return 0
+";
+
+const LEASE_RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
+/// What the store said about a lease.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LeaseAnswer {
+    /// Taken, with this fencing number (one more than the last taker's).
+    Taken(u64),
+    /// Another holder has it, for at most this long unless renewed.
+    Held(Duration),
+}
+
 /// What the store said about a request's slot.
 pub(crate) enum Slot {
     /// Reserved: start after this wait.
@@ -71,6 +104,8 @@ pub(crate) struct StorePacer {
     limit: RateLimit,
     acquire: redis::Script,
     back_off: redis::Script,
+    /// The digest of the token that names this token's keys.
+    digest: String,
     /// Until when the store is skipped after a failure.
     skip_until: Mutex<Option<Instant>>,
     warned: AtomicBool,
@@ -138,6 +173,7 @@ impl StorePacer {
             limit,
             acquire: redis::Script::new(ACQUIRE),
             back_off: redis::Script::new(BACK_OFF),
+            digest: hex.clone(),
             skip_until: Mutex::new(None),
             warned: AtomicBool::new(false),
             shown: shown.to_string(),
@@ -190,6 +226,62 @@ impl StorePacer {
         let wait_us = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX / 2);
         let mut invocation = self.back_off.key(&self.key);
         invocation.arg(wait_us).arg(self.tolerance_us());
+        let _: Option<i64> = self
+            .run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await;
+    }
+
+    /// The keys of the lease named `scope` (digests: neither the token nor the scope is
+    /// stored): the lease, and its fencing counter.
+    pub(crate) fn lease_keys(&self, scope: &str) -> (String, String) {
+        let digest = Sha256::digest(scope.as_bytes());
+        let scope: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        (
+            format!("omni-dbt:lease:{}:{scope}", self.digest),
+            format!("omni-dbt:fence:{}:{scope}", self.digest),
+        )
+    }
+
+    /// Takes the lease at `keys` for `holder` for `ttl`, or says how long another holder
+    /// keeps it; `None` when the store cannot be used.
+    pub(crate) async fn take_lease(
+        &self,
+        keys: &(String, String),
+        holder: &str,
+        ttl: Duration,
+    ) -> Option<LeaseAnswer> {
+        let script = redis::Script::new(LEASE_TAKE);
+        let mut invocation = script.key(&keys.0);
+        invocation.key(&keys.1).arg(holder).arg(millis(ttl));
+        let answer: (i64, i64) = self
+            .run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await?;
+        match judge_lease(answer, ttl) {
+            Ok(answer) => Some(answer),
+            Err(problem) => {
+                self.failed(problem);
+                None
+            }
+        }
+    }
+
+    /// Extends the lease held as `value` by `ttl`: `Some(false)` when it is no longer held
+    /// so (it expired and another took it), `None` when the store cannot be used.
+    pub(crate) async fn renew_lease(&self, key: &str, value: &str, ttl: Duration) -> Option<bool> {
+        let script = redis::Script::new(LEASE_RENEW);
+        let mut invocation = script.key(key);
+        invocation.arg(value).arg(millis(ttl));
+        let renewed: i64 = self
+            .run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await?;
+        Some(renewed == 1)
+    }
+
+    /// Gives the lease held as `value` back (nothing, if it is no longer held so).
+    pub(crate) async fn release_lease(&self, key: &str, value: &str) {
+        let script = redis::Script::new(LEASE_RELEASE);
+        let mut invocation = script.key(key);
+        invocation.arg(value);
         let _: Option<i64> = self
             .run(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await;
@@ -280,9 +372,74 @@ fn judge((reserved, wait): (i64, i64), max_wait: Option<Duration>) -> Result<Slo
     }
 }
 
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// What an answer of the lease script means, or why it is nonsense: a fencing number is
+/// positive, and a holder keeps a lease for at most its time to live (`-1`, a lease key
+/// without expiry, is someone else's key: held, for as long as a lease lasts).
+fn judge_lease((taken, value): (i64, i64), ttl: Duration) -> Result<LeaseAnswer, String> {
+    let nonsense = |why: &str| Err(format!("it answered {taken}, {value}: {why}"));
+    match (taken, value) {
+        (1, fence) => match u64::try_from(fence) {
+            Ok(fence) if fence > 0 => Ok(LeaseAnswer::Taken(fence)),
+            _ => nonsense("a fencing number that is not positive"),
+        },
+        (0, -1) => Ok(LeaseAnswer::Held(ttl)),
+        // -2: the lease expired between the two reads of the script: free now.
+        (0, -2) => Ok(LeaseAnswer::Held(Duration::ZERO)),
+        (0, left) => match u64::try_from(left) {
+            Ok(ms) if Duration::from_millis(ms) <= ttl.saturating_mul(4) => {
+                Ok(LeaseAnswer::Held(Duration::from_millis(ms)))
+            }
+            _ => nonsense("an implausible time to live"),
+        },
+        _ => nonsense("neither taken (1) nor held (0)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lease_answers_are_judged() {
+        let ttl = Duration::from_secs(30);
+        assert_eq!(judge_lease((1, 7), ttl), Ok(LeaseAnswer::Taken(7)));
+        assert_eq!(
+            judge_lease((0, 1500), ttl),
+            Ok(LeaseAnswer::Held(Duration::from_millis(1500)))
+        );
+        assert_eq!(judge_lease((0, -1), ttl), Ok(LeaseAnswer::Held(ttl)));
+        assert_eq!(
+            judge_lease((0, -2), ttl),
+            Ok(LeaseAnswer::Held(Duration::ZERO))
+        );
+        for nonsense in [(1, 0), (1, -3), (0, -7), (0, 9_000_000_000), (2, 1)] {
+            assert!(judge_lease(nonsense, ttl).is_err(), "{nonsense:?}");
+        }
+    }
+
+    #[test]
+    fn lease_keys_are_digests_of_the_token_and_the_scope() {
+        let store =
+            StorePacer::new("redis://h:2/", "t", "omni_osk_SECRET", RateLimit::default()).unwrap();
+        let (lease, fence) = store.lease_keys("connection/abc/file:analytics\nx");
+        assert!(lease.starts_with("omni-dbt:lease:") && fence.starts_with("omni-dbt:fence:"));
+        for key in [&lease, &fence] {
+            assert!(
+                !key.contains("SECRET") && !key.contains("analytics"),
+                "{key}"
+            );
+            assert!(
+                key.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-')
+            );
+        }
+        assert_ne!(store.lease_keys("a").0, store.lease_keys("b").0);
+        assert_eq!(store.lease_keys("a"), store.lease_keys("a"));
+    }
 
     #[test]
     fn nonsensical_answers_are_store_failures_and_sane_ones_are_kept() {

@@ -899,3 +899,136 @@ async fn maintenance_is_waited_out_and_a_create_it_refused_is_sent_again_once() 
         "{err:?}"
     );
 }
+
+/// Environments of `name` on the fake carrying `marker` as `OMNI_DBT_MANAGED_BY`.
+fn copies(fake: &FakeOmni, name: &str, marker: &str) -> Vec<String> {
+    fake.environments(fake.connection_id())
+        .into_iter()
+        .filter(|e| {
+            e["name"] == name
+                && e["variables"].as_array().is_some_and(|vars| {
+                    vars.iter()
+                        .any(|v| v["name"] == "OMNI_DBT_MANAGED_BY" && v["value"] == marker)
+                })
+        })
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn marked_create(
+    client: &Client,
+    fake: &FakeOmni,
+    name: &str,
+    schema: &str,
+) -> omni_dbt::CreateEnvironment {
+    client
+        .dbt_environments(fake.connection_id())
+        .create(name, schema)
+        .add_variable("OMNI_DBT_MANAGED_BY", "file:x")
+        .adopting()
+        .one_copy_per("OMNI_DBT_MANAGED_BY")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_of_one_name_and_marker_at_once_leave_one_copy() {
+    for round in 0..6 {
+        let fake = fake().await;
+        // Not copies: another marker, no marker, a name that only starts alike.
+        let setup = client(&fake, quick_retries());
+        let envs = setup.dbt_environments(fake.connection_id());
+        envs.create("pr-x", "s")
+            .add_variable("OMNI_DBT_MANAGED_BY", "file:other")
+            .send()
+            .await
+            .unwrap();
+        envs.create("pr-x", "s").send().await.unwrap();
+        envs.create("pr-x-old", "s")
+            .add_variable("OMNI_DBT_MANAGED_BY", "file:x")
+            .send()
+            .await
+            .unwrap();
+        let before = fake.environments(fake.connection_id()).len();
+        // Four runs that share nothing but the fake, some slowed so that lists and creates
+        // interleave differently from round to round.
+        if round % 2 == 1 {
+            fake.inject(Operation::List, Fault::Latency(Duration::from_millis(30)));
+        }
+        let runs = (0..4).map(|_| {
+            let client = client(&fake, quick_retries());
+            let create = marked_create(&client, &fake, "pr-x", "dbt_x");
+            async move { create.send().await }
+        });
+        let results = futures_util::future::join_all(runs).await;
+        let returned: Vec<String> = results
+            .into_iter()
+            .map(|r| r.unwrap().id.to_string())
+            .collect();
+        let left = copies(&fake, "pr-x", "file:x");
+        assert_eq!(left.len(), 1, "round {round}: {left:?}");
+        assert!(
+            returned.contains(&left[0]),
+            "round {round}: {returned:?} vs {left:?}"
+        );
+        // Only copies were deleted: the others are all there.
+        assert_eq!(fake.environments(fake.connection_id()).len(), before + 1);
+        assert_eq!(copies(&fake, "pr-x", "file:other").len(), 1);
+        assert_eq!(copies(&fake, "pr-x-old", "file:x").len(), 1);
+    }
+}
+
+/// A run that saw its copy alone has finished; a later run's copy has a lower id: the later run
+/// keeps its own and deletes the earlier (the lowest id is the one every run keeps). With a
+/// higher id it deletes its own and finishes the kept copy with its own values.
+#[tokio::test]
+async fn a_later_copy_keeps_the_lowest_id_and_its_values_reach_the_kept_copy() {
+    let (mut lower_later, mut higher_later) = (0, 0);
+    for _ in 0..40 {
+        if lower_later > 0 && higher_later > 0 {
+            break;
+        }
+        let fake = fake().await;
+        let client = client(&fake, quick_retries());
+        let first = marked_create(&client, &fake, "pr-y", "dbt_first")
+            .send()
+            .await
+            .unwrap();
+        let second = marked_create(&client, &fake, "pr-y", "dbt_second")
+            .send()
+            .await
+            .unwrap();
+        let left = copies(&fake, "pr-y", "file:x");
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(
+            left[0],
+            second.id.to_string(),
+            "the second run returns the kept copy"
+        );
+        let kept = fake
+            .environments(fake.connection_id())
+            .into_iter()
+            .find(|e| e["id"] == left[0])
+            .unwrap();
+        assert_eq!(kept["targetSchema"], "dbt_second", "the later run's values");
+        // Two creates and a list each; then either a delete of the first, or of its own copy
+        // and an update of the first.
+        let deletes = count(&fake, Operation::Delete);
+        assert_eq!(deletes, 1);
+        let created: Vec<String> = fake
+            .journal()
+            .iter()
+            .filter(|e| e.operation == Some(Operation::Create))
+            .map(|e| e.status.unwrap().to_string())
+            .collect();
+        assert_eq!(created, ["201", "201"]);
+        let lowest = first.id.min(second.id);
+        assert_eq!(left[0], lowest.to_string(), "the lowest id is kept");
+        if second.id < first.id {
+            lower_later += 1;
+            assert_eq!(count(&fake, Operation::Update), 0);
+        } else {
+            higher_later += 1;
+            assert_eq!(count(&fake, Operation::Update), 1);
+        }
+    }
+    assert!(lower_later > 0 && higher_later > 0, "both orders seen");
+}

@@ -3,7 +3,7 @@
 
 use std::{
     net::TcpListener,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::Duration,
 };
 
@@ -13,103 +13,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 
 use crate::common::*;
 
-/// A `redis-server` of this test's own on a free loopback port, stopped when dropped.
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// How long a started `redis-server` may take to answer: generous, since CI runs this beside
-/// the rest of the suite on two cores (it usually answers in about 15 ms).
-const REDIS_START: Duration = Duration::from_secs(30);
-
-/// Starts a `redis-server` on a loopback port nobody held a moment ago. The port is free when
-/// chosen but may be taken before the server binds it (another test binds port 0 too): a server
-/// that exits saying so is started again on another port. Ready means it answered `PING` with
-/// `+PONG`, not merely that something accepted a connection on the port.
-fn redis() -> Option<Redis> {
-    for _ in 0..5 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::env::temp_dir().join(format!(
-            "omni-dbt-store-test-redis-{}-{port}.log",
-            std::process::id()
-        ));
-        let child = match Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--logfile", log.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "redis-server is required in CI: {e}"
-                );
-                eprintln!("skipped: redis-server is not installed ({e})");
-                return None;
-            }
-        };
-        let mut redis = Redis {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-        };
-        let deadline = std::time::Instant::now() + REDIS_START;
-        let exited = loop {
-            if answers_ping(port) {
-                let _ = std::fs::remove_file(&log);
-                return Some(redis);
-            }
-            if let Ok(Some(status)) = redis.child.try_wait() {
-                break status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not answer PING on port {port} within {REDIS_START:?}; its log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let said = std::fs::read_to_string(&log).unwrap_or_default();
-        let _ = std::fs::remove_file(&log);
-        assert!(
-            said.contains("Address already in use"),
-            "redis-server exited ({exited}) on port {port}; its log:\n{said}"
-        );
-        eprintln!("port {port} was taken before redis-server bound it; trying another");
-    }
-    panic!("redis-server found every one of 5 free ports taken before it bound it");
-}
-
-/// Whether a Redis server answers `PING` on the loopback port, within a second.
-fn answers_ping(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(
-        &(std::net::Ipv4Addr::LOCALHOST, port).into(),
-        Duration::from_secs(1),
-    ) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    let mut answer = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut answer).is_ok()
-        && &answer == b"+PONG\r\n"
-}
+#[path = "../support/redis.rs"]
+mod redis_server;
+use redis_server::{REDIS_START, Redis, redis};
 
 fn stored(server: &MockServer, token: &str, store: &str) -> Client {
     Client::builder()
@@ -501,4 +407,106 @@ fn tls_child(url: &str) {
         let log = captured.text();
         assert!(!log.contains("unavailable"), "{log}");
     });
+}
+
+fn leasing(token: &str, store: &str) -> Client {
+    Client::builder()
+        .with_token(Token::organization_api_key(token))
+        .with_base_url("http://127.0.0.1:9/api")
+        .with_rate_limit_store(store)
+        .build()
+        .unwrap()
+}
+
+/// Two runs (clients that share only the store and the token) take one scope in turn: the
+/// second waits until the first gives it back, and gets a larger fencing number; another
+/// scope, or another token, does not wait; a holder that never gives it back makes a waiter
+/// give up with `Busy` after its wait, having changed nothing.
+#[tokio::test]
+async fn a_lease_lets_one_run_at_a_time_change_a_scope() {
+    let Some(redis) = redis() else { return };
+    let a = leasing("omni_osk_lease", &redis.url);
+    let b = leasing("omni_osk_lease", &redis.url);
+    let mut first = a
+        .lease("conn/file:x", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(first.is_coordinated());
+    assert!(!first.is_lost());
+    let fence = first.fence().unwrap();
+
+    // Another scope and another token are not held up.
+    let other = b.lease("conn/file:y", Duration::ZERO).await.unwrap();
+    assert!(other.is_coordinated());
+    let elsewhere = leasing("omni_osk_other", &redis.url)
+        .lease("conn/file:x", Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(elsewhere.is_coordinated());
+
+    // Held: a run that cannot wait is told so.
+    let started = std::time::Instant::now();
+    let busy = b
+        .lease("conn/file:x", Duration::from_millis(600))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&busy, Error::Busy { scope, waited, .. } if scope == "conn/file:x" && *waited >= Duration::from_millis(600)),
+        "{busy:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Given back while the second waits: it gets it, with a larger fencing number.
+    let waiter = tokio::spawn({
+        let b = b.clone();
+        async move { b.lease("conn/file:x", Duration::from_secs(10)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiter.is_finished(),
+        "the second run waits while the first holds it"
+    );
+    first.release().await;
+    let second = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("taken soon after the release")
+        .unwrap()
+        .unwrap();
+    assert!(second.fence().unwrap() > fence);
+
+    // Dropped (a run that ends without releasing it): given back all the same.
+    drop(second);
+    let third = tokio::time::timeout(
+        Duration::from_secs(5),
+        a.lease("conn/file:x", Duration::from_secs(5)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(third.is_coordinated());
+}
+
+/// Without a store, or with one that cannot be reached, a lease is uncoordinated and returned
+/// at once: nothing waits on a store that is not there.
+#[tokio::test]
+async fn without_a_reachable_store_a_lease_is_uncoordinated_at_once() {
+    let plain = Client::builder()
+        .with_token(Token::organization_api_key("omni_osk_plain"))
+        .with_base_url("http://127.0.0.1:9/api")
+        .build()
+        .unwrap();
+    let lease = plain.lease("s", Duration::from_secs(60)).await.unwrap();
+    assert!(!lease.is_coordinated() && lease.fence().is_none() && !lease.is_lost());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let lease = leasing("omni_osk_gone", &format!("redis://127.0.0.1:{port}/"))
+        .lease("s", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(!lease.is_coordinated());
+    assert!(started.elapsed() < Duration::from_secs(2));
 }

@@ -28,6 +28,36 @@ pub async fn all_environments(
     Ok(client.dbt_environments(connection).list().all().await?)
 }
 
+/// How long a run waits for another run of the same file or preview to finish (with a shared
+/// store), before it gives up with nothing changed.
+pub const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The lease on what `owner` manages on `connection`: with a shared store, runs of one file
+/// (or one preview) change it one at a time, the second planning against what the first left;
+/// without one it is uncoordinated, and creates fall back on the copies rule
+/// (`CreateEnvironment::one_copy_per`).
+pub async fn lease(
+    client: &Client,
+    connection: Uuid,
+    owner: &crate::owned::Owner,
+) -> Result<omni_dbt::Lease, Failure> {
+    let scope = format!("{connection}/{}", owner.marker());
+    Ok(client.lease(&scope, LEASE_WAIT).await?)
+}
+
+/// Fails when a held lease was lost (it could not be renewed, so another run may hold it):
+/// checked before each change that must not overlap another run's.
+pub fn still_held(lease: &omni_dbt::Lease) -> Result<(), Failure> {
+    if lease.is_lost() {
+        return Err(Failure::Usage(format!(
+            "the lease on {:?} was lost (the shared store could not renew it), so another run may \
+             be changing the same environments; stopped before the next change",
+            lease.scope()
+        )));
+    }
+    Ok(())
+}
+
 /// The environments named exactly `name`: none or one, else an error naming every id.
 pub fn unique_by_name<'a>(
     all: &'a [DbtEnvironment],

@@ -478,11 +478,12 @@ async fn list_in_both_shapes_with_paging_and_sorting() {
 }
 
 #[tokio::test]
-async fn rate_limit_answers_429_with_retry_after() {
+async fn rate_limit_answers_429_with_retry_after_when_asked() {
     let h = Harness::start(
         FakeOmni::builder()
             .rate_limit_per_minute(60)
-            .rate_limit_burst(3),
+            .rate_limit_burst(3)
+            .rate_limit_retry_after(true),
     )
     .await;
     let url = h.url(h.fake.connection_id(), None);
@@ -511,6 +512,60 @@ async fn rate_limit_answers_429_with_retry_after() {
         200
     );
     h.assert_conformed();
+}
+
+/// Omni's 429s are reported to carry no `Retry-After`: the fake's do not either, by default.
+#[tokio::test]
+async fn rate_limit_answers_429_without_retry_after_by_default() {
+    let h = Harness::start(
+        FakeOmni::builder()
+            .rate_limit_per_minute(60)
+            .rate_limit_burst(1),
+    )
+    .await;
+    let url = h.url(h.fake.connection_id(), None);
+    let token = h.fake.tokens().pat_admin.clone();
+    assert_eq!(h.send("GET", &url, Some(&token), None).await.0, 200);
+    let resp = h.http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().get("retry-after").is_none());
+    h.assert_conformed();
+}
+
+/// Scheduled maintenance: every request, of any operation and any token (or none), is
+/// answered 503 with `Retry-After` and not processed; afterwards everything works again.
+#[tokio::test]
+async fn maintenance_answers_503_with_retry_after_and_processes_nothing() {
+    let h = Harness::default().await;
+    let token = h.fake.tokens().organization_api_key.clone();
+    let url = h.url(h.fake.connection_id(), None);
+    let before = h.fake.environments(h.fake.connection_id()).len();
+    h.fake.maintenance(Some(120));
+    for (method, auth, body) in [
+        ("GET", Some(&token), None),
+        (
+            "POST",
+            Some(&token),
+            Some(json!({"name": "m", "targetSchema": "s"})),
+        ),
+        ("GET", None, None),
+    ] {
+        let mut request = h.http.request(method.parse().unwrap(), &url);
+        if let Some(token) = auth {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let resp = request.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 503, "{method}");
+        assert_eq!(resp.headers()["retry-after"], "120");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["status"], 503);
+    }
+    assert_eq!(h.fake.environments(h.fake.connection_id()).len(), before);
+    h.fake.maintenance(None);
+    assert_eq!(h.send("GET", &url, Some(&token), None).await.0, 200);
 }
 
 #[tokio::test]

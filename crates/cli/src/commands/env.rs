@@ -235,13 +235,39 @@ async fn env_apply(
     let connection = plan_connection(&loaded.file, arg)?;
     let client = ctx.client()?;
     plan::resolve_owners(&mut loaded, &client).await?;
-    let current = all_environments(&client, connection).await?;
-    let planned = plan::plan(&loaded, &current, &options)?;
+    // Held from before the plan's list to the end: a second run of the file waits, then plans
+    // against what this one left. Given back on every way out.
+    let mut lease = rules::lease(&client, connection, &loaded.owner).await?;
+    let result = apply_leased(ctx, &client, connection, &loaded, &options, yes, &lease).await;
+    lease.release().await;
+    result
+}
+
+/// The plan and its changes, under `lease`.
+async fn apply_leased(
+    ctx: &Context,
+    client: &omni_dbt::Client,
+    connection: Uuid,
+    loaded: &plan::Loaded,
+    options: &plan::Options,
+    yes: bool,
+    lease: &omni_dbt::Lease,
+) -> Result<(), Failure> {
+    let current = all_environments(client, connection).await?;
+    let planned = plan::plan(loaded, &current, options)?;
     // Every value and every check before the question and before anything is sent.
     let secrets = plan::secrets(&planned)?;
-    let requests = plan::requests(&client, connection, &loaded, &current, &planned, &secrets)?;
+    let requests = plan::requests(
+        client,
+        connection,
+        loaded,
+        &current,
+        &planned,
+        &secrets,
+        lease.is_coordinated(),
+    )?;
     if planned.sets_owners() {
-        rules::owners_may_be_set(&client, "ownerId").await?;
+        rules::owners_may_be_set(client, "ownerId").await?;
     }
     // The plan goes to stderr, so that stdout stays the machine-readable result.
     say(planned.human().trim_end());
@@ -269,6 +295,7 @@ async fn env_apply(
             ));
         }
     }
+    rules::still_held(lease)?;
     let total = planned.total();
     // Counted as each change ends (not as each phase does), so that an interrupt says what
     // had really finished, and a long apply is seen to move.

@@ -47,158 +47,261 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             let vars = variables(ctx, &vars)?;
             let owner = Owner::Preview(target.branch.clone());
             let client = ctx.client()?;
-            let all = all_environments(&client, connection).await?;
-            let named: Vec<&omni_dbt::DbtEnvironment> =
-                all.iter().filter(|e| e.name == name).collect();
-            let existing = match named.as_slice() {
-                [] => None,
-                [one] if one.is_default_environment => {
-                    return Err(Failure::Usage(format!(
-                        "{} ({}) is the connection's default environment; a preview never \
-                         changes it",
-                        shown(&name),
-                        one.id
-                    )));
-                }
-                [one] if Owner::of(one).as_ref() == Some(&owner) => Some(*one),
-                [one] => {
-                    return Err(Failure::Usage(format!(
-                        "an environment named {} ({}) exists and is {}: this preview does not \
-                         own it, so it is left alone; rename or delete it in Omni",
-                        shown(&name),
-                        one.id,
-                        owned::describe(one)
-                    )));
-                }
-                many => {
-                    let ids: Vec<String> = many.iter().map(|e| e.id.to_string()).collect();
-                    return Err(Failure::Usage(format!(
-                        "{} environments are named {} ({}); delete all but one in Omni",
-                        many.len(),
-                        shown(&name),
-                        ids.join(", ")
-                    )));
-                }
-            };
-            // The template: what a create copies (secrets cannot be: Omni never returns them).
-            let template = match &from {
-                None => None,
-                Some(name_or_id) => Some(rules::find_in(&all, connection, name_or_id)?),
-            };
-            // The model branch: found, or created when asked, before any environment is.
-            let branch = client.model(target.model).branch(&target.branch);
-            let (found_branch_id, branch_created) = match branch.find().send().await? {
-                Some(found) => (Uuid::parse_str(&found.id).ok(), false),
-                None if create_branch => {
-                    let made = branch.create().connection_id(connection).send().await?;
-                    say(&format!(
-                        "created model branch {} ({}) of model {}",
-                        shown(&target.branch),
-                        made.id,
-                        target.model
-                    ));
-                    (Some(made.id), true)
-                }
-                None => {
-                    return Err(Failure::NotFound(format!(
-                        "model {} has no branch {}: nothing was created; pass --create-branch \
-                         to create it",
-                        target.model,
-                        shown(&target.branch)
-                    )));
-                }
-            };
-            let branch_id = match (refresh_branch, found_branch_id) {
-                (false, _) => branch_id,
-                (true, Some(id)) => Some(id),
-                (true, None) => {
-                    return Err(Failure::Refresh(format!(
-                        "the id Omni gave branch {} is not a UUID, so it cannot be refreshed; \
-                         pass --branch-id",
-                        shown(&target.branch)
-                    )));
-                }
-            };
-            let undo = Undo {
-                client: &client,
-                connection,
-                branch: branch_created.then_some(&branch),
-                model: target.model,
-            };
-            // What the flags leave out, the template gives (but what a create requires: the
-            // preview's own).
-            if let Some(t) = template {
-                let answer = serde_json::to_value(t).unwrap_or_default();
-                for property in plan::managed().filter(|p| !p.required) {
-                    if let Some(value) = answer.get(property.json).filter(|v| !v.is_null())
-                        && given.iter().all(|(p, _)| p.json != property.json)
-                    {
-                        given.push((property, value.clone()));
-                    }
-                }
-            }
-            let (environment, action) = match existing {
-                Some(current) => {
-                    let mut update = client.dbt_environments(connection).update_from(current);
-                    for (property, value) in &given {
-                        update = update.property(property.json, value.clone())?;
-                    }
-                    let updated = match with_variables(update, current, vars).send().await {
-                        Ok(updated) => updated,
-                        Err(e) => return Err(undo.run(None, e.into()).await),
-                    };
-                    (updated, "updated")
-                }
-                None => {
-                    let mut create = client
-                        .dbt_environments(connection)
-                        .create(&name, String::new())
-                        .adopting()
-                        .add_variable(MARKER, owner.marker());
-                    for (property, value) in &given {
-                        create = create.property(property.json, value.clone())?;
-                    }
-                    let given: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
-                    if let Some(t) = template {
-                        for v in &t.variables {
-                            if v.is_secret || v.name == MARKER || given.contains(&v.name.as_str()) {
-                                continue;
-                            }
-                            create =
-                                create.add_variable(&v.name, v.value.clone().unwrap_or_default());
+            // Runs of one preview (two pushes, a re-run) take turns with a shared store.
+            let mut lease = rules::lease(&client, connection, &owner).await?;
+            // Given back on every way out, and before the refresh (which runs of a preview
+            // may do at once).
+            let leased = async {
+                let all = all_environments(&client, connection).await?;
+                let mut named: Vec<&omni_dbt::DbtEnvironment> =
+                    all.iter().filter(|e| e.name == name).collect();
+                if named.len() > 1
+                    && named
+                        .iter()
+                        .all(|e| !e.is_default_environment && Owner::of(e).as_ref() == Some(&owner))
+                {
+                    // Copies of this preview (two runs created it at once, and one was stopped
+                    // before it could delete its copy): the lowest id is kept, as the runs would.
+                    named.sort_by_key(|e| e.id);
+                    for extra in named.split_off(1) {
+                        match client
+                            .dbt_environments(connection)
+                            .delete(extra.id)
+                            .send()
+                            .await
+                        {
+                            Ok(_) | Err(omni_dbt::Error::NotFound { .. }) => say(&format!(
+                                "deleted environment {} ({}), a copy of this preview's ({})",
+                                shown(&extra.name),
+                                extra.id,
+                                named[0].id
+                            )),
+                            Err(e) => return Err(e.into()),
                         }
                     }
-                    match with_new_variables(create, vars).send().await {
-                        Ok(created) => (created, "created"),
-                        Err(e) => return Err(undo.run(None, e.into()).await),
+                }
+                let existing = match named.as_slice() {
+                    [] => None,
+                    [one] if one.is_default_environment => {
+                        return Err(Failure::Usage(format!(
+                            "{} ({}) is the connection's default environment; a preview never \
+                             changes it",
+                            shown(&name),
+                            one.id
+                        )));
+                    }
+                    [one] if Owner::of(one).as_ref() == Some(&owner) => Some(*one),
+                    [one] => {
+                        return Err(Failure::Usage(format!(
+                            "an environment named {} ({}) exists and is {}: this preview does not \
+                             own it, so it is left alone; rename or delete it in Omni",
+                            shown(&name),
+                            one.id,
+                            owned::describe(one)
+                        )));
+                    }
+                    many => {
+                        let ids: Vec<String> = many.iter().map(|e| e.id.to_string()).collect();
+                        return Err(Failure::Usage(format!(
+                            "{} environments are named {} ({}); delete all but one in Omni",
+                            many.len(),
+                            shown(&name),
+                            ids.join(", ")
+                        )));
+                    }
+                };
+                // The template: what a create copies (secrets cannot be: Omni never returns them).
+                let template = match &from {
+                    None => None,
+                    Some(name_or_id) => Some(rules::find_in(&all, connection, name_or_id)?),
+                };
+                // The model branch: found, or created when asked, before any environment is.
+                let branch = client.model(target.model).branch(&target.branch);
+                let (found_branch_id, branch_created) = match branch.find().send().await? {
+                    Some(found) => (Uuid::parse_str(&found.id).ok(), false),
+                    None if create_branch => {
+                        let made = branch.create().connection_id(connection).send().await?;
+                        say(&format!(
+                            "created model branch {} ({}) of model {}",
+                            shown(&target.branch),
+                            made.id,
+                            target.model
+                        ));
+                        (Some(made.id), true)
+                    }
+                    None => {
+                        return Err(Failure::NotFound(format!(
+                            "model {} has no branch {}: nothing was created; pass --create-branch \
+                             to create it",
+                            target.model,
+                            shown(&target.branch)
+                        )));
+                    }
+                };
+                let branch_id = match (refresh_branch, found_branch_id) {
+                    (false, _) => branch_id,
+                    (true, Some(id)) => Some(id),
+                    (true, None) => {
+                        return Err(Failure::Refresh(format!(
+                            "the id Omni gave branch {} is not a UUID, so it cannot be refreshed; \
+                             pass --branch-id",
+                            shown(&target.branch)
+                        )));
+                    }
+                };
+                let undo = Undo {
+                    client: &client,
+                    connection,
+                    branch: branch_created.then_some(&branch),
+                    model: target.model,
+                };
+                // What the flags leave out, the template gives (but what a create requires: the
+                // preview's own).
+                if let Some(t) = template {
+                    let answer = serde_json::to_value(t).unwrap_or_default();
+                    for property in plan::managed().filter(|p| !p.required) {
+                        if let Some(value) = answer.get(property.json).filter(|v| !v.is_null())
+                            && given.iter().all(|(p, _)| p.json != property.json)
+                        {
+                            given.push((property, value.clone()));
+                        }
                     }
                 }
-            };
-            say(&format!(
-                "{action} environment {} ({}) building into {}",
-                shown(&environment.name),
-                environment.id,
-                shown(&environment.target_schema)
-            ));
-            let mut point = client
-                .model(target.model)
-                .branch(&target.branch)
-                .use_dbt_environment(environment.id);
-            if let Some(git) = &dbt_git_branch {
-                point = point.dbt_git_branch(git);
+                let (environment, action) = match existing {
+                    Some(current) => {
+                        let mut update = client.dbt_environments(connection).update_from(current);
+                        for (property, value) in &given {
+                            update = update.property(property.json, value.clone())?;
+                        }
+                        let updated = match with_variables(update, current, vars).send().await {
+                            Ok(updated) => updated,
+                            Err(e) => return Err(undo.run(None, e.into()).await),
+                        };
+                        (updated, "updated")
+                    }
+                    None => {
+                        let mut create = client
+                            .dbt_environments(connection)
+                            .create(&name, String::new())
+                            .adopting()
+                            .add_variable(MARKER, owner.marker());
+                        for (property, value) in &given {
+                            create = create.property(property.json, value.clone())?;
+                        }
+                        let given: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+                        if let Some(t) = template {
+                            for v in &t.variables {
+                                if v.is_secret
+                                    || v.name == MARKER
+                                    || given.contains(&v.name.as_str())
+                                {
+                                    continue;
+                                }
+                                create = create
+                                    .add_variable(&v.name, v.value.clone().unwrap_or_default());
+                            }
+                        }
+                        match with_new_variables(create, vars).send().await {
+                            Ok(created) => (created, "created"),
+                            Err(e) => return Err(undo.run(None, e.into()).await),
+                        }
+                    }
+                };
+                say(&format!(
+                    "{action} environment {} ({}) building into {}",
+                    shown(&environment.name),
+                    environment.id,
+                    shown(&environment.target_schema)
+                ));
+                rules::still_held(&lease)?;
+                let point = |id: Uuid| {
+                    let mut point = client
+                        .model(target.model)
+                        .branch(&target.branch)
+                        .use_dbt_environment(id);
+                    if let Some(git) = &dbt_git_branch {
+                        point = point.dbt_git_branch(git);
+                    }
+                    point.send()
+                };
+                if let Err(e) = point(environment.id).await {
+                    // A preview whose branch cannot be pointed at it is no preview: what this run
+                    // created is deleted again, so that nothing is left behind.
+                    let created = (action == "created").then_some(&environment);
+                    return Err(undo.run(created, e.into()).await);
+                }
+                let environment = if action == "created" && !lease.is_coordinated() {
+                    // Uncoordinated, another run of this preview may have created it at the same
+                    // time: the copies rule (`CreateEnvironment::one_copy_per`), checked once the
+                    // branch is pointed, so that a run whose copy a later one deleted still
+                    // leaves the branch on the kept copy. The lowest id is kept, the others
+                    // deleted, and the branch follows the kept one.
+                    let mut copies: Vec<omni_dbt::DbtEnvironment> =
+                        all_environments(&client, connection)
+                            .await?
+                            .into_iter()
+                            .filter(|e| {
+                                e.name == name
+                                    && !e.is_default_environment
+                                    && Owner::of(e).as_ref() == Some(&owner)
+                            })
+                            .collect();
+                    copies.sort_by_key(|e| e.id);
+                    match copies.first().cloned() {
+                        None => environment,
+                        Some(kept) => {
+                            for extra in &copies[1..] {
+                                match client
+                                    .dbt_environments(connection)
+                                    .delete(extra.id)
+                                    .send()
+                                    .await
+                                {
+                                    Ok(_) | Err(omni_dbt::Error::NotFound { .. }) => {
+                                        say(&format!(
+                                            "deleted environment {} ({}), a copy another run of \
+                                             this preview made at the same time",
+                                            shown(&extra.name),
+                                            extra.id
+                                        ));
+                                    }
+                                    Err(e) => return Err(e.into()),
+                                }
+                            }
+                            if kept.id == environment.id {
+                                environment
+                            } else {
+                                say(&format!(
+                                    "another run of this preview made {} ({}) at the same time; \
+                                     the branch follows it",
+                                    shown(&kept.name),
+                                    kept.id
+                                ));
+                                point(kept.id).await?;
+                                kept
+                            }
+                        }
+                    }
+                } else {
+                    environment
+                };
+                say(&format!(
+                    "branch {} of model {} reads dbt from {}",
+                    shown(&target.branch),
+                    target.model,
+                    shown(&environment.name)
+                ));
+                Ok::<_, Failure>((
+                    environment,
+                    action,
+                    found_branch_id,
+                    branch_created,
+                    branch_id,
+                ))
             }
-            if let Err(e) = point.send().await {
-                // A preview whose branch cannot be pointed at it is no preview: what this run
-                // created is deleted again, so that nothing is left behind.
-                let created = (action == "created").then_some(&environment);
-                return Err(undo.run(created, e.into()).await);
-            }
-            say(&format!(
-                "branch {} of model {} reads dbt from {}",
-                shown(&target.branch),
-                target.model,
-                shown(&environment.name)
-            ));
+            .await;
+            lease.release().await;
+            let (environment, action, found_branch_id, branch_created, branch_id) = leased?;
             let refreshed = if refresh {
                 Some(refresh_and_wait(&client, target.model, branch_id, refresh_timeout).await?)
             } else {
@@ -229,70 +332,79 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             let (name, _) = owned::preview_names(&target.branch).map_err(Failure::Usage)?;
             let owner = Owner::Preview(target.branch.clone());
             let client = ctx.client()?;
-            let all = all_environments(&client, connection).await?;
-            let (ours, others): (Vec<_>, Vec<_>) = all
-                .iter()
-                .filter(|e| e.name == name)
-                .partition(|e| !e.is_default_environment && Owner::of(e).as_ref() == Some(&owner));
-            for other in &others {
-                say(&format!(
-                    "left alone: {} ({}) is {}, not this preview's",
-                    shown(&other.name),
-                    other.id,
-                    owned::describe(other)
-                ));
-            }
-            let mut deleted = Vec::new();
-            for env in &ours {
-                client
-                    .dbt_environments(connection)
-                    .delete(env.id)
-                    .send()
-                    .await?;
-                say(&format!(
-                    "deleted environment {} ({})",
-                    shown(&env.name),
-                    env.id
-                ));
-                deleted.push(env.id);
-            }
-            if ours.is_empty() {
-                say(&format!(
-                    "no preview of branch {} (environment {}): nothing to delete",
-                    shown(&target.branch),
-                    shown(&name)
-                ));
-            }
-            let branch_deleted = if delete_branch {
-                let branch = client.model(target.model).branch(&target.branch);
-                match branch.delete().send().await {
-                    Ok(_) => {
-                        say(&format!(
-                            "deleted model branch {} of model {}",
-                            shown(&target.branch),
-                            target.model
-                        ));
-                        true
-                    }
-                    Err(omni_dbt::Error::NotFound { .. }) => {
-                        say(&format!(
-                            "model {} has no branch {}: nothing to delete",
-                            target.model,
-                            shown(&target.branch)
-                        ));
-                        false
-                    }
-                    Err(e) => return Err(e.into()),
+            let mut lease = rules::lease(&client, connection, &owner).await?;
+            // Given back on every way out.
+            let leased = async {
+                let all = all_environments(&client, connection).await?;
+                let (ours, others): (Vec<_>, Vec<_>) =
+                    all.iter().filter(|e| e.name == name).partition(|e| {
+                        !e.is_default_environment && Owner::of(e).as_ref() == Some(&owner)
+                    });
+                for other in &others {
+                    say(&format!(
+                        "left alone: {} ({}) is {}, not this preview's",
+                        shown(&other.name),
+                        other.id,
+                        owned::describe(other)
+                    ));
                 }
-            } else {
-                false
-            };
+                rules::still_held(&lease)?;
+                let mut deleted = Vec::new();
+                for env in &ours {
+                    client
+                        .dbt_environments(connection)
+                        .delete(env.id)
+                        .send()
+                        .await?;
+                    say(&format!(
+                        "deleted environment {} ({})",
+                        shown(&env.name),
+                        env.id
+                    ));
+                    deleted.push(env.id);
+                }
+                if ours.is_empty() {
+                    say(&format!(
+                        "no preview of branch {} (environment {}): nothing to delete",
+                        shown(&target.branch),
+                        shown(&name)
+                    ));
+                }
+                let branch_deleted = if delete_branch {
+                    let branch = client.model(target.model).branch(&target.branch);
+                    match branch.delete().send().await {
+                        Ok(_) => {
+                            say(&format!(
+                                "deleted model branch {} of model {}",
+                                shown(&target.branch),
+                                target.model
+                            ));
+                            true
+                        }
+                        Err(omni_dbt::Error::NotFound { .. }) => {
+                            say(&format!(
+                                "model {} has no branch {}: nothing to delete",
+                                target.model,
+                                shown(&target.branch)
+                            ));
+                            false
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                } else {
+                    false
+                };
+                let left: Vec<Uuid> = others.iter().map(|e| e.id).collect();
+                Ok::<_, Failure>((deleted, branch_deleted, left))
+            }
+            .await;
+            lease.release().await;
+            let (deleted, branch_deleted, left) = leased?;
             let action = if deleted.is_empty() && !branch_deleted {
                 "none"
             } else {
                 "deleted"
             };
-            let left: Vec<Uuid> = others.iter().map(|e| e.id).collect();
             let value = json!({
                 "action": action,
                 "name": name,

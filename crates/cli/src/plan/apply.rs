@@ -58,7 +58,9 @@ pub struct Requests {
 }
 
 /// Builds every request of `plan` and runs every check the library makes before sending; any
-/// failure refuses the whole apply (exit 2, nothing sent).
+/// failure refuses the whole apply (exit 2, nothing sent). `coordinated`: a store lease keeps
+/// other runs of the file out; without one, each create keeps one copy of its name
+/// (`one_copy_per`), should another run of the file create it at the same time.
 pub fn requests(
     client: &omni_dbt::Client,
     connection: Uuid,
@@ -66,6 +68,7 @@ pub fn requests(
     current: &[DbtEnvironment],
     plan: &Plan,
     secrets: &BTreeMap<(String, String), String>,
+    coordinated: bool,
 ) -> Result<Requests, Failure> {
     let envs = client.dbt_environments(connection);
     let secret = |env: &str, name: &str| {
@@ -91,6 +94,9 @@ pub fn requests(
             .create(&want.name, String::new())
             .adopting()
             .add_variable(MARKER, loaded.owner.marker());
+        if !coordinated {
+            c = c.one_copy_per(MARKER);
+        }
         let mut failed = None;
         for change in &step.changes {
             c = match change {
@@ -219,6 +225,15 @@ pub async fn apply(
     let results = phase(requests.updates, counted(finished.load(Ordering::Relaxed))).await;
     record("update", results);
     let results = phase(requests.deletes, counted(finished.load(Ordering::Relaxed))).await;
+    // Gone already is what a delete wants: another run of the file deleted the same copy
+    // first (both saw it), or someone did by hand.
+    let results = results
+        .into_iter()
+        .map(|(name, result)| match result {
+            Err(omni_dbt::Error::NotFound { .. }) => (name, Ok(())),
+            other => (name, other),
+        })
+        .collect();
     record("delete", results);
     failures
 }

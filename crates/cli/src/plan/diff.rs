@@ -205,6 +205,30 @@ pub fn plan(
                 continue;
             }
             [one] => *one,
+            // Copies of one environment, all this file's (two runs of it created at once, and
+            // one of them was stopped before it could delete its copy): the one with the
+            // lowest id is kept, as the runs themselves would have, and the others deleted.
+            many if many.iter().all(|e| {
+                !e.is_default_environment && Owner::of(e).as_ref() == Some(&loaded.owner)
+            }) =>
+            {
+                let mut copies = many.to_vec();
+                copies.sort_by_key(|e| e.id);
+                for extra in &copies[1..] {
+                    plan.delete.push(Step {
+                        name: extra.name.clone(),
+                        id: Some(extra.id),
+                        changes: Vec::new(),
+                        notes: vec![format!(
+                            "a copy of {} ({}), also this file's: two runs created it at once; \
+                             the lowest id is kept",
+                            shown(&want.name),
+                            copies[0].id
+                        )],
+                    });
+                }
+                copies[0]
+            }
             many => {
                 let ids: Vec<String> = many.iter().map(|e| e.id.to_string()).collect();
                 problems.push(format!(

@@ -211,9 +211,11 @@ proptest! {
         let current: Vec<DbtEnvironment> = state.iter().map(Env::decoded).collect();
         let named = |name: &str| loaded.file.environments.iter().any(|w| w.name == name);
         let marker = |e: &Env| e.vars.get(MARKER).map(|v| v.1.clone());
+        let ours = |e: &Env| !e.default && marker(e) == Some(format!("file:{THIS}"));
         let conflicted = loaded.file.environments.iter().any(|w| {
             let same: Vec<&Env> = state.iter().filter(|e| e.name == w.name).collect();
-            same.len() > 1
+            // Copies all of this file's are not a conflict: the lowest id is kept.
+            (same.len() > 1 && !same.iter().all(|e| ours(e)))
                 || same.iter().any(|e| {
                     marker(e).and_then(|m| Owner::parse(&m)).is_some_and(|o| o != loaded.owner)
                 })
@@ -228,10 +230,15 @@ proptest! {
         prop_assert!(!conflicted, "planned over a conflict");
         for step in &planned.delete {
             let env = state.iter().find(|e| Some(e.id) == step.id).unwrap();
-            prop_assert!(prune);
             prop_assert!(!env.default, "deletes the default");
-            prop_assert!(!named(&env.name));
             prop_assert_eq!(marker(env), Some(format!("file:{THIS}")), "deletes what it does not own");
+            if named(&env.name) {
+                // A copy: never the lowest id of its name.
+                let lowest = state.iter().filter(|e| e.name == env.name).map(|e| e.id).min();
+                prop_assert!(lowest != Some(env.id), "deletes the copy that is kept");
+            } else {
+                prop_assert!(prune);
+            }
         }
         for step in &planned.update {
             let env = state.iter().find(|e| Some(e.id) == step.id).unwrap();

@@ -4,6 +4,9 @@
 use std::process::{Command, Output};
 
 use omni_dbt_fake::FakeOmni;
+
+#[path = "../../../../tests/support/redis.rs"]
+pub mod redis;
 use serde_json::Value;
 
 pub struct Harness {
@@ -18,8 +21,23 @@ impl Harness {
 
     /// [`start`](Self::start) with a fake configured by `builder` (no rate limit, short jobs).
     pub async fn start_with(builder: omni_dbt_fake::FakeOmniBuilder) -> Self {
+        Self::started(builder.without_rate_limit()).await
+    }
+
+    /// [`start`](Self::start) with a fake limiting each token to `per_minute`, `burst` at once
+    /// (its 429s without `Retry-After`, like Omni's).
+    pub async fn start_limited(per_minute: u32, burst: u32) -> Self {
+        Self::started(
+            omni_dbt_fake::FakeOmni::builder()
+                .rate_limit_per_minute(per_minute)
+                .rate_limit_burst(burst)
+                .journal_capacity(100_000),
+        )
+        .await
+    }
+
+    async fn started(builder: omni_dbt_fake::FakeOmniBuilder) -> Self {
         let fake = builder
-            .without_rate_limit()
             .job_duration(std::time::Duration::from_millis(100))
             .start()
             .await
