@@ -51,6 +51,80 @@ impl DbtEnvironments {
         self.connection_id
     }
 
+    /// The copies rule of [`CreateEnvironment::one_copy_per`] for environments made at once
+    /// (e.g. by one phase of an apply), with one list for all of them: for each environment of
+    /// `made`, the environments of its name whose plain variable `variable` has its value are
+    /// copies; the one with the lowest id is kept and every other copy deleted (one another run
+    /// deleted first counts as deleted). Returns the kept copy for each of `made`, in order
+    /// (itself when it has no copy, or when the list does not show it yet). An environment of
+    /// `made` without that plain variable is returned as it is.
+    ///
+    /// Every run that creates with the same marker computes the same rule; none deletes the
+    /// lowest id, so once every run has checked, one copy remains.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: omni_dbt::Client, conn: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+    /// let envs = client.dbt_environments(conn);
+    /// let made = envs
+    ///     .create("staging", "dbt_staging")
+    ///     .add_variable("OMNI_DBT_MANAGED_BY", "file:analytics")
+    ///     .send()
+    ///     .await?;
+    /// let kept = envs.keep_one_copy("OMNI_DBT_MANAGED_BY", &[made]).await?;
+    /// # let _ = kept; Ok(()) }
+    /// ```
+    pub async fn keep_one_copy(
+        &self,
+        variable: &str,
+        made: &[DbtEnvironment],
+    ) -> Result<Vec<DbtEnvironment>> {
+        let marker = |env: &DbtEnvironment| {
+            env.variable(variable)
+                .filter(|v| !v.is_secret)
+                .and_then(|v| v.value.clone())
+        };
+        if made.iter().all(|env| marker(env).is_none()) {
+            return Ok(made.to_vec());
+        }
+        let all = self.list().all().await?;
+        let mut kept = Vec::with_capacity(made.len());
+        let mut deleted: Vec<Uuid> = Vec::new();
+        for env in made {
+            let Some(value) = marker(env) else {
+                kept.push(env.clone());
+                continue;
+            };
+            let mut copies: Vec<&DbtEnvironment> = all
+                .iter()
+                .filter(|other| is_copy(other, &env.name, variable, &value))
+                .collect();
+            copies.sort_by_key(|copy| copy.id);
+            let Some(first) = copies.first() else {
+                kept.push(env.clone());
+                continue;
+            };
+            for extra in &copies[1..] {
+                if deleted.contains(&extra.id) {
+                    continue;
+                }
+                match self.delete(extra.id).send().await {
+                    Ok(_) | Err(Error::NotFound { .. }) => {
+                        deleted.push(extra.id);
+                        tracing::info!(
+                            environment = %extra.id,
+                            kept = %first.id,
+                            "deleted a copy of environment \"{}\" another run made at the same time; kept the one with the lowest id",
+                            env.name.escape_debug()
+                        );
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            kept.push((*first).clone());
+        }
+        Ok(kept)
+    }
+
     /// List the connection's environments (`GET .../dbt/environments`).
     pub fn list(&self) -> ListEnvironments {
         ListEnvironments {
@@ -384,12 +458,8 @@ impl CreateEnvironment {
 
     /// Whether `env` is a copy: this create's name and marker.
     fn is_copy(&self, env: &DbtEnvironment, name: &str) -> bool {
-        env.name == name
-            && !env.is_default_environment
-            && self.marker().is_some_and(|(variable, value)| {
-                env.variable(variable)
-                    .is_some_and(|v| !v.is_secret && v.value.as_deref() == Some(value))
-            })
+        self.marker()
+            .is_some_and(|(variable, value)| is_copy(env, name, variable, value))
     }
 
     /// Validates and sends the create; returns the new environment (or, with
@@ -410,34 +480,15 @@ impl CreateEnvironment {
     /// The copies rule ([`one_copy_per`](Self::one_copy_per)) after `made` was created or
     /// adopted: the copy with the lowest id is kept, every other one deleted.
     async fn keep_one_copy(&self, made: DbtEnvironment) -> Result<DbtEnvironment> {
-        let envs = DbtEnvironments::new(self.call.client.clone(), self.connection_id);
-        let name = made.name.clone();
-        let mut copies: Vec<DbtEnvironment> = envs
-            .list()
-            .all()
-            .await?
-            .into_iter()
-            .filter(|env| self.is_copy(env, &name))
-            .collect();
-        copies.sort_by_key(|env| env.id);
-        let Some(kept) = copies.first().cloned() else {
-            // Not even ours is listed (the list lags behind the create, or someone deleted it
-            // by hand since): what was made is all there is to return.
+        let Some((variable, _)) = self.marker() else {
             return Ok(made);
         };
-        for extra in copies.iter().skip(1) {
-            match envs.delete(extra.id).send().await {
-                Ok(_) | Err(Error::NotFound { .. }) => {
-                    tracing::info!(
-                        environment = %extra.id,
-                        kept = %kept.id,
-                        "deleted a copy of environment \"{}\" another run made at the same time; kept the one with the lowest id",
-                        name.escape_debug()
-                    );
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let envs = DbtEnvironments::new(self.call.client.clone(), self.connection_id);
+        let kept = envs
+            .keep_one_copy(variable, std::slice::from_ref(&made))
+            .await?
+            .pop()
+            .unwrap_or_else(|| made.clone());
         if kept.id == made.id {
             Ok(made)
         } else {
@@ -795,6 +846,16 @@ impl DeleteEnvironment {
             message: body.message,
         })
     }
+}
+
+/// Whether `env` is a copy of an environment named `name` whose plain variable `variable` is
+/// `value`: the same name and marker, never the connection's default environment.
+fn is_copy(env: &DbtEnvironment, name: &str, variable: &str, value: &str) -> bool {
+    env.name == name
+        && !env.is_default_environment
+        && env
+            .variable(variable)
+            .is_some_and(|v| !v.is_secret && v.value.as_deref() == Some(value))
 }
 
 /// Whether a create may or may not have taken effect.

@@ -5,6 +5,7 @@ mod dbt;
 mod env;
 mod exposures;
 mod preview;
+mod refresh;
 
 use crate::{
     cli::{Cli, Command, EnvCommand},

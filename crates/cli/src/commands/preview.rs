@@ -1,10 +1,7 @@
 //! `omni-dbt preview`: a dbt environment per pull request, named by the documented rule
 //! ([`owned::preview_names`]) and marked with the exact branch, so that `down` deletes only the
 //! preview of exactly that branch, never a hand-made environment or the default.
-
-use std::time::Duration;
-
-use omni_dbt::{Client, Uuid, api::types::JobsGetStatusResponseStatus};
+use omni_dbt::{Client, Uuid};
 use serde_json::{Value, json};
 
 use crate::{
@@ -232,55 +229,27 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 }
                 let environment = if action == "created" && !lease.is_coordinated() {
                     // Uncoordinated, another run of this preview may have created it at the same
-                    // time: the copies rule (`CreateEnvironment::one_copy_per`), checked once the
-                    // branch is pointed, so that a run whose copy a later one deleted still
-                    // leaves the branch on the kept copy. The lowest id is kept, the others
-                    // deleted, and the branch follows the kept one.
-                    let mut copies: Vec<omni_dbt::DbtEnvironment> =
-                        all_environments(&client, connection)
-                            .await?
-                            .into_iter()
-                            .filter(|e| {
-                                e.name == name
-                                    && !e.is_default_environment
-                                    && Owner::of(e).as_ref() == Some(&owner)
-                            })
-                            .collect();
-                    copies.sort_by_key(|e| e.id);
-                    match copies.first().cloned() {
-                        None => environment,
-                        Some(kept) => {
-                            for extra in &copies[1..] {
-                                match client
-                                    .dbt_environments(connection)
-                                    .delete(extra.id)
-                                    .send()
-                                    .await
-                                {
-                                    Ok(_) | Err(omni_dbt::Error::NotFound { .. }) => {
-                                        say(&format!(
-                                            "deleted environment {} ({}), a copy another run of \
-                                             this preview made at the same time",
-                                            shown(&extra.name),
-                                            extra.id
-                                        ));
-                                    }
-                                    Err(e) => return Err(e.into()),
-                                }
-                            }
-                            if kept.id == environment.id {
-                                environment
-                            } else {
-                                say(&format!(
-                                    "another run of this preview made {} ({}) at the same time; \
-                                     the branch follows it",
-                                    shown(&kept.name),
-                                    kept.id
-                                ));
-                                point(kept.id).await?;
-                                kept
-                            }
-                        }
+                    // time: the copies rule (`DbtEnvironments::keep_one_copy`: the lowest id is
+                    // kept, the others deleted), checked once the branch is pointed, so that a
+                    // run whose copy a later one deleted still leaves the branch on the kept
+                    // copy.
+                    let kept = client
+                        .dbt_environments(connection)
+                        .keep_one_copy(MARKER, std::slice::from_ref(&environment))
+                        .await?
+                        .pop()
+                        .unwrap_or_else(|| environment.clone());
+                    if kept.id == environment.id {
+                        environment
+                    } else {
+                        say(&format!(
+                            "another run of this preview made {} ({}) at the same time; the \
+                             branch follows it",
+                            shown(&kept.name),
+                            kept.id
+                        ));
+                        point(kept.id).await?;
+                        kept
                     }
                 } else {
                     environment
@@ -303,7 +272,15 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             lease.release().await;
             let (environment, action, found_branch_id, branch_created, branch_id) = leased?;
             let refreshed = if refresh {
-                Some(refresh_and_wait(&client, target.model, branch_id, refresh_timeout).await?)
+                Some(
+                    super::refresh::refresh_and_wait(
+                        &client,
+                        target.model,
+                        branch_id,
+                        refresh_timeout,
+                    )
+                    .await?,
+                )
             } else {
                 None
             };
@@ -476,62 +453,5 @@ impl Undo<'_> {
             });
         }
         failure
-    }
-}
-
-async fn refresh_and_wait(
-    client: &Client,
-    model: Uuid,
-    branch_id: Option<Uuid>,
-    timeout_secs: u64,
-) -> Result<serde_json::Value, Failure> {
-    let api = client.api();
-    let mut refresh = api.models_refresh().model_id(model);
-    if let Some(branch) = branch_id {
-        refresh = refresh.branch_id(branch);
-    }
-    let job = refresh
-        .send()
-        .await
-        .map_err(omni_dbt::Error::from)?
-        .into_inner();
-    say(&format!("schema refresh started: job {}", job.job_id));
-    // Bounded by clap (at most a day); checked all the same, never a panic.
-    let deadline = tokio::time::Instant::now()
-        .checked_add(Duration::from_secs(timeout_secs))
-        .ok_or_else(|| Failure::Usage("--refresh-timeout: too large".to_owned()))?;
-    let mut interval = Duration::from_millis(250);
-    loop {
-        let state = api
-            .jobs_get_status()
-            .job_id(job.job_id.clone())
-            .send()
-            .await
-            .map_err(omni_dbt::Error::from)?
-            .into_inner();
-        match state.status {
-            JobsGetStatusResponseStatus::Completed => {
-                say("schema refresh completed");
-                return Ok(json!({"jobId": job.job_id, "status": "COMPLETED"}));
-            }
-            JobsGetStatusResponseStatus::Failed => {
-                return Err(Failure::Refresh(format!(
-                    "schema refresh job {} FAILED",
-                    job.job_id
-                )));
-            }
-            JobsGetStatusResponseStatus::InProgress => {}
-        }
-        if tokio::time::Instant::now()
-            .checked_add(interval)
-            .is_none_or(|next| next > deadline)
-        {
-            return Err(Failure::Refresh(format!(
-                "schema refresh job {} still IN_PROGRESS after {timeout_secs} s",
-                job.job_id
-            )));
-        }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(Duration::from_secs(5));
     }
 }

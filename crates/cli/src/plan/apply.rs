@@ -53,14 +53,18 @@ pub fn secrets(plan: &Plan) -> Result<BTreeMap<(String, String), String>, Failur
 /// The requests of a plan, built and checked before any is sent.
 pub struct Requests {
     creates: Vec<(String, omni_dbt::CreateEnvironment)>,
+    /// Without a lease, the connection's environments, to keep one copy of each created name
+    /// once the creates are done.
+    copies: Option<omni_dbt::DbtEnvironments>,
     updates: Vec<(String, omni_dbt::UpdateEnvironment)>,
     deletes: Vec<(String, omni_dbt::DeleteEnvironment)>,
 }
 
 /// Builds every request of `plan` and runs every check the library makes before sending; any
 /// failure refuses the whole apply (exit 2, nothing sent). `coordinated`: a store lease keeps
-/// other runs of the file out; without one, each create keeps one copy of its name
-/// (`one_copy_per`), should another run of the file create it at the same time.
+/// other runs of the file out; without one, once the creates are done, one list keeps one copy
+/// of each created name (`DbtEnvironments::keep_one_copy`), should another run of the file
+/// have created it at the same time.
 pub fn requests(
     client: &omni_dbt::Client,
     connection: Uuid,
@@ -94,9 +98,6 @@ pub fn requests(
             .create(&want.name, String::new())
             .adopting()
             .add_variable(MARKER, loaded.owner.marker());
-        if !coordinated {
-            c = c.one_copy_per(MARKER);
-        }
         let mut failed = None;
         for change in &step.changes {
             c = match change {
@@ -169,6 +170,7 @@ pub fn requests(
     if problems.is_empty() {
         Ok(Requests {
             creates,
+            copies: (!coordinated).then_some(envs),
             updates,
             deletes,
         })
@@ -221,17 +223,36 @@ pub async fn apply(
     };
     // Each phase's lines are said as soon as it ends.
     let results = phase(requests.creates, counted(finished.load(Ordering::Relaxed))).await;
-    record("create", results);
+    let created: Vec<DbtEnvironment> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .collect();
+    record(
+        "create",
+        results.into_iter().map(|(n, r)| (n, r.map(drop))).collect(),
+    );
+    if let Some(envs) = requests.copies.filter(|_| !created.is_empty()) {
+        // Another run of the file may have created the same names at the same time.
+        if let Err(e) = envs.keep_one_copy(MARKER, &created).await {
+            record(
+                "check for copies of",
+                vec![("what was created".to_owned(), Err(e))],
+            );
+        }
+    }
     let results = phase(requests.updates, counted(finished.load(Ordering::Relaxed))).await;
-    record("update", results);
+    record(
+        "update",
+        results.into_iter().map(|(n, r)| (n, r.map(drop))).collect(),
+    );
     let results = phase(requests.deletes, counted(finished.load(Ordering::Relaxed))).await;
     // Gone already is what a delete wants: another run of the file deleted the same copy
     // first (both saw it), or someone did by hand.
     let results = results
         .into_iter()
         .map(|(name, result)| match result {
-            Err(omni_dbt::Error::NotFound { .. }) => (name, Ok(())),
-            other => (name, other),
+            Ok(_) | Err(omni_dbt::Error::NotFound { .. }) => (name, Ok(())),
+            Err(e) => (name, Err(e)),
         })
         .collect();
     record("delete", results);
@@ -243,15 +264,12 @@ pub async fn apply(
 async fn phase<R: omni_dbt::SendRequest>(
     steps: Vec<(String, R)>,
     progress: impl Fn(omni_dbt::Progress) + Send + Sync + 'static,
-) -> Vec<(String, Result<(), omni_dbt::Error>)> {
+) -> Vec<(String, Result<R::Output, omni_dbt::Error>)> {
     let (names, requests): (Vec<_>, Vec<_>) = steps.into_iter().unzip();
     let results = omni_dbt::Bulk::new(requests)
         .concurrency(4)
         .on_progress(progress)
         .run()
         .await;
-    names
-        .into_iter()
-        .zip(results.into_iter().map(|r| r.map(drop)))
-        .collect()
+    names.into_iter().zip(results).collect()
 }
