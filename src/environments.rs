@@ -150,6 +150,7 @@ impl DbtEnvironments {
             variables: Vec::new(),
             adopting: false,
             copies_by: None,
+            check_copies: false,
         }
     }
 
@@ -240,7 +241,10 @@ impl ListEnvironments {
     /// Fetches one page.
     pub async fn send(self) -> Result<Page> {
         nonnil("connectionId", self.connection_id)?;
-        paging::check_page_size(self.page_size)?;
+        paging::check_page_size(
+            self.page_size,
+            types::CONNECTIONS_DBT_ENVIRONMENTS_LIST_MAX_PAGE_SIZE,
+        )?;
         let Self {
             call,
             connection_id,
@@ -297,7 +301,9 @@ impl PagedRequest for ListEnvironments {
     }
 
     fn largest_pages(mut self) -> Self {
-        self.page_size.get_or_insert(paging::MAX_PAGE_SIZE);
+        if self.page_size.is_none() {
+            self.page_size = types::CONNECTIONS_DBT_ENVIRONMENTS_LIST_MAX_PAGE_SIZE;
+        }
         self
     }
 }
@@ -317,8 +323,10 @@ pub struct CreateEnvironment {
     variables: Vec<NewVariable>,
     adopting: bool,
     /// The plain variable whose value, with the name, makes environments copies of one
-    /// another ([`one_copy_per`](Self::one_copy_per)).
+    /// another ([`copies_marked_by`](Self::copies_marked_by)).
     copies_by: Option<String>,
+    /// Whether the copies are checked after the create ([`one_copy_per`](Self::one_copy_per)).
+    check_copies: bool,
 }
 
 impl CreateEnvironment {
@@ -442,6 +450,17 @@ impl CreateEnvironment {
     /// # let _ = env; Ok(()) }
     /// ```
     pub fn one_copy_per(mut self, variable: impl Into<String>) -> Self {
+        self.check_copies = true;
+        self.copies_marked_by(variable)
+    }
+
+    /// Environments of this create's name whose plain variable `variable` has the value this
+    /// create gives it are copies of one another: an [adoption](Self::adopting) that finds
+    /// several of the name adopts the copy with the lowest id (the rule of
+    /// [`DbtEnvironments::keep_one_copy`]) instead of failing. Unlike
+    /// [`one_copy_per`](Self::one_copy_per), nothing is listed after the create: for a caller
+    /// that checks the copies of many creates with one list.
+    pub fn copies_marked_by(mut self, variable: impl Into<String>) -> Self {
         self.copies_by = Some(variable.into());
         self
     }
@@ -471,7 +490,7 @@ impl CreateEnvironment {
         } else {
             self.clone().send_once().await?
         };
-        if self.marker().is_none() {
+        if !self.check_copies || self.marker().is_none() {
             return Ok(made);
         }
         self.keep_one_copy(made).await

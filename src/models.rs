@@ -128,7 +128,7 @@ impl ListExposures {
         if let Some(branch) = self.branch_id {
             nonnil("branch_id", branch)?;
         }
-        paging::check_page_size(self.page_size)?;
+        paging::check_page_size(self.page_size, types::MODELS_DBT_EXPOSURES_MAX_PAGE_SIZE)?;
         let Self {
             call,
             model_id,
@@ -189,7 +189,9 @@ impl PagedRequest for ListExposures {
     }
 
     fn largest_pages(mut self) -> Self {
-        self.page_size.get_or_insert(paging::MAX_PAGE_SIZE);
+        if self.page_size.is_none() {
+            self.page_size = types::MODELS_DBT_EXPOSURES_MAX_PAGE_SIZE;
+        }
         self
     }
 }

@@ -20,15 +20,13 @@ pub(crate) trait PagedRequest: Clone + Send + 'static {
     /// The same request, at `cursor`.
     fn at(self, cursor: String) -> Self;
 
-    /// The same request with pages of [`MAX_PAGE_SIZE`] unless the caller chose a size: every
-    /// page is read anyway, so the largest page costs the fewest requests (on a connection of
-    /// 2,000 environments, 21 instead of 101 at Omni's default of 20; at 60 a minute, the
-    /// difference is the organisation's budget).
+    /// The same request with the largest pages the spec allows its operation (the generated
+    /// `<OPERATION>_MAX_PAGE_SIZE`, read from the `pageSize` parameter's `maximum`) unless the
+    /// caller chose a size: every page is read anyway, so the largest page costs the fewest
+    /// requests (on a connection of 2,000 environments, 21 instead of 101 at Omni's default of
+    /// 20; at 60 a minute, the difference is the organisation's budget).
     fn largest_pages(self) -> Self;
 }
-
-/// The largest page Omni's cursor-paged lists serve.
-pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
 /// Every record on every page, fetched as the stream is read. A cursor that comes back a
 /// second time ends the stream with [`Error::UnexpectedResponse`] instead of looping.
@@ -59,13 +57,15 @@ pub(crate) fn every_record<R: PagedRequest>(
     .try_flatten()
 }
 
-/// Omni's page-size rule for its cursor-paged lists: 1 to 100.
-pub(crate) fn check_page_size(size: Option<u32>) -> Result<()> {
-    match size {
-        None | Some(1..=MAX_PAGE_SIZE) => Ok(()),
-        Some(n) => Err(Error::invalid(
+/// The spec's page-size rule for a cursor-paged list: 1 to its `maximum` (when it states one).
+pub(crate) fn check_page_size(size: Option<u32>, maximum: Option<u32>) -> Result<()> {
+    match (size, maximum) {
+        (None, _) => Ok(()),
+        (Some(n), Some(max)) if !(1..=max).contains(&n) => Err(Error::invalid(
             "pageSize",
-            format!("must be between 1 and 100, got {n}"),
+            format!("must be between 1 and {max}, got {n}"),
         )),
+        (Some(0), None) => Err(Error::invalid("pageSize", "must be at least 1, got 0")),
+        (Some(_), _) => Ok(()),
     }
 }

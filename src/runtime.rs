@@ -227,6 +227,9 @@ fn attempts(
                 if this_attempt != shared.timeout {
                     *request.timeout_mut() = Some(this_attempt);
                 }
+                // OpenTelemetry's HTTP client attributes, made only when the event is wanted.
+                let target =
+                    tracing::enabled!(tracing::Level::DEBUG).then(|| otel_target(&request));
                 let started = Instant::now();
                 let outcome = match client.client().execute(request).await {
                     Ok(response) => buffer(response, shared.max_response_bytes).await,
@@ -295,11 +298,15 @@ fn attempts(
                     Err(Failure::Transport(e)) => Some(redacted(e)),
                     _ => None,
                 };
+                let (server, url) = target.unzip();
                 tracing::debug!(
                     operation = info.operation_id,
-                    %method,
+                    "http.request.method" = %method,
+                    "http.response.status_code" = status,
+                    "http.request.resend_count" = attempt.checked_sub(1).filter(|n| *n > 0),
+                    "server.address" = server,
+                    "url.full" = url,
                     attempt,
-                    status,
                     elapsed_ms,
                     error,
                     retry_in_ms = wait.map(millis),
@@ -327,6 +334,20 @@ fn attempts(
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// `server.address` and `url.full` of a request, as OpenTelemetry's HTTP client conventions
+/// name them: the URL without credentials and without its query (whose values could be
+/// anything a caller put there).
+fn otel_target(request: &reqwest::Request) -> (String, String) {
+    let url = request.url();
+    let server = url.host_str().unwrap_or_default().to_owned();
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    (server, shown.to_string())
 }
 
 /// What sending a request again needs beyond its URL, kept before an attempt consumes it.

@@ -1,5 +1,6 @@
-//! One `tracing` event per attempt, from the request hook: operation, method, attempt, status
-//! and the wait before a retry — and never the token.
+//! One `tracing` event per attempt, from the request hook, with OpenTelemetry's HTTP client
+//! attribute names: operation, method, status, resend count, server and URL (without its
+//! query), and the wait before a retry — and never the token.
 
 use std::time::Duration;
 
@@ -45,19 +46,30 @@ async fn every_attempt_is_one_event_without_the_token() {
         events[0]
     );
     assert!(
-        events[0].contains("method=PUT")
+        events[0].contains("http.request.method=PUT")
             && events[0].contains("attempt=1")
-            && events[0].contains("status=503"),
+            && events[0].contains("http.response.status_code=503")
+            && !events[0].contains("http.request.resend_count")
+            && events[0].contains("server.address=\"127.0.0.1\""),
         "{}",
         events[0]
     );
+    let url = format!(
+        "url.full=\"{}/v1/connections/{}/dbt/environments/{}\"",
+        fake.base_url(),
+        fake.connection_id(),
+        fake.default_environment()
+    );
+    assert!(events[0].contains(&url), "{url} in {}", events[0]);
     assert!(
         events[0].contains("retry_in_ms="),
         "the first attempt says how long it waits: {}",
         events[0]
     );
     assert!(
-        events[1].contains("attempt=2") && events[1].contains("status=200"),
+        events[1].contains("attempt=2")
+            && events[1].contains("http.response.status_code=200")
+            && events[1].contains("http.request.resend_count=1"),
         "{}",
         events[1]
     );

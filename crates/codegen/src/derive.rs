@@ -123,7 +123,47 @@ pub fn generate(doc: &Value, replaced: &[(&str, &str)]) -> Result<String, String
     for table in TABLES {
         property_table(&mut out, doc, table)?;
     }
+    page_sizes(&mut out, doc);
     Ok(out)
+}
+
+/// For every operation with a `pageSize` query parameter, the largest page the spec allows
+/// (its `maximum`), as `<OPERATION_ID>_MAX_PAGE_SIZE: Option<u32>` (`None` without one): what
+/// a list that reads every page asks for, read from the spec rather than written by hand.
+fn page_sizes(out: &mut String, doc: &Value) {
+    let paths = doc.get("paths").and_then(Value::as_object);
+    for item in paths.into_iter().flat_map(|p| p.values()) {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for operation in item.values().filter_map(Value::as_object) {
+            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let page_size = operation
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == "pageSize" && p["in"] == "query");
+            let Some(parameter) = page_size else { continue };
+            let maximum = parameter
+                .pointer("/schema/maximum")
+                .and_then(Value::as_f64)
+                .filter(|m| m.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(m));
+            let constant = field_name(id).to_ascii_uppercase();
+            let value = match maximum {
+                // An integral value in range, checked above.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Some(m) => format!("Some({})", m as u32),
+                None => "None".to_owned(),
+            };
+            out.push_str(&format!(
+                "/// The largest `pageSize` the spec allows `{id}` (its `maximum`).\n\
+                 pub const {constant}_MAX_PAGE_SIZE: ::std::option::Option<u32> = {value};\n"
+            ));
+        }
+    }
 }
 
 /// A table of a resource's properties, derived from its answer and its create and update
@@ -849,6 +889,33 @@ mod tests {
         assert_eq!(field_name("x-y"), "x_y");
         assert_eq!(kebab("isDeferralEnabled"), "is-deferral-enabled");
         assert_eq!(kebab("dbt_git_branch"), "dbt-git-branch");
+    }
+
+    #[test]
+    fn page_sizes_come_from_the_specs_maximum() {
+        let doc = serde_json::json!({"paths": {
+            "/a": {"get": {"operationId": "connectionsDbtEnvironmentsList", "parameters": [
+                {"name": "pageSize", "in": "query", "schema": {"type": "integer", "maximum": 250}}
+            ]}},
+            "/b": {"get": {"operationId": "modelsList", "parameters": [
+                {"name": "pageSize", "in": "query", "schema": {"type": "integer", "minimum": 0}}
+            ]}, "parameters": []},
+            "/c": {"get": {"operationId": "odd", "parameters": [
+                {"name": "pageSize", "in": "query", "schema": {"maximum": 1.5}},
+                {"name": "pageSize", "in": "header", "schema": {"maximum": 7}}
+            ]}},
+            "/d": {"get": {"operationId": "noPages"}}
+        }});
+        let mut out = String::new();
+        page_sizes(&mut out, &doc);
+        assert!(out.contains(
+            "pub const CONNECTIONS_DBT_ENVIRONMENTS_LIST_MAX_PAGE_SIZE: ::std::option::Option<u32> = Some(250);"
+        ), "{out}");
+        assert!(
+            out.contains("pub const MODELS_LIST_MAX_PAGE_SIZE: ::std::option::Option<u32> = None;")
+        );
+        assert!(out.contains("pub const ODD_MAX_PAGE_SIZE: ::std::option::Option<u32> = None;"));
+        assert!(!out.contains("NO_PAGES"));
     }
 
     #[test]

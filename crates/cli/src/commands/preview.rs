@@ -181,7 +181,8 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                             .dbt_environments(connection)
                             .create(&name, String::new())
                             .adopting()
-                            .add_variable(MARKER, owner.marker());
+                            .add_variable(MARKER, owner.marker())
+                            .copies_marked_by(MARKER);
                         for (property, value) in &given {
                             create = create.property(property.json, value.clone())?;
                         }
@@ -221,18 +222,24 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                     }
                     point.send()
                 };
-                if let Err(e) = point(environment.id).await {
-                    // A preview whose branch cannot be pointed at it is no preview: what this run
-                    // created is deleted again, so that nothing is left behind.
-                    let created = (action == "created").then_some(&environment);
-                    return Err(undo.run(created, e.into()).await);
-                }
-                let environment = if action == "created" && !lease.is_coordinated() {
+                // Uncoordinated, another run of this preview may have made a copy with a lower
+                // id at the same time and deleted this one (created or found): checked below.
+                let check_copies = !lease.is_coordinated();
+                let pointed = match point(environment.id).await {
+                    Err(e) if !check_copies => {
+                        // A preview whose branch cannot be pointed at it is no preview: what
+                        // this run created is deleted again, so that nothing is left behind.
+                        let created = (action == "created").then_some(&environment);
+                        return Err(undo.run(created, e.into()).await);
+                    }
+                    other => other,
+                };
+                let environment = if check_copies {
                     // Uncoordinated, another run of this preview may have created it at the same
                     // time: the copies rule (`DbtEnvironments::keep_one_copy`: the lowest id is
-                    // kept, the others deleted), checked once the branch is pointed, so that a
-                    // run whose copy a later one deleted still leaves the branch on the kept
-                    // copy.
+                    // kept, the others deleted), checked once the branch is pointed (or could
+                    // not be, because another run had already deleted this run's copy), so that
+                    // the branch ends on the kept copy.
                     let kept = client
                         .dbt_environments(connection)
                         .keep_one_copy(MARKER, std::slice::from_ref(&environment))
@@ -240,6 +247,10 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                         .pop()
                         .unwrap_or_else(|| environment.clone());
                     if kept.id == environment.id {
+                        if let Err(e) = pointed {
+                            let created = (action == "created").then_some(&environment);
+                            return Err(undo.run(created, e.into()).await);
+                        }
                         environment
                     } else {
                         say(&format!(

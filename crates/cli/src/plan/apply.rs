@@ -97,7 +97,8 @@ pub fn requests(
         let mut c = envs
             .create(&want.name, String::new())
             .adopting()
-            .add_variable(MARKER, loaded.owner.marker());
+            .add_variable(MARKER, loaded.owner.marker())
+            .copies_marked_by(MARKER);
         let mut failed = None;
         for change in &step.changes {
             c = match change {
