@@ -31,16 +31,31 @@ fn main() {
             .and_then(|t| t.parse().ok())
             .unwrap_or(default)
     };
-    previews_at_once(&runtime, trials(10));
-    uncoordinated_applies(&runtime, "no store", 4, 20, 300, trials(20), None);
-    uncoordinated_applies(&runtime, "no store", 4, 5, 60, trials(20), None);
+    // `PIPELINES_ONLY=2` runs scenario 2 alone (e.g. while tuning the pacing).
+    let only = std::env::var("PIPELINES_ONLY").ok();
+    let wanted = |n: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == n));
     let redis = redis();
     let store = redis.as_ref().ok().map(|(_, url)| url.clone());
-    one_file_at_once(&runtime, trials(10), store.as_deref());
-    lookups(&runtime);
-    match &redis {
-        Ok((_, url)) => uncoordinated_applies(&runtime, "shared store", 4, 20, 300, 3, Some(url)),
-        Err(why) => println!("shared store (Redis): skipped, {why}"),
+    if wanted("1") {
+        previews_at_once(&runtime, trials(10));
+    }
+    if wanted("2") {
+        uncoordinated_applies(&runtime, "no store", 4, 20, 300, trials(20), None);
+        uncoordinated_applies(&runtime, "no store", 4, 5, 60, trials(20), None);
+    }
+    if wanted("3") {
+        one_file_at_once(&runtime, trials(10), store.as_deref());
+    }
+    if wanted("4") {
+        lookups(&runtime, store.as_deref());
+    }
+    if wanted("5") {
+        match &store {
+            Some(url) => {
+                uncoordinated_applies(&runtime, "shared store", 4, 20, 300, trials(3), Some(url));
+            }
+            None => println!("shared store (Redis): skipped, {:?}", redis.as_ref().err()),
+        }
     }
     if let Ok((mut server, _)) = redis {
         let _ = server.kill();
@@ -321,7 +336,7 @@ fn one_file_at_once(runtime: &tokio::runtime::Runtime, rounds: usize, store: Opt
 }
 
 /// 4. Lookups on a connection of 2,000 environments.
-fn lookups(runtime: &tokio::runtime::Runtime) {
+fn lookups(runtime: &tokio::runtime::Runtime, store: Option<&str>) {
     println!("4. lookups on a connection of 2,000 environments");
     let fake = fake(runtime, None);
     let client = omni_dbt::Client::builder()
@@ -343,25 +358,38 @@ fn lookups(runtime: &tokio::runtime::Runtime) {
     let dir = tempfile::tempdir().unwrap();
     let conn = fake.connection_id().to_string();
     let model = fake.model_id().to_string();
-    for (what, args) in [
+    let up = |branch: &str| {
+        strings(&[
+            "preview",
+            "up",
+            "--connection",
+            &conn,
+            "--model",
+            &model,
+            "--branch",
+            branch,
+        ])
+    };
+    let mut runs = vec![
         (
             "env get",
             strings(&["env", "get", "bulk-1500", "--connection", &conn]),
         ),
         (
             "preview up (found branch, new environment, no store)",
-            strings(&[
-                "preview",
-                "up",
-                "--connection",
-                &conn,
-                "--model",
-                &model,
-                "--branch",
-                "dev",
-            ]),
+            up("dev"),
         ),
-    ] {
+    ];
+    if let Some(url) = store {
+        fake.add_branch(fake.model_id(), "dev2");
+        let mut args = strings(&["--rate-limit-store", url]);
+        args.extend(up("dev2"));
+        runs.push((
+            "preview up (found branch, new environment, shared store)",
+            args,
+        ));
+    }
+    for (what, args) in runs {
         fake.clear_journal();
         let out = cli(&fake, dir.path(), &args).output().unwrap();
         let lists = fake
