@@ -319,6 +319,23 @@ mod tests {
     }
 
     #[test]
+    fn after_a_back_off_fewer_requests_start_at_once() {
+        let at_once = |pacer: &Pacer, t: Instant| {
+            (0..6)
+                .map(|_| pacer.reserve(t, None).unwrap())
+                .filter(|start| *start == t)
+                .count()
+        };
+        let fresh = Pacer::new(RateLimit::per_minute(600).with_burst(5));
+        assert_eq!(at_once(&fresh, Instant::now() + RECOVERY), 5);
+        let throttled = Pacer::new(RateLimit::per_minute(600).with_burst(5));
+        throttled.back_off(Duration::ZERO);
+        // Five seconds on, the rate has recovered to 3/4 of the limit, and so has the burst:
+        // 3 at once (the whole burst of 5 would let 4 start at that rate).
+        assert_eq!(at_once(&throttled, Instant::now() + RECOVERY / 4), 3);
+    }
+
+    #[test]
     fn a_lowered_rate_spaces_requests_wider() {
         let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(1));
         pacer.back_off(Duration::ZERO);

@@ -294,3 +294,69 @@ async fn a_branch_is_made_once_even_when_the_creates_answer_is_lost() {
     );
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+/// A branch create that meets 503 every time is sent exactly three times (a lookup after each
+/// of the first two); one that meets it twice is made on the third.
+#[tokio::test]
+async fn a_branch_create_tries_three_rounds_and_no_more() {
+    let fake = FakeOmni::builder()
+        .without_rate_limit()
+        .start()
+        .await
+        .unwrap();
+    let client = fake_client(&fake);
+    let creates = || {
+        fake.journal()
+            .iter()
+            .filter(|e| e.operation == Some(Operation::ModelsCreate))
+            .count()
+    };
+    fake.inject(Operation::ModelsCreate, Fault::status(503, 100));
+    let branch = client.model(fake.model_id()).branch("flaky");
+    let err = branch
+        .create()
+        .connection_id(fake.connection_id())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Server { status: 503, .. }), "{err:?}");
+    assert_eq!(creates(), 3);
+    fake.clear_faults();
+    fake.clear_journal();
+    fake.inject(Operation::ModelsCreate, Fault::status(503, 2));
+    let made = branch
+        .create()
+        .connection_id(fake.connection_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.name.as_deref(), Some("flaky"));
+    assert_eq!(creates(), 3);
+}
+
+/// Two branches of the model with the name: an error naming both ids, not one of them.
+#[tokio::test]
+async fn two_branches_of_one_name_are_an_error_naming_both() {
+    let server = MockServer::start().await;
+    let mut second = record("dup");
+    second["id"] = json!("2e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b");
+    answer(
+        &server,
+        "GET",
+        "/api/v1/models".into(),
+        json_response(200, listing(vec![record("dup"), second], None)),
+    )
+    .await;
+    let err = org_client(&server)
+        .model(id(MODEL))
+        .branch("dup")
+        .find()
+        .send()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(BRANCH_ID) && text.contains("2e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"),
+        "{text}"
+    );
+}

@@ -1032,3 +1032,84 @@ async fn a_later_copy_keeps_the_lowest_id_and_its_values_reach_the_kept_copy() {
     }
     assert!(lower_later > 0 && higher_later > 0, "both orders seen");
 }
+
+/// An adopting create that meets 503 every time (nothing made) is sent exactly three times,
+/// then fails with the last answer; one that meets it twice is made on the third.
+#[tokio::test]
+async fn an_adopting_create_tries_three_rounds_and_no_more() {
+    let fake = fake().await;
+    let envs = client(&fake, quick_retries()).dbt_environments(fake.connection_id());
+    fake.inject(Operation::Create, Fault::status(503, 100));
+    let err = envs
+        .create("pr-down", "s")
+        .adopting()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Server { status: 503, .. }), "{err:?}");
+    assert_eq!(count(&fake, Operation::Create), 3);
+    assert_eq!(
+        count(&fake, Operation::List),
+        2,
+        "a lookup after each of the first two"
+    );
+    fake.clear_faults();
+
+    fake.clear_journal();
+    fake.inject(Operation::Create, Fault::status(503, 2));
+    let made = envs.create("pr-up", "s").adopting().send().await.unwrap();
+    assert_eq!(made.name, "pr-up");
+    assert_eq!(count(&fake, Operation::Create), 3);
+}
+
+/// The lookup after an unknown outcome matches the name exactly: `pr-x-old` is not `pr-x`.
+#[tokio::test]
+async fn an_adopting_create_never_adopts_a_name_that_only_starts_alike() {
+    let fake = fake().await;
+    let envs = client(&fake, quick_retries()).dbt_environments(fake.connection_id());
+    let old = envs.create("pr-x-old", "dbt_old").send().await.unwrap();
+    fake.inject(Operation::Create, Fault::status(503, 1));
+    let made = envs
+        .create("pr-x", "dbt_new")
+        .adopting()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.name, "pr-x");
+    assert_ne!(made.id, old.id);
+    let kept = fake
+        .environments(fake.connection_id())
+        .into_iter()
+        .find(|e| e["id"] == old.id.to_string())
+        .unwrap();
+    assert_eq!(kept["targetSchema"], "dbt_old", "left alone");
+    assert_eq!(count(&fake, Operation::Update), 0);
+}
+
+/// Two environments of the name after an unknown outcome (no marker to tell copies by): an
+/// error naming both ids, and nothing is updated.
+#[tokio::test]
+async fn an_unknown_outcome_meeting_two_of_the_name_names_both_and_changes_nothing() {
+    let fake = fake().await;
+    let envs = client(&fake, quick_retries()).dbt_environments(fake.connection_id());
+    let a = envs.create("twin", "s").send().await.unwrap();
+    let b = envs.create("twin", "s").send().await.unwrap();
+    fake.inject(Operation::Create, Fault::status(503, 1));
+    let err = envs
+        .create("twin", "other")
+        .adopting()
+        .send()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&a.id.to_string()) && text.contains(&b.id.to_string()),
+        "{text}"
+    );
+    assert_eq!(count(&fake, Operation::Update), 0);
+    assert_eq!(
+        count(&fake, Operation::Create),
+        3,
+        "the two made, and the one lost"
+    );
+}

@@ -510,3 +510,119 @@ async fn without_a_reachable_store_a_lease_is_uncoordinated_at_once() {
     assert!(!lease.is_coordinated());
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// A store that accepts connections and never answers costs a request at most the store's
+/// 250 ms bound (not more), is said once, and is not contacted again for the next calls (it
+/// is skipped for 15 s after a failure): one connection in all.
+#[tokio::test]
+async fn a_silent_store_costs_one_bounded_wait_and_is_then_skipped() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Kept open, never read or answered.
+            held.push(socket);
+        }
+    });
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        collection_path(),
+        json_response(200, json!([])),
+    )
+    .await;
+    let client = Client::builder()
+        .with_token(Token::organization_api_key("omni_osk_store_test_silent"))
+        .with_base_url(server.uri())
+        .with_rate_limit(RateLimit::per_minute(6000))
+        .with_rate_limit_store(format!("redis://127.0.0.1:{port}/"))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    client
+        .dbt_environments(id(CONN))
+        .list()
+        .send()
+        .await
+        .unwrap();
+    let first = started.elapsed();
+    assert!(
+        first >= Duration::from_millis(240) && first < Duration::from_millis(1500),
+        "the first call waits for the store's bound, no longer: {first:?}"
+    );
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        client
+            .dbt_environments(id(CONN))
+            .list()
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "skipped, not waited on again: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let log = captured.text();
+    assert_eq!(
+        log.matches("shared rate-limit store is unavailable")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("did not answer within 250ms"), "{log}");
+    let stats = client.stats();
+    assert!(
+        stats.store_configured && stats.store_unavailable >= 6,
+        "{stats:?}"
+    );
+}
+
+/// The shared schedule's burst: on a fresh key at 60/min with a burst of 5, four calls go at
+/// once (one slot short of the burst, kept back for the jitter between machines) and the next
+/// ones are spaced a second apart.
+#[tokio::test]
+async fn the_stores_burst_lets_four_go_at_once_then_spaces_them() {
+    let Some(redis) = redis() else { return };
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        collection_path(),
+        json_response(200, json!([])),
+    )
+    .await;
+    let client = Client::builder()
+        .with_token(Token::organization_api_key("omni_osk_store_test_burst"))
+        .with_base_url(server.uri())
+        .with_rate_limit(RateLimit::per_minute(60).with_burst(5))
+        .with_rate_limit_store(&redis.url)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut at = Vec::new();
+    for _ in 0..6 {
+        client
+            .dbt_environments(id(CONN))
+            .list()
+            .send()
+            .await
+            .unwrap();
+        at.push(started.elapsed());
+    }
+    assert!(at[3] < Duration::from_millis(500), "four at once: {at:?}");
+    assert!(
+        at[4] >= Duration::from_millis(900) && at[5] >= Duration::from_millis(1900),
+        "then a second apart: {at:?}"
+    );
+    assert_eq!(client.stats().store_slots, 6);
+}

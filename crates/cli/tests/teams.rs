@@ -1593,3 +1593,52 @@ async fn an_apply_setting_owners_with_a_personal_token_changes_nothing() {
     let out = h.run(&["env", "apply", "-f", &f, "--yes"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// An environment named like the preview of `dev` but marked as the preview of `dev-old` (a
+/// marker that merely starts like this one's) is not `dev`'s: `down` leaves it alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_down_matches_the_marker_exactly() {
+    let h = Harness::start().await;
+    let other = client(&h)
+        .dbt_environments(h.fake.connection_id())
+        .create("preview-dev", "dbt_dev_old")
+        .add_variable("OMNI_DBT_MANAGED_BY", "preview:dev-old")
+        .send()
+        .await
+        .unwrap();
+    let before = h.fake.journal().len();
+    let out = preview(&h, "down", "dev").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["action"], "none", "{}", stderr(&out));
+    assert!(
+        h.fake
+            .environments(h.fake.connection_id())
+            .iter()
+            .any(|e| e["id"] == other.id.to_string())
+    );
+    assert!(
+        !operations(&h, before).contains(&Operation::Delete),
+        "nothing deleted"
+    );
+}
+
+/// A secret referencing an environment variable that is not set stops the apply before
+/// anything is changed, naming the variable: only the list is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unset_secret_reference_is_refused_naming_it_and_only_the_list_is_sent() {
+    let h = Harness::start().await;
+    let file = write(
+        &h,
+        "unset.yaml",
+        "managedBy: unset\nenvironments:\n  - name: u\n    targetSchema: s\n    secretVariables:\n      PW: ${OMNI_DBT_TEST_SURELY_UNSET}\n",
+    );
+    let before = h.fake.journal().len();
+    let out = h.run(&["env", "apply", "--yes", "-f", &file], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("OMNI_DBT_TEST_SURELY_UNSET is not set"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(operations(&h, before), [Operation::List]);
+}
