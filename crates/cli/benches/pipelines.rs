@@ -20,6 +20,9 @@ use std::{
 
 use omni_dbt_fake::{FakeOmni, Fault, Operation};
 
+#[path = "../../../tests/support/redis.rs"]
+mod redis_server;
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -34,8 +37,9 @@ fn main() {
     // `PIPELINES_ONLY=2` runs scenario 2 alone (e.g. while tuning the pacing).
     let only = std::env::var("PIPELINES_ONLY").ok();
     let wanted = |n: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == n));
-    let redis = redis();
-    let store = redis.as_ref().ok().map(|(_, url)| url.clone());
+    // Stopped when dropped, at the end of `main`.
+    let redis = redis_server::redis();
+    let store = redis.as_ref().map(|r| r.url.clone());
     if wanted("1") {
         previews_at_once(&runtime, trials(10));
     }
@@ -54,13 +58,10 @@ fn main() {
             Some(url) => {
                 uncoordinated_applies(&runtime, "shared store", 4, 20, 300, trials(3), Some(url));
             }
-            None => println!("shared store (Redis): skipped, {:?}", redis.as_ref().err()),
+            None => println!("shared store (Redis): skipped, redis-server is not installed"),
         }
     }
-    if let Ok((mut server, _)) = redis {
-        let _ = server.kill();
-        let _ = server.wait();
-    }
+    drop(redis);
 }
 
 /// A fake with a per-token limit (its 429s without `Retry-After`), or none.
@@ -403,40 +404,4 @@ fn lookups(runtime: &tokio::runtime::Runtime, store: Option<&str>) {
         );
     }
     runtime.block_on(fake.shutdown());
-}
-
-/// A `redis-server` on a free loopback port, or why there is none.
-fn redis() -> Result<(std::process::Child, String), String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|e| format!("no free loopback port ({e})"))?
-        .port();
-    let mut child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("redis-server is not installed ({e})"))?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok((child, format!("redis://127.0.0.1:{port}/")));
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("redis-server exited ({status}) on port {port}"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(format!(
-        "redis-server did not listen on port {port} within 30 s"
-    ))
 }
