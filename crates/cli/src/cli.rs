@@ -216,12 +216,15 @@ pub enum EnvCommand {
         targets: Vec<String>,
     },
     /// Delete an environment (never the connection's default).
-    #[command(after_help = "Examples:\n  omni-dbt env delete old-staging")]
+    #[command(after_help = "Examples:\n  omni-dbt env delete old-staging --yes")]
     Delete {
         #[command(flatten)]
         connection: ConnectionArg,
         /// The environment's name or id.
         env: String,
+        /// Delete without asking (required when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -379,8 +382,14 @@ pub enum DbtCommand {
         replace: bool,
     },
     /// Remove the configuration.
-    #[command(after_help = "Examples:\n  omni-dbt dbt delete")]
-    Delete(ConnectionArg),
+    #[command(after_help = "Examples:\n  omni-dbt dbt delete --yes")]
+    Delete {
+        #[command(flatten)]
+        connection: ConnectionArg,
+        /// Delete without asking (required when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

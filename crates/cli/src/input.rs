@@ -111,3 +111,31 @@ pub fn yaml(text: &str) -> Result<Value, String> {
         },
     )
 }
+
+/// Asks on the terminal before something that cannot be undone; `yes` (the `--yes` flag)
+/// skips the question. Without `--yes`, standard input must be a terminal not taken by another
+/// flag (`--token-stdin`): a script that forgot `--yes` is refused, never answered for. Only
+/// `yes` is accepted; anything else cancels with `cancelled` and nothing is sent.
+pub fn confirm(
+    question: &str,
+    yes: bool,
+    stdin_taken: bool,
+    cancelled: &str,
+) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || stdin_taken {
+        return Err(Failure::Usage(format!(
+            "refusing without --yes: standard input is not a terminal ({cancelled})"
+        )));
+    }
+    crate::output::say(&format!("{question} Only 'yes' is accepted: "));
+    let answer = read_bounded(std::io::Read::take(stdin.lock(), 64), 64).unwrap_or_default();
+    if answer.lines().next().unwrap_or_default().trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Failure::Usage(format!("cancelled: {cancelled}")))
+    }
+}

@@ -117,8 +117,28 @@ async fn environments_by_name_create_update_get_delete() {
         .run(&["env", "delete", "--connection", &conn, "Default"], &[])
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Without --yes and not on a terminal: refused after the lookup, nothing deleted.
+    h.fake.clear_journal();
     let out = h
         .run(&["env", "delete", "--connection", &conn, "pr-7"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing without --yes")
+            && stderr(&out).contains("nothing was deleted"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        h.fake.journal().iter().all(|e| e.method == "GET"),
+        "{:?}",
+        h.fake.journal()
+    );
+    let out = h
+        .run(
+            &["env", "delete", "--connection", &conn, "pr-7", "--yes"],
+            &[],
+        )
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = h
@@ -289,9 +309,39 @@ async fn dbt_configuration_exposures_and_exit_codes() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = h.run(&["dbt", "show", "--connection", &conn], &[]).await;
     assert_eq!(json_out(&out)["sshUrl"], "git@github.com:acme/dbt.git");
+
+    // Given what Omni has already: said, and nothing but the read is sent.
+    h.fake.clear_journal();
+    let out = h
+        .run(
+            &["dbt", "set", "--connection", &conn, "--branch", "main"],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("No changes"), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["changed"], false);
+    let sent: Vec<String> = h.fake.journal().iter().map(|e| e.method.clone()).collect();
+    assert_eq!(sent, ["GET"], "a set with nothing to change sends no PUT");
+
+    // A delete without --yes, not on a terminal: refused, nothing sent.
+    h.fake.clear_journal();
     let out = h.run(&["dbt", "delete", "--connection", &conn], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing without --yes")
+            && stderr(&out).contains("nothing was removed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(h.fake.journal().is_empty(), "{:?}", h.fake.journal());
+    let out = h
+        .run(&["dbt", "delete", "--connection", &conn, "--yes"], &[])
+        .await;
     assert_eq!(out.status.code(), Some(0));
-    let out = h.run(&["dbt", "delete", "--connection", &conn], &[]).await;
+    let out = h
+        .run(&["dbt", "delete", "--connection", &conn, "--yes"], &[])
+        .await;
     assert_eq!(out.status.code(), Some(4), "not configured is a 404");
 
     let model = h.fake.model_id().to_string();
@@ -447,7 +497,43 @@ async fn environments_as_code_plan_apply_and_a_second_apply_changes_nothing() {
         )
         .await;
     let plan_text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(plan_text.contains("- delete temp\n"), "{plan_text}");
+    let temp = h
+        .fake
+        .environments(h.fake.connection_id())
+        .into_iter()
+        .find(|e| e["name"] == "temp")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A delete says what goes: the id, and each value.
+    assert!(
+        plan_text.contains(&format!(
+            "- delete temp ({temp})\n    targetSchema: dbt_temp\n"
+        )),
+        "{plan_text}"
+    );
+    let out = h
+        .run(
+            &[
+                "env",
+                "plan",
+                "-f",
+                f,
+                "--prune",
+                "--plan-format",
+                "markdown",
+            ],
+            &secret,
+        )
+        .await;
+    let markdown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        markdown.contains(&format!(
+            "| 🗑️ delete | `temp` (`{temp}`) | `targetSchema` | `dbt_temp` | *(deleted)* |"
+        )),
+        "{markdown}"
+    );
     assert!(
         plan_text.contains("kept old (") && plan_text.contains("not managed by omni-dbt"),
         "{plan_text}"
@@ -699,6 +785,80 @@ async fn preview_up_converges_in_one_run_through_faults() {
     );
 }
 
+/// `preview down`'s table names each thing it deleted: the environment (name and id) and the
+/// model branch; with the environment already gone, the branch alone; with nothing, "nothing".
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_down_says_what_it_deleted() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let model = h.fake.model_id().to_string();
+    let args = |branch: &'static str, verb: &'static str| {
+        let mut a = vec![
+            "--output",
+            "table",
+            "preview",
+            verb,
+            "--connection",
+            conn.as_str(),
+            "--model",
+            model.as_str(),
+            "--branch",
+            branch,
+        ];
+        a.push(if verb == "up" {
+            "--create-branch"
+        } else {
+            "--delete-branch"
+        });
+        a
+    };
+    let out = h.run(&args("feat-a", "up"), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = h
+        .fake
+        .environments(h.fake.connection_id())
+        .into_iter()
+        .find(|e| e["name"] == "preview-feat-a")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = h.run(&args("feat-a", "down"), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["DELETED", "NAME", "ID"],
+            vec!["environment", "preview-feat-a", id.as_str()],
+            vec!["model", "branch", "feat-a"],
+        ],
+        "{table}"
+    );
+
+    // The environment already gone: the branch alone.
+    h.fake.add_branch(h.fake.model_id(), "feat-b").unwrap();
+    let out = h.run(&args("feat-b", "down"), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        table.contains("model branch  feat-b") && !table.contains("environment"),
+        "{table}"
+    );
+    // Nothing left: said.
+    let out = h.run(&args("feat-b", "down"), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        table.contains("nothing") && table.contains("preview-feat-b"),
+        "{table}"
+    );
+}
+
 /// A branch name with backslashes and dots deletes, creates and points only the branch it
 /// names: never the connection's dbt configuration, another branch or the API root (issue:
 /// `\` read as `/`, then `..` resolved, reached other resources).
@@ -723,6 +883,17 @@ async fn a_branch_name_cannot_walk_to_another_resource() {
     let out = h.run(&down, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(h.fake.branch(h.fake.model_id(), &walk).is_none());
+    // No environment, the branch deleted: said so (not a bare `deleted: []`).
+    let said = json_out(&out);
+    assert_eq!(
+        (
+            &said["action"],
+            &said["deleted"],
+            &said["branchDeleted"],
+            &said["branch"]
+        ),
+        (&json!("deleted"), &json!([]), &json!(true), &json!(walk))
+    );
     let operations: Vec<_> = h.fake.journal().iter().map(|e| e.operation).collect();
     assert!(
         operations.contains(&Some(Operation::DeleteBranch))
@@ -1034,7 +1205,7 @@ async fn every_request_the_cli_sends_is_valid_under_omnis_published_spec() {
         vec!["env", "export"],
         vec!["dbt", "show"],
         vec!["dbt", "set", "--branch", "release"],
-        vec!["env", "delete", "ci"],
+        vec!["env", "delete", "ci", "--yes"],
     ];
     for args in runs {
         let mut argv = args.clone();

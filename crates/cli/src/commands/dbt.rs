@@ -1,6 +1,7 @@
 //! `omni-dbt dbt`: the connection's dbt configuration.
 
 use omni_dbt::api::types::ConnectionsDbtGetResponse;
+use serde_json::json;
 
 use crate::{
     cli::DbtCommand,
@@ -185,7 +186,15 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
                     .map(|(field, from, to)| format!("  {field}: {} -> {}", shown(from), shown(to)))
                     .collect();
                 if changed.is_empty() && !rotate_keys {
-                    say("No changes: the dbt configuration already is what was given.");
+                    // Nothing to change: nothing is sent.
+                    let message = "No changes: the dbt configuration already is what was given.";
+                    say(message);
+                    emit(
+                        ctx.output,
+                        &json!({"message": message, "changed": false}),
+                        || vec![vec![message.to_owned()]],
+                    )?;
+                    return Ok(());
                 } else {
                     say(&format!(
                         "Changing the dbt configuration:\n{}",
@@ -214,8 +223,15 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
             say(&shown(&answer.message));
             emit(ctx.output, &answer, || vec![vec![answer.message.clone()]])?;
         }
-        DbtCommand::Delete(c) => {
-            let answer = client.dbt(connection(&c)?).delete_config().send().await?;
+        DbtCommand::Delete { connection: c, yes } => {
+            let connection = connection(&c)?;
+            crate::input::confirm(
+                &format!("Remove the dbt configuration of connection {connection}?"),
+                yes,
+                ctx.stdin_taken,
+                "nothing was removed",
+            )?;
+            let answer = client.dbt(connection).delete_config().send().await?;
             say(&shown(&answer.message));
             emit(ctx.output, &answer, || vec![vec![answer.message.clone()]])?;
         }

@@ -1,7 +1,5 @@
 //! `omni-dbt env`: environments by name or id, and environments as code (`plan`, `apply`).
 
-use std::io::IsTerminal;
-
 use omni_dbt::Uuid;
 use serde_json::json;
 
@@ -147,11 +145,25 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             }
             stdout(&yaml)?;
         }
-        EnvCommand::Delete { connection: c, env } => {
+        EnvCommand::Delete {
+            connection: c,
+            env,
+            yes,
+        } => {
             let connection = connection(&c)?;
             let client = ctx.client()?;
             let current = find(&client, connection, &env).await?;
             never_default(&current)?;
+            crate::input::confirm(
+                &format!(
+                    "Delete environment {} ({}), its variables and secrets?",
+                    shown(&current.name),
+                    current.id
+                ),
+                yes,
+                ctx.stdin_taken,
+                "nothing was deleted",
+            )?;
             client
                 .dbt_environments(connection)
                 .delete(current.id)
@@ -279,22 +291,12 @@ async fn apply_leased(
         )?;
         return Ok(());
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() || ctx.stdin_taken {
-            return Err(Failure::Usage(
-                "refusing to apply without --yes: standard input is not a terminal".to_owned(),
-            ));
-        }
-        say("Apply these changes? Only 'yes' is accepted: ");
-        let answer =
-            crate::input::read_bounded(std::io::Read::take(std::io::stdin().lock(), 64), 64)
-                .unwrap_or_default();
-        if answer.lines().next().unwrap_or_default().trim() != "yes" {
-            return Err(Failure::Usage(
-                "apply cancelled; nothing was changed".to_owned(),
-            ));
-        }
-    }
+    crate::input::confirm(
+        "Apply these changes?",
+        yes,
+        ctx.stdin_taken,
+        "nothing was changed",
+    )?;
     rules::still_held(lease)?;
     let total = planned.total();
     // Counted as each change ends (not as each phase does), so that an interrupt says what

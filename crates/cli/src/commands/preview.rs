@@ -339,17 +339,28 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 rules::still_held(&lease)?;
                 let mut deleted = Vec::new();
                 for env in &ours {
-                    client
+                    match client
                         .dbt_environments(connection)
                         .delete(env.id)
                         .send()
-                        .await?;
-                    say(&format!(
-                        "deleted environment {} ({})",
-                        shown(&env.name),
-                        env.id
-                    ));
-                    deleted.push(env.id);
+                        .await
+                    {
+                        Ok(_) => {
+                            say(&format!(
+                                "deleted environment {} ({})",
+                                shown(&env.name),
+                                env.id
+                            ));
+                            deleted.push(env.id);
+                        }
+                        // Gone between the list and the delete (another run's `down`).
+                        Err(omni_dbt::Error::NotFound { .. }) => say(&format!(
+                            "environment {} ({}) was already gone",
+                            shown(&env.name),
+                            env.id
+                        )),
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 if ours.is_empty() {
                     say(&format!(
@@ -397,14 +408,28 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 "action": action,
                 "name": name,
                 "deleted": deleted,
+                "branch": target.branch,
                 "branchDeleted": branch_deleted,
                 "leftAlone": left,
             });
             emit(ctx.output, &value, || {
-                vec![
-                    vec!["ACTION".into(), "NAME".into()],
-                    vec![action.into(), name.clone()],
-                ]
+                let mut rows = vec![vec!["DELETED".into(), "NAME".into(), "ID".into()]];
+                rows.extend(
+                    deleted
+                        .iter()
+                        .map(|id| vec!["environment".into(), name.clone(), id.to_string()]),
+                );
+                if branch_deleted {
+                    rows.push(vec![
+                        "model branch".into(),
+                        target.branch.clone(),
+                        String::new(),
+                    ]);
+                }
+                if rows.len() == 1 {
+                    rows.push(vec!["nothing".into(), name.clone(), String::new()]);
+                }
+                rows
             })?;
         }
     }

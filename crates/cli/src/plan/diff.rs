@@ -215,17 +215,15 @@ pub fn plan(
                 let mut copies = many.to_vec();
                 copies.sort_by_key(|e| e.id);
                 for extra in &copies[1..] {
-                    plan.delete.push(Step {
-                        name: extra.name.clone(),
-                        id: Some(extra.id),
-                        changes: Vec::new(),
-                        notes: vec![format!(
+                    plan.delete.push(delete_step(
+                        extra,
+                        vec![format!(
                             "a copy of {} ({}), also this file's: two runs created it at once; \
                              the lowest id is kept",
                             shown(&want.name),
                             copies[0].id
                         )],
-                    });
+                    ));
                 }
                 copies[0]
             }
@@ -285,12 +283,7 @@ pub fn plan(
         }
         let ours = Owner::of(have).as_ref() == Some(&loaded.owner);
         if options.prune && ours && !have.is_default_environment && targeted(&have.name) {
-            plan.delete.push(Step {
-                name: have.name.clone(),
-                id: Some(have.id),
-                changes: Vec::new(),
-                notes: Vec::new(),
-            });
+            plan.delete.push(delete_step(have, Vec::new()));
             continue;
         }
         let why = if have.is_default_environment {
@@ -309,6 +302,27 @@ pub fn plan(
         });
     }
     Ok(plan)
+}
+
+/// A delete, showing what goes (like terraform's destroy): every property the environment
+/// has a value for, from that value to nothing.
+fn delete_step(have: &DbtEnvironment, notes: Vec<String>) -> Step {
+    let changes = super::file::managed()
+        .filter_map(|property| {
+            let from = current_value(have, property.json);
+            (!from.is_null()).then_some(Change::Property {
+                property,
+                from,
+                to: Value::Null,
+            })
+        })
+        .collect();
+    Step {
+        name: have.name.clone(),
+        id: Some(have.id),
+        changes,
+        notes,
+    }
 }
 
 fn create_step(want: &Desired) -> Step {

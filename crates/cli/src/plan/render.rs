@@ -29,7 +29,14 @@ impl Plan {
             ('-', "delete", &self.delete),
         ] {
             for step in steps {
-                let _ = writeln!(out, "{sign} {verb} {}", shown(&step.name));
+                match (sign, step.id) {
+                    ('-', Some(id)) => {
+                        let _ = writeln!(out, "{sign} {verb} {} ({id})", shown(&step.name));
+                    }
+                    _ => {
+                        let _ = writeln!(out, "{sign} {verb} {}", shown(&step.name));
+                    }
+                }
                 for mut c in step.changes.iter().map(Change::view) {
                     // Who owns it, in Omni's words: a personal environment or a shared one.
                     if c.field == "ownerId" {
@@ -48,6 +55,8 @@ impl Plan {
                     }
                     if sign == '+' {
                         let _ = writeln!(out, "    {}: {}", shown(&c.field), show(&c.to));
+                    } else if sign == '-' {
+                        let _ = writeln!(out, "    {}: {}", shown(&c.field), show(&c.from));
                     } else {
                         let _ = writeln!(
                             out,
@@ -109,17 +118,24 @@ impl Plan {
                 ("🗑️ delete", &self.delete),
             ] {
                 for step in steps {
+                    // A delete names the id that goes, and shows each value going.
+                    let (name, to) = match (sign, step.id) {
+                        ("🗑️ delete", Some(id)) => (
+                            format!("{} (`{id}`)", cell(&step.name)),
+                            Some("*(deleted)*"),
+                        ),
+                        _ => (cell(&step.name), None),
+                    };
                     if step.changes.is_empty() {
-                        let _ = writeln!(out, "| {sign} | {} | | | |", cell(&step.name));
+                        let _ = writeln!(out, "| {sign} | {name} | | | {} |", to.unwrap_or(""));
                     }
                     for c in step.changes.iter().map(Change::view) {
                         let _ = writeln!(
                             out,
-                            "| {sign} | {} | {} | {} | {} |",
-                            cell(&step.name),
+                            "| {sign} | {name} | {} | {} | {} |",
                             cell(&c.field),
                             value(&c.from),
-                            value(&c.to)
+                            to.map_or_else(|| value(&c.to), str::to_owned)
                         );
                     }
                 }
@@ -131,6 +147,7 @@ impl Plan {
             .create
             .iter()
             .chain(&self.update)
+            .chain(&self.delete)
             .chain(&self.unchanged)
             .flat_map(|s| {
                 s.notes
