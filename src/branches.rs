@@ -245,7 +245,8 @@ impl CreateBranch {
             .into_iter()
             .find(|r| r.id == wanted)
             .ok_or_else(|| Error::NotFound {
-                detail: Some(format!("no model {model}")),
+                resource: Some(format!("model {model}")),
+                detail: None,
             })?;
         record
             .connection_id

@@ -127,6 +127,33 @@ pub struct Resolved {
     pub profile_file: Option<PathBuf>,
 }
 
+/// Each setting of a client as [`ClientBuilder::settings`] finds it, `None` where it is
+/// missing. Holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// The normalised base URL, when one was found.
+    pub base_url: Option<String>,
+    /// Where it came from.
+    pub base_url_from: Option<String>,
+    /// The token's kind, when one was found.
+    pub token_kind: Option<TokenKind>,
+    /// Where the token came from.
+    pub token_from: Option<String>,
+    /// The profile file searched, if one was needed.
+    pub profile_file: Option<PathBuf>,
+    /// What is missing, each said with where to set it (empty when nothing is).
+    pub missing: Vec<String>,
+}
+
+/// What [`ClientBuilder::gather`] found.
+struct Gathered {
+    token: Option<(Token, String)>,
+    base: Option<(Location, String)>,
+    searched: Option<PathBuf>,
+    missing: Vec<String>,
+}
+
 /// Where to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Location {
@@ -417,7 +444,9 @@ impl ClientBuilder {
         self.resolve_with_token().map(|(_, resolved)| resolved)
     }
 
-    pub(crate) fn resolve_with_token(&self) -> Result<(Token, Resolved)> {
+    /// The token and the location, each with where it came from (`None`: not found), the
+    /// profile file searched, and the error saying where to set what is missing.
+    fn gather(&self) -> Result<Gathered> {
         let mut token = self
             .token
             .clone()
@@ -461,14 +490,81 @@ impl ClientBuilder {
                 .as_ref()
                 .map(|p| format!(", or a profile in {}", p.display()))
                 .unwrap_or_default();
+            format!("no {what}: set it explicitly, or call with_env() and set {var}{file}")
+        };
+        let missing = [
+            (token.is_none(), where_to_look("token", ENV_TOKEN)),
+            (
+                base.is_none(),
+                where_to_look("instance or base URL", ENV_BASE_URL),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(missing, why)| missing.then_some(why))
+        .collect();
+        Ok(Gathered {
+            token,
+            base,
+            searched,
+            missing,
+        })
+    }
+
+    /// What [`resolve`](Self::resolve) would find, setting by setting, without failing on
+    /// what is missing: for a tool that shows the configuration (`omni-dbt config show`)
+    /// even when it is incomplete. A value that is present but invalid (a base URL on another
+    /// host, a malformed token) is still an error.
+    ///
+    /// ```
+    /// use omni_dbt::{Client, Token};
+    ///
+    /// let settings = Client::builder()
+    ///     .with_token(Token::personal_access_token("omni_pat_example"))
+    ///     .settings()?;
+    /// assert_eq!(settings.base_url, None);
+    /// assert_eq!(settings.token_from.as_deref(), Some("the token given to with_token"));
+    /// assert!(settings.missing[0].starts_with("no instance or base URL"));
+    /// # Ok::<(), omni_dbt::Error>(())
+    /// ```
+    pub fn settings(&self) -> Result<Settings> {
+        let gathered = self.gather()?;
+        let mut settings = Settings {
+            base_url: None,
+            base_url_from: None,
+            token_kind: None,
+            token_from: None,
+            profile_file: gathered.searched,
+            missing: gathered.missing,
+        };
+        if let Some((location, origin)) = &gathered.base {
+            let url =
+                resolve_base_url(location, origin, self.allow_any_host, self.allow_plain_http)?;
+            settings.base_url = Some(url.as_str().trim_end_matches('/').to_owned());
+            settings.base_url_from = Some(origin.clone());
+        }
+        if let Some((token, origin)) = &gathered.token {
+            token.header(origin)?;
+            settings.token_kind = Some(token.kind());
+            settings.token_from = Some(origin.clone());
+        }
+        Ok(settings)
+    }
+
+    pub(crate) fn resolve_with_token(&self) -> Result<(Token, Resolved)> {
+        let Gathered {
+            token,
+            base,
+            searched,
+            missing,
+        } = self.gather()?;
+        let missing_error = |at: usize| {
             Error::config(
                 "client builder",
-                format!("no {what}: set it explicitly, or call with_env() and set {var}{file}"),
+                missing.get(at).cloned().unwrap_or_default(),
             )
         };
-        let (token, token_origin) = token.ok_or_else(|| where_to_look("token", ENV_TOKEN))?;
-        let (location, base_origin) =
-            base.ok_or_else(|| where_to_look("instance or base URL", ENV_BASE_URL))?;
+        let (token, token_origin) = token.ok_or_else(|| missing_error(0))?;
+        let (location, base_origin) = base.ok_or_else(|| missing_error(0))?;
         let base_url = resolve_base_url(
             &location,
             &base_origin,

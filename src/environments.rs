@@ -763,10 +763,11 @@ impl UpdateEnvironment {
             .try_next()
             .await?
             .ok_or_else(|| Error::NotFound {
-                detail: Some(format!(
-                    "no environment {} on connection {}",
+                resource: Some(format!(
+                    "dbt environment {} on connection {}",
                     self.environment_id, self.connection_id
                 )),
+                detail: None,
             })
     }
 

@@ -71,10 +71,13 @@ pub enum Error {
         detail: Option<String>,
     },
 
-    /// 404: the connection or the environment does not exist.
+    /// 404: what was asked for does not exist (or the token cannot see it).
     #[non_exhaustive]
-    #[error("not found (404): no such connection or dbt environment{}", suffix(.detail))]
+    #[error("not found (404): no such {}{}", .resource.as_deref().unwrap_or("resource"), suffix(.detail))]
     NotFound {
+        /// What was asked for, from the request's path: e.g. `model 5b4c…`, `connection 1f2e…
+        /// or dbt environment 9a8b…`; `None` when the path has no known shape.
+        resource: Option<String>,
         /// Omni's message.
         detail: Option<String>,
     },
@@ -288,7 +291,7 @@ impl Error {
         match self {
             Error::Unauthorized { detail }
             | Error::Forbidden { detail }
-            | Error::NotFound { detail }
+            | Error::NotFound { detail, .. }
             | Error::BadRequest { detail }
             | Error::RateLimited { detail, .. }
             | Error::Server { detail, .. }

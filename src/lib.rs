@@ -93,7 +93,7 @@ pub use bulk::{Bulk, Progress, SendRequest};
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Resolved,
-    Token, TokenKind,
+    Settings, Token, TokenKind,
 };
 pub use dbt_config::{ConnectionDbt, DeleteDbtConfig, GetDbtConfig, UpdateDbtConfig};
 pub use environments::{

@@ -13,7 +13,7 @@ use crate::{
     error::{Error, TransportKind},
     generated::types::ApiError,
     retry::retry_after,
-    runtime::{ATTEMPTS_HEADER, Signal, signal},
+    runtime::{ATTEMPTS_HEADER, PATH_HEADER, Signal, signal},
 };
 
 /// What the generated client's methods return when they fail (progenitor's error, carrying
@@ -57,8 +57,9 @@ impl Error {
             E::ErrorResponse(value) => {
                 let status = value.status();
                 let retry_after = retry_after(value.headers());
+                let resource = not_found(value.headers());
                 let detail = Some(value.into_inner().detail).filter(|d| !d.is_empty());
-                from_status(status, retry_after, detail, attempts)
+                from_status(status, retry_after, detail, attempts, resource)
             }
             E::InvalidResponsePayload(bytes, source) => {
                 let status = record.status.unwrap_or(StatusCode::OK);
@@ -76,19 +77,25 @@ impl Error {
                         retry_after(&record.headers),
                         loose_detail(&bytes),
                         attempts,
+                        not_found(&record.headers),
                     )
                 }
             }
             E::UnexpectedResponse(response) => {
                 let status = response.status();
                 let retry_after = retry_after(response.headers());
+                let resource = not_found(response.headers());
                 // The hook buffered the body in memory, so reading it completes at once.
                 match response.bytes().now_or_never() {
-                    Some(Ok(bytes)) => {
-                        from_status(status, retry_after, loose_detail(&bytes), attempts)
-                    }
+                    Some(Ok(bytes)) => from_status(
+                        status,
+                        retry_after,
+                        loose_detail(&bytes),
+                        attempts,
+                        resource,
+                    ),
                     Some(Err(e)) => Error::from_transport(e, attempts),
-                    None => from_status(status, retry_after, None, attempts),
+                    None => from_status(status, retry_after, None, attempts, resource),
                 }
             }
             E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
@@ -146,12 +153,13 @@ fn from_status(
     retry_after: Option<Duration>,
     detail: Option<String>,
     attempts: u32,
+    resource: Option<String>,
 ) -> Error {
     match status.as_u16() {
         400 => Error::BadRequest { detail },
         401 => Error::Unauthorized { detail },
         403 => Error::Forbidden { detail },
-        404 => Error::NotFound { detail },
+        404 => Error::NotFound { resource, detail },
         429 => Error::RateLimited {
             retry_after,
             detail,
@@ -164,4 +172,39 @@ fn from_status(
         },
         s => Error::UnexpectedResponse { status: s, detail },
     }
+}
+
+/// What a 404 answer says was not found, from the path the hook wrote on it
+/// ([`PATH_HEADER`]): e.g. "model 5b4c…" or "connection 1f2e… or dbt environment 9a8b…".
+fn not_found(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let path = headers.get(PATH_HEADER)?.to_str().ok()?;
+    resource_of(path)
+}
+
+/// The resource a request path asks for, in words; `None` for a path of no known shape.
+/// Segments are shown decoded (a branch name), escaped by whoever prints them.
+pub(crate) fn resource_of(path: &str) -> Option<String> {
+    let rest = path.split_once("/v1/").map(|(_, rest)| rest)?;
+    let segments: Vec<String> = rest
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let words: Vec<&str> = segments.iter().map(String::as_str).collect();
+    Some(match words.as_slice() {
+        ["connections", c, "dbt", "environments", e, ..] => {
+            format!("connection {c} or dbt environment {e}")
+        }
+        ["connections", c, "dbt"] => format!("connection {c} or its dbt configuration"),
+        ["connections", c, ..] => format!("connection {c}"),
+        ["models", m, "branch", b, ..] => format!("model {m} or its branch {b:?}"),
+        ["models", m, ..] => format!("model {m}"),
+        // A create's model and connection are in its body: either may be the one missing.
+        ["models"] => "connection or base model".to_owned(),
+        ["jobs", j, ..] => format!("job {j}"),
+        _ => return None,
+    })
 }

@@ -488,6 +488,11 @@ async fn throttled(shared: &Shared, wait: Duration) {
 pub(crate) const ATTEMPTS_HEADER: reqwest::header::HeaderName =
     reqwest::header::HeaderName::from_static("x-omni-dbt-attempts");
 
+/// The header the hook adds to a 404 answer: the path that was asked for, from which the
+/// error says what was not found (a model, a connection, an environment).
+pub(crate) const PATH_HEADER: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("x-omni-dbt-path");
+
 /// What the hook returns for an attempt's outcome that is not retried.
 fn finish(
     outcome: Result<reqwest::Response, Failure>,
@@ -574,6 +579,15 @@ fn buffer(
     // block: an `async fn` stores its arguments twice); the head of the rebuilt answer is
     // made after. This state is part of every call's future.
     async move {
+        // A 404 says what was not found by the path asked for (see `mapping`): the path is
+        // written here, over whatever header of that name the server sent.
+        if response.status() == StatusCode::NOT_FOUND {
+            let path = reqwest::header::HeaderValue::from_str(response.url().path());
+            match path {
+                Ok(path) => response.headers_mut().insert(PATH_HEADER, path),
+                Err(_) => response.headers_mut().remove(PATH_HEADER),
+            };
+        }
         // The length the answer was framed by (hyper reads no more than that), if any.
         let stated = response.content_length();
         if stated.is_some_and(|n| n > cap as u64) {

@@ -53,6 +53,98 @@ async fn documented_statuses_map_to_their_variants_with_omnis_detail() {
         matches!(&err, Error::NotFound { detail: Some(d), .. } if d == "dbt environment not found")
     );
     assert_eq!(err.status(), Some(404));
+    // What was not found, from the path asked for.
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "not found (404): no such connection {CONN} or dbt environment {ENV}: dbt \
+             environment not found"
+        )
+    );
+    // A header of the server's cannot say otherwise.
+    let err = update_answered_with(
+        omni_error(404, "gone").insert_header("x-omni-dbt-path", "/api/v1/models/forged"),
+    )
+    .await;
+    assert!(
+        err.to_string().contains(&format!(
+            "no such connection {CONN} or dbt environment {ENV}"
+        )),
+        "{err}"
+    );
+}
+
+/// A 404 names the resource by the path asked for: a model (its exposures, through the
+/// generated client too), a model's branch (decoded, quoted), a connection's dbt configuration.
+#[tokio::test]
+async fn a_404_names_what_was_asked_for() {
+    let server = MockServer::start().await;
+    let model = "9e1f0a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b";
+    answer(
+        &server,
+        "GET",
+        format!("/api/v1/models/{model}/dbt-exposures"),
+        omni_error(404, "Model not found"),
+    )
+    .await;
+    answer(
+        &server,
+        "DELETE",
+        format!("/api/v1/models/{model}/branch/feature%2Fa%20b"),
+        omni_error(404, "Branch not found"),
+    )
+    .await;
+    answer(
+        &server,
+        "GET",
+        format!("/api/v1/connections/{CONN}/dbt"),
+        omni_error(404, "not configured"),
+    )
+    .await;
+    let client = org_client(&server);
+    let err = client
+        .model(id(model))
+        .dbt_exposures()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("not found (404): no such model {model}: Model not found")
+    );
+    let err: Error = client
+        .api()
+        .models_dbt_exposures()
+        .model_id(id(model))
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("not found (404): no such model {model}")),
+        "{err}"
+    );
+    let err = client
+        .model(id(model))
+        .branch("feature/a b")
+        .delete()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "not found (404): no such model {model} or its branch \"feature/a b\": Branch not found"
+        )
+    );
+    let err = client.dbt(id(CONN)).config().send().await.unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "not found (404): no such connection {CONN} or its dbt configuration"
+        )),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -13,8 +13,6 @@ pub enum Failure {
     Api(Error),
     /// A name that matches no environment.
     NotFound(String),
-    /// Omni refused the token for this (exit 3, like a 401 or 403), said in the CLI's words.
-    Denied(String),
     /// A schema refresh that failed or did not finish.
     Refresh(String),
     /// Some steps of an apply failed: each step's line and its own exit code.
@@ -55,7 +53,6 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::NotFound(_) => 4,
-            Failure::Denied(_) => 3,
             Failure::Refresh(_) => 7,
             Failure::Interrupted(_) => 130,
             // When every failure is of one kind (all rate-limited, all forbidden, all of
@@ -84,7 +81,6 @@ impl fmt::Display for Failure {
         match self {
             Failure::Usage(m)
             | Failure::NotFound(m)
-            | Failure::Denied(m)
             | Failure::Refresh(m)
             | Failure::Output(m)
             | Failure::Interrupted(m) => f.write_str(m),

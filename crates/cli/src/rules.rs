@@ -224,16 +224,21 @@ pub fn with_variables(
     update
 }
 
-/// The user `owner` names: an id as it is, an email looked up through Omni's SCIM API (which
-/// takes Organization API keys only). `at` names the flag or key in errors.
 /// Whether this client may set an environment's owner, asked before anything is changed: an
-/// Organization API key may, a Personal Access Token may not (the library refuses it before
-/// sending). A token of unknown kind (from a file or `OMNI_API_TOKEN`: nothing in its text
+/// Organization API key may, a Personal Access Token may not (Omni answers 400). `at` names
+/// the flag or key in errors. A token of unknown kind (from a file or `OMNI_API_TOKEN`: nothing in its text
 /// says) is asked with one read Omni allows only to Organization API keys (a SCIM lookup), so
 /// that an apply that sets owners fails before its first change, not after some of them.
 pub async fn owners_may_be_set(client: &Client, at: &str) -> Result<(), Failure> {
-    if client.token_kind() != omni_dbt::TokenKind::Unknown {
-        return Ok(());
+    match client.token_kind() {
+        omni_dbt::TokenKind::PersonalAccessToken => {
+            return Err(owner_needs_org_key(
+                at,
+                "this token is a Personal Access Token",
+            ));
+        }
+        omni_dbt::TokenKind::Unknown => {}
+        _ => return Ok(()),
     }
     match client
         .users()
@@ -243,18 +248,33 @@ pub async fn owners_may_be_set(client: &Client, at: &str) -> Result<(), Failure>
     {
         Ok(_) => Ok(()),
         Err(omni_dbt::Error::Unauthorized { .. } | omni_dbt::Error::Forbidden { .. }) => {
-            Err(Failure::Usage(format!(
-                "{at}: setting an owner needs an Organization API key, and Omni's SCIM API \
-                 refused this token (a Personal Access Token?); nothing was changed"
-            )))
+            Err(owner_needs_org_key(
+                at,
+                "Omni's SCIM API refused this token (a Personal Access Token?)",
+            ))
         }
         Err(e) => Err(e.into()),
     }
 }
 
+/// Setting an owner with a token that cannot: said in Omni's terms, with what to do instead.
+fn owner_needs_org_key(at: &str, why: &str) -> Failure {
+    Failure::Usage(format!(
+        "{at}: setting an owner needs an Organization API key, and {why}; with a Personal \
+         Access Token Omni makes every environment the token's user's, so leave {at} out (or \
+         use an Organization API key); nothing was changed"
+    ))
+}
+
+/// The user `owner` names, as an id: an id as given, an email looked up through Omni's SCIM
+/// API (which takes Organization API keys only).
+/// Either way only with a token that may set an owner ([`owners_may_be_set`]).
 pub async fn resolve_owner(client: &Client, owner: &OwnerArg, at: &str) -> Result<Uuid, Failure> {
     let email = match owner {
-        OwnerArg::Id(id) => return Ok(*id),
+        OwnerArg::Id(id) => {
+            owners_may_be_set(client, at).await?;
+            return Ok(*id);
+        }
         OwnerArg::Email(email) => email,
     };
     match client.users().by_email(email.as_str()).send().await {
@@ -263,22 +283,41 @@ pub async fn resolve_owner(client: &Client, owner: &OwnerArg, at: &str) -> Resul
             "{at} {}: no Omni user has this email",
             shown(email)
         ))),
-        Err(omni_dbt::Error::InvalidInput { field, .. }) if field == "token" => {
-            Err(Failure::Usage(format!(
-                "{at} {}: finding a user by email needs an Organization API key (Omni's SCIM \
-                 API); give the user's id instead",
-                shown(email)
-            )))
-        }
+        Err(omni_dbt::Error::InvalidInput { field, .. }) if field == "token" => Err(
+            owner_needs_org_key(at, "this token is a Personal Access Token"),
+        ),
         // SCIM answers 401 to a personal access token (whose kind the CLI cannot know).
-        Err(omni_dbt::Error::Unauthorized { .. }) => Err(Failure::Denied(format!(
-            "{at} {}: Omni's SCIM API did not accept the token (401); finding a user by email \
-             needs an Organization API key; give the user's id instead",
-            shown(email)
-        ))),
+        Err(omni_dbt::Error::Unauthorized { .. } | omni_dbt::Error::Forbidden { .. }) => {
+            Err(owner_needs_org_key(
+                at,
+                "Omni's SCIM API refused this token (a Personal Access Token?)",
+            ))
+        }
         Err(omni_dbt::Error::InvalidInput { rule, .. }) => {
             Err(Failure::Usage(format!("{at} {}: {rule}", shown(email))))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// That the model exists (and the token can see it): one read, `GET /v1/models?modelId=…`.
+/// Asked only when something about the model came back empty (no branch of a name), so that
+/// "no branch" is not said of a model that is not there.
+pub async fn model_exists(client: &Client, model: Uuid, at: &str) -> Result<(), Failure> {
+    let list = client
+        .api()
+        .models_list()
+        .model_id(model)
+        .send()
+        .await
+        .map_err(omni_dbt::Error::from)?
+        .into_inner();
+    if list.records.iter().any(|r| r.id == model.to_string()) {
+        Ok(())
+    } else {
+        Err(Failure::NotFound(format!(
+            "{at} {model}: Omni has no such model (or this token cannot see it); nothing was \
+             changed"
+        )))
     }
 }

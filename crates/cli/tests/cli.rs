@@ -203,6 +203,71 @@ async fn secrets_come_from_the_environment_and_are_never_printed() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&h.fake.tokens().organization_api_key));
 }
 
+/// `config show` with nothing configured shows every setting, each missing one with the flags
+/// and variables that set it (in the CLI's words), and exits 2; a token set alone is shown as
+/// set while the base URL is still said missing.
+#[test]
+fn config_show_lists_what_is_missing() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_omni-dbt"));
+        command
+            .env_clear()
+            .env("HOME", home.path())
+            .args(["--output", "json", "config", "show"])
+            .envs(env.iter().copied());
+        command.output().unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let shown = json_out(&out);
+    assert_eq!(
+        (&shown["baseUrl"], &shown["token"]),
+        (&Value::Null, &Value::Null)
+    );
+    let missing = shown["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 2, "{shown}");
+    assert!(
+        missing[0].as_str().unwrap().starts_with(
+            "no token: set --token-file, --token-stdin, OMNI_API_TOKEN, or a profile in "
+        ),
+        "{shown}"
+    );
+    assert!(
+        missing[1]
+            .as_str()
+            .unwrap()
+            .starts_with("no base URL: set --instance, --base-url, OMNI_BASE_URL"),
+        "{shown}"
+    );
+    assert!(
+        shown["profileFile"]
+            .as_str()
+            .unwrap()
+            .ends_with("(not found)"),
+        "{shown}"
+    );
+    assert!(stderr(&out).contains("no base URL"), "{}", stderr(&out));
+
+    let out = run(&[("OMNI_API_TOKEN", "omni_osk_secretvalue")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let shown = json_out(&out);
+    assert_eq!(
+        (&shown["token"], &shown["tokenFrom"]),
+        (&json!("<redacted>"), &json!("OMNI_API_TOKEN"))
+    );
+    assert_eq!(shown["missing"].as_array().unwrap().len(), 1, "{shown}");
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(!printed.contains("secretvalue"), "{printed}");
+
+    let out = run(&[
+        ("OMNI_API_TOKEN", "omni_osk_secretvalue"),
+        ("OMNI_BASE_URL", "https://acme.omniapp.co"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["missing"], json!([]));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn preview_up_and_down_are_idempotent_and_refresh_waits_for_the_job() {
     let h = Harness::start().await;
@@ -856,6 +921,60 @@ async fn preview_down_says_what_it_deleted() {
     assert!(
         table.contains("nothing") && table.contains("preview-feat-b"),
         "{table}"
+    );
+}
+
+/// A model that does not exist is said so, by every command that names one: `preview up`
+/// (with or without --create-branch: never "has no branch", nothing created; the model is
+/// looked up only once something came back missing, so a preview costs no extra request) and
+/// `exposures list` (the 404 says "model", not "connection or dbt environment").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_model_is_said_to_be_missing() {
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let missing = "00000000-0000-4000-8000-00000000abcd";
+    let before = h.fake.environments(h.fake.connection_id()).len();
+    for create in [false, true] {
+        let mut args = vec![
+            "preview",
+            "up",
+            "--connection",
+            conn.as_str(),
+            "--model",
+            missing,
+            "--branch",
+            "dev",
+        ];
+        if create {
+            args.push("--create-branch");
+        }
+        h.fake.clear_journal();
+        let out = h.run(&args, &[]).await;
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("--model {missing}: Omni has no such model"))
+                && !stderr(&out).contains("has no branch"),
+            "{}",
+            stderr(&out)
+        );
+        // Lookups only; with --create-branch, the branch's create too, which Omni refuses.
+        assert!(
+            h.fake
+                .journal()
+                .iter()
+                .all(|e| e.method == "GET" || (create && e.status == Some(404))),
+            "{:?}",
+            h.fake.journal()
+        );
+    }
+    assert_eq!(h.fake.environments(h.fake.connection_id()).len(), before);
+    let out = h.run(&["exposures", "list", "--model", missing], &[]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("not found (404): no such model {missing}"))
+            && !stderr(&out).contains("dbt environment"),
+        "{}",
+        stderr(&out)
     );
 }
 

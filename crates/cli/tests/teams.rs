@@ -1057,8 +1057,12 @@ async fn a_preview_of_a_branch_that_does_not_exist_leaves_nothing_behind() {
     assert_eq!(names(&h), ["Default"], "nothing left behind");
     assert_eq!(
         operations(&h, before),
-        [Operation::List, Operation::ModelsList],
-        "the environments and the branch looked up; nothing created"
+        [
+            Operation::List,
+            Operation::ModelsList,
+            Operation::ModelsList
+        ],
+        "the environments, the branch and the model looked up; nothing created"
     );
 }
 
@@ -1323,28 +1327,40 @@ async fn owners_by_email_are_looked_up_before_anything_is_sent() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--owner"), "{}", stderr(&out));
     assert_eq!(h.fake.journal().len(), before);
-    // A personal token: SCIM's 401, said in the CLI's words (exit 3).
+    // A personal token: ownership needs an Organization API key, by email or by id (never
+    // "give the id instead", which Omni refuses too); nothing but reads is sent (exit 2).
     std::fs::write(h.home.path().join("token"), &h.fake.tokens().pat_admin).unwrap();
-    let out = h
-        .run(
-            &[
-                "env",
-                "update",
-                "ada-dev",
-                "--connection",
-                &conn,
-                "--owner",
-                "grace@example.com",
-            ],
-            &[],
-        )
-        .await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("needs an Organization API key; give the user's id instead"),
-        "{}",
-        stderr(&out)
-    );
+    let grace = h.fake.admin_user().to_string();
+    for owner in ["grace@example.com", grace.as_str()] {
+        h.fake.clear_journal();
+        let out = h
+            .run(
+                &[
+                    "env",
+                    "update",
+                    "ada-dev",
+                    "--connection",
+                    &conn,
+                    "--owner",
+                    owner,
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(out.status.code(), Some(2), "{owner}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--owner: setting an owner needs an Organization API key")
+                && stderr(&out).contains("leave --owner out")
+                && !stderr(&out).contains("give the user's id"),
+            "{owner}: {}",
+            stderr(&out)
+        );
+        assert!(
+            h.fake.journal().iter().all(|e| e.method == "GET"),
+            "{owner}: {:?}",
+            h.fake.journal()
+        );
+    }
     std::fs::write(
         h.home.path().join("token"),
         &h.fake.tokens().organization_api_key,

@@ -15,47 +15,74 @@ pub fn run(ctx: &Context, command: ConfigCommand) -> Result<(), Failure> {
 }
 
 fn config_show(ctx: &Context, connection: &ConnectionArg) -> Result<(), Failure> {
-    let resolved = ctx.builder.resolve()?;
+    // Every setting, found or missing: what is missing is shown with where to set it (and the
+    // exit is 2), rather than only the first thing missing as an error.
+    let settings = ctx.builder.settings()?;
     let connection_from = match (connection.connection, std::env::var("OMNI_CONNECTION_ID")) {
         (None, _) => "not set",
         (Some(c), Ok(env)) if env.trim() == c.to_string() => "OMNI_CONNECTION_ID",
         (Some(_), _) => "--connection",
     };
-    let profile_file = resolved
-        .profile_file
-        .as_ref()
-        .map(|p| p.display().to_string());
+    let profile_file = settings.profile_file.as_ref().map(|p| {
+        if p.exists() {
+            p.display().to_string()
+        } else {
+            format!("{} (not found)", p.display())
+        }
+    });
     // The library names its own entry points; say which flag the user gave instead.
-    let token_from = ctx
+    let token_from = settings
         .token_from
-        .clone()
-        .unwrap_or(resolved.token_from.clone());
-    let base_url_from = match resolved.base_url_from.as_str() {
+        .as_ref()
+        .map(|from| ctx.token_from.clone().unwrap_or(from.clone()));
+    let base_url_from = settings.base_url_from.as_deref().map(|from| match from {
         "the base URL given to the builder" => ctx.base_url_from.clone(),
         other => other.to_owned(),
-    };
+    });
+    // In the CLI's words: the library's builder calls are flags and variables here.
+    let missing: Vec<String> = settings
+        .missing
+        .iter()
+        .map(|m| {
+            let rest = m.split_once(':').map_or("", |(_, rest)| rest);
+            let (what, how) = if m.starts_with("no token") {
+                ("token", "--token-file, --token-stdin, OMNI_API_TOKEN")
+            } else {
+                ("base URL", "--instance, --base-url, OMNI_BASE_URL")
+            };
+            let profile = rest
+                .split_once(", or a profile in ")
+                .map(|(_, file)| format!(", or a profile in {file}"))
+                .unwrap_or_default();
+            format!("no {what}: set {how}{profile}")
+        })
+        .collect();
     let value = json!({
-        "baseUrl": resolved.base_url,
+        "baseUrl": settings.base_url,
         "baseUrlFrom": base_url_from,
-        "token": "<redacted>",
-        "tokenKind": resolved.token_kind.to_string(),
+        "token": settings.token_kind.map(|_| "<redacted>"),
+        "tokenKind": settings.token_kind.map(|k| k.to_string()),
         "tokenFrom": token_from,
         "profileFile": profile_file,
         "connection": connection.connection,
         "connectionFrom": connection_from,
+        "missing": missing,
     });
+    let unset = || "(missing)".to_owned();
     emit(ctx.output, &value, || {
         vec![
             vec!["SETTING".into(), "VALUE".into(), "FROM".into()],
             vec![
                 "base URL".into(),
-                resolved.base_url.clone(),
-                base_url_from.clone(),
+                settings.base_url.clone().unwrap_or_else(unset),
+                base_url_from.clone().unwrap_or_default(),
             ],
             vec![
                 "token".into(),
-                format!("<redacted> ({})", resolved.token_kind),
-                token_from.clone(),
+                settings
+                    .token_kind
+                    .map_or_else(unset, |kind| format!("<redacted> ({kind})")),
+                token_from.clone().unwrap_or_default(),
             ],
             vec![
                 "connection".into(),
@@ -72,5 +99,9 @@ fn config_show(ctx: &Context, connection: &ConnectionArg) -> Result<(), Failure>
             ],
         ]
     })?;
-    Ok(())
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Usage(missing.join("; ")))
+    }
 }

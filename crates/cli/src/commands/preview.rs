@@ -117,7 +117,15 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 let (found_branch_id, branch_created) = match branch.find().send().await? {
                     Some(found) => (Uuid::parse_str(&found.id).ok(), false),
                     None if create_branch => {
-                        let made = branch.create().connection_id(connection).send().await?;
+                        let made = match branch.create().connection_id(connection).send().await {
+                            Ok(made) => made,
+                            // Omni's 404 names "connection or base model": say which.
+                            Err(e @ omni_dbt::Error::NotFound { .. }) => {
+                                rules::model_exists(&client, target.model, "--model").await?;
+                                return Err(e.into());
+                            }
+                            Err(e) => return Err(e.into()),
+                        };
                         say(&format!(
                             "created model branch {} ({}) of model {}",
                             shown(&target.branch),
@@ -127,6 +135,8 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                         (Some(made.id), true)
                     }
                     None => {
+                        // An unknown model lists no branches: said as what it is.
+                        rules::model_exists(&client, target.model, "--model").await?;
                         return Err(Failure::NotFound(format!(
                             "model {} has no branch {}: nothing was created; pass --create-branch \
                              to create it",
