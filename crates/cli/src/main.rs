@@ -39,9 +39,7 @@ fn main() -> ExitCode {
     };
     logging();
     if let Command::Completions { shell } = cli.command {
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "omni-dbt", &mut script);
-        return match output::stdout(&String::from_utf8_lossy(&script)) {
+        return match output::stdout(&completions(shell)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(failure) => {
                 say(&format!("error: {failure}"));
@@ -95,4 +93,19 @@ fn logging() {
         .with(layer)
         .with(filter)
         .try_init();
+}
+
+/// The completion script for `shell`. clap_complete 4.6's bash script spells the state of a
+/// subcommand two ways when the binary's name has a hyphen (its loop sets
+/// `omni__dbt__subcmd__env`, its arms match `omni__subcmd__dbt__subcmd__env`: clap-rs/clap#6421),
+/// so that nothing completes past the first word; the arms are spelled as the loop spells them.
+/// (Nothing to replace once clap_complete is fixed.)
+fn completions(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "omni-dbt", &mut script);
+    let script = String::from_utf8_lossy(&script).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => script.replace("omni__subcmd__dbt", "omni__dbt"),
+        _ => script,
+    }
 }
