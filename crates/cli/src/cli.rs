@@ -143,7 +143,8 @@ pub enum EnvCommand {
         /// The environment's name or id.
         env: String,
     },
-    /// Create an environment.
+    /// Create an environment (unmarked, like one made in Omni: no file or preview manages it,
+    /// so no `--prune` or `preview down` deletes it).
     #[command(
         after_help = "Examples:\n  omni-dbt env create staging --target-schema dbt_staging --var DBT_TARGET=staging\n  DBT_PASSWORD=... omni-dbt env create ci --target-schema dbt_ci --secret-var DBT_PASSWORD"
     )]

@@ -1,8 +1,9 @@
 //! What an environment belongs to, and the preview naming rule.
 //!
-//! Every environment the CLI creates carries a plain variable, [`MARKER`], that Omni keeps with
-//! it: `file:<id>` for an environments file (its `managedBy`, else its file name), or
-//! `preview:<branch>` for the preview of exactly that git branch. `--prune` deletes only
+//! Every environment `env apply` and `preview up` create carries a plain variable, [`MARKER`],
+//! that Omni keeps with it: `file:<id>` for an environments file (its `managedBy`, else its
+//! file name), or `preview:<branch>` for the preview of exactly that git branch (`env create`
+//! marks nothing: what it makes is nobody's, like an environment made in Omni). `--prune` deletes only
 //! environments marked with the file's own id, `preview down` only those marked with exactly
 //! its branch, and neither ever the connection's default environment.
 
