@@ -465,6 +465,34 @@ pub enum PreviewCommand {
         #[arg(long)]
         delete_branch: bool,
     },
+    /// Delete the previews whose git branch is gone (a closed pull request whose `down` never
+    /// ran, a deleted branch): only environments marked as a preview, never the default.
+    /// Prints the plan; deletes only with --yes.
+    #[command(
+        after_help = "Examples:\n  git ls-remote --heads origin | omni-dbt preview gc --branches-from -\n  git ls-remote --heads origin | omni-dbt preview gc --branches-from - --yes --delete-branches-of \"$OMNI_MODEL_ID\""
+    )]
+    Gc(GcArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArg,
+    /// The git branches that still exist, one per line: plain names, or the output of `git
+    /// ls-remote --heads origin` (`refs/heads/` is taken off; other refs are ignored). `-` reads
+    /// standard input.
+    #[arg(long, value_name = "FILE")]
+    pub branches_from: PathBuf,
+    /// Delete the stale previews (without it, only the plan is printed).
+    #[arg(long)]
+    pub yes: bool,
+    /// Accept a list of no branches (every preview is then stale). Without it an empty list is
+    /// refused: a failed `git ls-remote` must not delete every preview.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Also delete each stale preview's model branch of that name on this model.
+    #[arg(long, value_name = "MODEL")]
+    pub delete_branches_of: Option<Uuid>,
 }
 
 #[derive(Args, Debug)]

@@ -7,7 +7,7 @@ mod common;
 use common::{Harness, json_out, stderr};
 use omni_dbt::{Client, Token};
 use omni_dbt_fake::Operation;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn names(h: &Harness) -> Vec<String> {
     h.fake
@@ -1657,4 +1657,137 @@ async fn an_unset_secret_reference_is_refused_naming_it_and_only_the_list_is_sen
         stderr(&out)
     );
     assert_eq!(operations(&h, before), [Operation::List]);
+}
+
+/// `preview gc`: ten previews, three of whose git branches are gone (a plain list and `git
+/// ls-remote`'s output both read). The dry run names exactly those three and changes nothing;
+/// `--yes` deletes exactly them (and, asked, their model branches); a file's environment, a
+/// hand-made one and the default are never candidates; an empty list is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_gc_deletes_exactly_the_previews_whose_branch_is_gone() {
+    let h = &Harness::start().await;
+    let branches: Vec<String> = (0..10).map(|i| format!("feature/pr-{i}")).collect();
+    for branch in &branches {
+        let out = preview(h, "up", branch).await;
+        assert_eq!(out.status.code(), Some(0), "{branch}: {}", stderr(&out));
+    }
+    create(h, "hand-made").await;
+    let f = write(
+        h,
+        "file.yaml",
+        "managedBy: team\nenvironments:\n  - name: staging\n    targetSchema: dbt_staging\n",
+    );
+    let out = h.run(&["env", "apply", "-f", &f, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let gone = ["feature/pr-2", "feature/pr-5", "feature/pr-9"];
+    let live: String = branches
+        .iter()
+        .filter(|b| !gone.contains(&b.as_str()))
+        .enumerate()
+        .map(|(i, b)| format!("{i:040x}\trefs/heads/{b}\n"))
+        .collect::<String>()
+        + "ffff\trefs/tags/feature/pr-2\n";
+    let list = h.home.path().join("live.txt");
+    std::fs::write(&list, &live).unwrap();
+    let list = list.display().to_string();
+    let conn = h.connection();
+    let model = h.fake.model_id().to_string();
+    let gc = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<&str> = vec![
+            "preview",
+            "gc",
+            "--connection",
+            conn.as_str(),
+            "--branches-from",
+            list.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect()
+    };
+    let run = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        h.run(&args, &[]).await
+    };
+    let stale_names = |value: &Value| -> Vec<String> {
+        value["stale"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["branch"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // The dry run: exactly the three, nothing sent but the list.
+    let before = names(h);
+    h.fake.clear_journal();
+    let out = run(gc(&[])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let value = json_out(&out);
+    assert_eq!(stale_names(&value), gone);
+    assert_eq!(value["dryRun"], true);
+    assert!(
+        stderr(&out).contains("3 of 10 preview(s) stale"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(h), before);
+    assert!(h.fake.journal().iter().all(|e| e.method == "GET"));
+
+    // --yes: exactly the three, with their model branches.
+    let out = run(gc(&["--yes", "--delete-branches-of", model.as_str()])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["deleted"].as_array().unwrap().len(), 3);
+    let after = names(h);
+    let expected: Vec<String> = before
+        .iter()
+        .filter(|n| {
+            ![
+                "preview-feature-pr-2-",
+                "preview-feature-pr-5-",
+                "preview-feature-pr-9-",
+            ]
+            .iter()
+            .any(|gone| n.starts_with(gone))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(after, expected);
+    assert!(
+        after.contains(&"Default".to_owned())
+            && after.contains(&"hand-made".to_owned())
+            && after.contains(&"staging".to_owned())
+    );
+    for branch in &branches {
+        assert_eq!(
+            h.fake.branch(h.fake.model_id(), branch).is_none(),
+            gone.contains(&branch.as_str()),
+            "{branch}"
+        );
+    }
+    // Again: nothing stale.
+    let out = run(gc(&["--yes"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["stale"], json!([]));
+
+    // An empty list (a failed `git ls-remote`) is refused, nothing sent.
+    h.fake.clear_journal();
+    let out = h
+        .run_with_stdin(
+            &[
+                "preview",
+                "gc",
+                "--connection",
+                &conn,
+                "--branches-from",
+                "-",
+                "--yes",
+            ],
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--allow-empty"), "{}", stderr(&out));
+    assert!(h.fake.journal().is_empty());
+    assert_eq!(names(h), after);
 }

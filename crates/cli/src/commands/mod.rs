@@ -4,6 +4,7 @@ mod config;
 mod dbt;
 mod env;
 mod exposures;
+mod gc;
 mod preview;
 mod refresh;
 

@@ -321,6 +321,7 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                 rows
             })?;
         }
+        PreviewCommand::Gc(args) => super::gc::run(ctx, args).await?,
         PreviewCommand::Down {
             connection: c,
             target,
