@@ -92,11 +92,13 @@ pub fn secret_var(name: &str, stdin_free: bool) -> Result<String, Failure> {
 /// Reads an environments file into JSON: a regular file of at most [`MAX_FILE_BYTES`], YAML
 /// (JSON is YAML) of at most [`MAX_YAML_NODES`] nodes, [`MAX_YAML_BYTES`] bytes of text and
 /// [`MAX_YAML_DEPTH`] levels (aliases expanded), with no key given twice in one mapping.
-pub fn yaml_file(path: &Path) -> Result<Value, Failure> {
+/// Returns the text too, to locate an error about its meaning ([`omni_dbt_input::locate`]).
+pub fn yaml_file(path: &Path) -> Result<(String, Value), Failure> {
     let shown = path.display();
     let text = read_small_file(path, MAX_FILE_BYTES)
         .map_err(|e| Failure::Usage(format!("-f {shown}: {e}")))?;
-    yaml(&text).map_err(|e| Failure::Usage(format!("-f {shown}: {e}")))
+    let value = yaml(&text).map_err(|e| Failure::Usage(format!("-f {shown}: {e}")))?;
+    Ok((text, value))
 }
 
 /// YAML text into JSON, within the budgets of [`yaml_file`].

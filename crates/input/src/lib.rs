@@ -12,6 +12,8 @@
 //! assert!(omni_dbt_input::yaml(&bomb, limits).unwrap_err().contains("bytes"));
 //! ```
 
+mod locate;
+pub use locate::{Located, Step, locate};
 use std::{io::Read, path::Path};
 
 use serde_json::Value;
