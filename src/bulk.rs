@@ -95,18 +95,22 @@ type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 /// # }
 /// ```
 #[must_use = "nothing is sent until `run`"]
-pub struct Bulk<R> {
+pub struct Bulk<R: SendRequest> {
     requests: Vec<R>,
     concurrency: usize,
     progress: Option<ProgressFn>,
+    each: Option<EachFn<R>>,
 }
 
-impl<R> fmt::Debug for Bulk<R> {
+type EachFn<R> = Box<dyn Fn(usize, &Result<<R as SendRequest>::Output>) + Send + Sync>;
+
+impl<R: SendRequest> fmt::Debug for Bulk<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Bulk")
             .field("requests", &self.requests.len())
             .field("concurrency", &self.concurrency)
             .field("progress", &self.progress.is_some())
+            .field("on_result", &self.each.is_some())
             .finish()
     }
 }
@@ -118,6 +122,7 @@ impl<R: SendRequest> Bulk<R> {
             requests: requests.into_iter().collect(),
             concurrency: 4,
             progress: None,
+            each: None,
         }
     }
 
@@ -130,6 +135,32 @@ impl<R: SendRequest> Bulk<R> {
     /// Called after every finished request.
     pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Called with each request's result as it arrives (its position in the order given, and
+    /// the result), before [`on_progress`](Self::on_progress)'s count: to say what finished
+    /// while the rest are still in flight.
+    ///
+    /// ```no_run
+    /// # async fn f(client: omni_dbt::Client, conn: omni_dbt::Uuid, ids: Vec<omni_dbt::Uuid>) {
+    /// use omni_dbt::Bulk;
+    ///
+    /// let envs = client.dbt_environments(conn);
+    /// Bulk::new(ids.iter().map(|id| envs.delete(*id)))
+    ///     .on_result(|i, result| match result {
+    ///         Ok(_) => eprintln!("deleted #{i}"),
+    ///         Err(e) => eprintln!("#{i} failed: {e}"),
+    ///     })
+    ///     .run()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn on_result(
+        mut self,
+        f: impl Fn(usize, &Result<R::Output>) + Send + Sync + 'static,
+    ) -> Self {
+        self.each = Some(Box::new(f));
         self
     }
 
@@ -146,6 +177,9 @@ impl<R: SendRequest> Bulk<R> {
             total,
         };
         while let Some((i, result)) = finished.next().await {
+            if let Some(each) = &self.each {
+                each(i, &result);
+            }
             progress.done += 1;
             progress.failed += usize::from(result.is_err());
             results[i] = Some(result);

@@ -513,11 +513,31 @@ async fn bulk_returns_one_result_per_item_in_order_and_reports_progress() {
         };
         envs.create(name, "s")
     });
+    // Each result as it arrives: its position, and the name or the failure.
+    let each = Arc::new(Mutex::new(Vec::new()));
+    let arrived = each.clone();
     let results = Bulk::new(requests)
         .concurrency(3)
+        .on_result(move |i, r| {
+            let said = r.as_ref().map(|e| e.name.clone()).map_err(|_| ());
+            arrived.lock().unwrap().push((i, said));
+        })
         .on_progress(move |p| progress.lock().unwrap().push((p.done, p.failed, p.total)))
         .run()
         .await;
+    let mut each = each.lock().unwrap().clone();
+    each.sort();
+    assert_eq!(
+        each,
+        [
+            (0, Ok("bulk-0".to_owned())),
+            (1, Ok("bulk-1".to_owned())),
+            (2, Err(())),
+            (3, Ok("bulk-3".to_owned())),
+            (4, Ok("bulk-4".to_owned())),
+            (5, Err(())),
+        ]
+    );
     let names: Vec<Option<String>> = results
         .iter()
         .map(|r| r.as_ref().ok().map(|e| e.name.clone()))

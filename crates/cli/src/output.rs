@@ -73,8 +73,134 @@ fn written(result: std::io::Result<()>) -> Result<(), Failure> {
 /// and `::error::`, ANSI or OSC escapes, BEL), no line starts a workflow command or carries a
 /// control character. A closed stderr is ignored (there is nowhere left to say so).
 pub fn say(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(log_lines(text).as_bytes());
+    let mut lines = log_lines(text);
+    if *STDERR_COLOUR {
+        lines = painted(&lines);
+    }
+    let write = || {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(lines.as_bytes());
+    };
+    // Above a progress bar, not through it.
+    match BAR.lock().ok().and_then(|bar| bar.clone()) {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
+/// Whether to colour a stream: a terminal, `NO_COLOR` unset or empty (no-color.org), and a
+/// `TERM` other than `dumb`.
+pub fn colour_wanted(
+    terminal: bool,
+    no_color: Option<std::ffi::OsString>,
+    term: Option<std::ffi::OsString>,
+) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb")
+}
+
+/// Whether standard error is coloured ([`colour_wanted`]), decided once.
+static STDERR_COLOUR: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    use std::io::IsTerminal;
+    colour_wanted(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+        std::env::var_os("TERM"),
+    )
+});
+
+/// Whether standard output is coloured ([`colour_wanted`]), decided once.
+pub static STDOUT_COLOUR: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    use std::io::IsTerminal;
+    colour_wanted(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+        std::env::var_os("TERM"),
+    )
+});
+
+/// `text` (lines already made safe by [`shown`]: no escape of the server's or the file's can
+/// be in them) with what each line says coloured by how it starts: `ok:` green, `failed:` and
+/// `error:` red, a plan's `+ create` green, `~ update` yellow, `- delete` red, its summary bold.
+pub fn painted(text: &str) -> String {
+    use anstyle::{AnsiColor, Style};
+    let green = AnsiColor::Green.on_default();
+    let red = AnsiColor::Red.on_default();
+    let yellow = AnsiColor::Yellow.on_default();
+    let bold = Style::new().bold();
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        // The part coloured: a leading word, or the whole line.
+        let (style, len) = if body.starts_with("ok:") {
+            (green, 3)
+        } else if body.starts_with("failed:") {
+            (red, 7)
+        } else if body.starts_with("error:") {
+            (red.bold(), 6)
+        } else if body.starts_with("+ create ") {
+            (green, body.len())
+        } else if body.starts_with("~ update ") {
+            (yellow, body.len())
+        } else if body.starts_with("- delete ") {
+            (red, body.len())
+        } else if body.starts_with("Plan: ") || body.starts_with("No changes.") {
+            (bold, body.len())
+        } else {
+            out.push_str(line);
+            continue;
+        };
+        let (coloured, rest) = body.split_at(len);
+        out.push_str(&format!("{style}{coloured}{style:#}{rest}{end}"));
+    }
+    out
+}
+
+/// The progress bar shown while it lives, on a terminal only; [`say`] writes above it.
+static BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// A progress bar for `total` steps on standard error, when it is a terminal (a CI log gets
+/// each step's line instead, and no bar); gone when dropped.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Shown only on a terminal, and only for more than a few steps.
+    pub fn start(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        if total < 3 || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} change(s), {elapsed} (about {eta} left)",
+        ) {
+            bar.set_style(style);
+        }
+        if let Ok(mut slot) = BAR.lock() {
+            *slot = Some(bar.clone());
+        }
+        Progress(Some(bar))
+    }
+
+    /// `done` steps have finished.
+    pub fn set(&self, done: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            if let Ok(mut slot) = BAR.lock() {
+                *slot = None;
+            }
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Standard error for the library's `tracing` events, each made CI-log safe like [`say`] (a
@@ -181,6 +307,41 @@ pub fn environment_rows(environments: &[DbtEnvironment]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color_or_a_dumb_terminal() {
+        let os = |s: &str| Some(std::ffi::OsString::from(s));
+        assert!(colour_wanted(true, None, os("xterm-256color")));
+        assert!(
+            colour_wanted(true, os(""), None),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!colour_wanted(false, None, os("xterm")));
+        assert!(!colour_wanted(true, os("1"), os("xterm")));
+        assert!(!colour_wanted(true, None, os("dumb")));
+    }
+
+    #[test]
+    fn lines_are_coloured_by_how_they_start_and_nothing_else_changes() {
+        let text = "ok: created a (1 of 2)\nfailed: create b: 400\n+ create c\n    targetSchema: x\n~ update d\n- delete e (id)\nPlan: 1 to create, 1 to update, 1 to delete.\nplain\n";
+        let coloured = painted(text);
+        assert_eq!(
+            coloured,
+            "\u{1b}[32mok:\u{1b}[0m created a (1 of 2)\n\u{1b}[31mfailed:\u{1b}[0m create b: 400\n\
+             \u{1b}[32m+ create c\u{1b}[0m\n    targetSchema: x\n\u{1b}[33m~ update d\u{1b}[0m\n\
+             \u{1b}[31m- delete e (id)\u{1b}[0m\n\u{1b}[1mPlan: 1 to create, 1 to update, 1 to delete.\u{1b}[0m\nplain\n"
+        );
+        // Without the escapes, the text is as it was.
+        let stripped = coloured
+            .replace("\u{1b}[32m", "")
+            .replace("\u{1b}[31m", "")
+            .replace("\u{1b}[33m", "")
+            .replace("\u{1b}[1m", "")
+            .replace("\u{1b}[0m", "");
+        assert_eq!(stripped, text);
+        // A name with an escape of its own was escaped before colouring: it stays text.
+        assert!(painted(&log_lines("ok: created \u{1b}[31mx")).contains("\\u{1b}[31mx"));
+    }
 
     #[test]
     fn no_line_said_can_start_a_workflow_command_or_carry_escapes() {

@@ -10,7 +10,7 @@ mod export;
 mod file;
 mod render;
 
-pub use apply::{apply, requests, secrets};
+pub use apply::{Report, apply, requests, secrets};
 pub use diff::{Options, check_prune, plan};
 pub use export::export;
 pub use file::{File, Loaded, load, managed, own_keys, resolve_owners};

@@ -984,8 +984,17 @@ async fn sigterm_mid_apply_says_what_finished_and_stdin_tokens_are_bounded() {
         finished >= 1 && finished <= created,
         "{finished} said, {created} created: {said}"
     );
+    // Each finished change was said as its answer came, and the interrupt's count is exactly
+    // the lines said.
+    let lines: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("ok: created slow-"))
+        .collect();
+    assert_eq!(lines.len(), finished, "{said}");
     assert!(
-        said.contains(&format!("{finished} of 12 change(s) done")),
+        lines
+            .last()
+            .is_some_and(|l| l.ends_with(&format!("({finished} of 12)"))),
         "{said}"
     );
 

@@ -217,6 +217,9 @@ async fn env_plan(ctx: &Context, arg: &ConnectionArg, args: &ApplyArgs) -> Resul
         Output::Json => PlanFormat::Json,
     });
     match format {
+        PlanFormat::Text if *crate::output::STDOUT_COLOUR => {
+            stdout(&crate::output::painted(&planned.human()))?;
+        }
         PlanFormat::Text => stdout(&planned.human())?,
         PlanFormat::Json => emit(Output::Json, &planned, Vec::new)?,
         PlanFormat::Markdown => stdout(&planned.markdown())?,
@@ -300,19 +303,22 @@ async fn apply_leased(
     rules::still_held(lease)?;
     let total = planned.total();
     // Counted as each change ends (not as each phase does), so that an interrupt says what
-    // had really finished, and a long apply is seen to move.
+    // had really finished; each change's line is said as its answer arrives, and a terminal
+    // shows a bar as well.
     let finished = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let bar = std::sync::Arc::new(crate::output::Progress::start(total));
+    let shown_bar = bar.clone();
     let progress: std::sync::Arc<dyn Fn(usize, usize) + Send + Sync> =
-        std::sync::Arc::new(|done, total| say(&format!("{done} of {total} change(s) done")));
-    let report = |line: &str, failed: bool| {
+        std::sync::Arc::new(move |done, _| shown_bar.set(done));
+    let report: plan::Report = std::sync::Arc::new(|line: &str, failed: bool| {
         say(&format!(
             "{} {line}",
             if failed { "failed:" } else { "ok:" }
         ));
-    };
+    });
     // SIGINT/SIGTERM mid-apply: say what was done (the steps in flight may still land).
     let failures = tokio::select! {
-        failures = plan::apply(requests, &finished, progress, &report) => failures,
+        failures = plan::apply(requests, &finished, progress, report) => failures,
         signal = interrupted() => {
             let finished = finished.load(std::sync::atomic::Ordering::Relaxed);
             return Err(Failure::Interrupted(format!(

@@ -186,69 +186,73 @@ pub fn requests(
 /// One step that failed, and the exit code its error maps to.
 pub type StepFailure = (String, u8);
 
+/// What is told of each step as its answer arrives: its line, and whether it failed.
+pub type Report = std::sync::Arc<dyn Fn(&str, bool) + Send + Sync>;
+
 /// Carries out checked requests: creates, then updates, then deletes, each through the
 /// library's bulk runner (bounded concurrency; the client's pacing and retries apply to each
-/// request). `finished` counts every step as it ends, and `progress` is told of each (how many
-/// of how many), so that a long apply is seen to move and an interrupt can say what had
-/// finished; `done` is told of each step's outcome (its line, and whether it failed).
+/// request). `finished` counts every step as it ends, `progress` is told how many of how many
+/// have, and `done` is told each step's line as its answer arrives (not when its phase ends),
+/// so that a long apply is seen to move, line by line, and an interrupt can say exactly what
+/// had finished.
 pub async fn apply(
     requests: Requests,
     finished: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
     progress: std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>,
-    done: &(dyn Fn(&str, bool) + Sync),
+    done: Report,
 ) -> Vec<StepFailure> {
     use std::sync::atomic::Ordering;
 
     let total = requests.creates.len() + requests.updates.len() + requests.deletes.len();
     let mut failures = Vec::new();
-    let mut record = |verb: &str, results: Vec<(String, Result<(), omni_dbt::Error>)>| {
+    // Said already as each arrived; only the failures are kept for the exit code.
+    let record = |failures: &mut Vec<StepFailure>,
+                  verb: &str,
+                  results: Vec<(String, Result<(), omni_dbt::Error>)>| {
         for (name, result) in results {
-            match result {
-                Ok(()) => done(&format!("{verb}d {}", shown(&name)), false),
-                Err(e) => {
-                    let line = format!("{verb} {}: {e}", shown(&name));
-                    done(&line, true);
-                    failures.push((line, crate::failure::Failure::Api(e).exit_code()));
-                }
+            if let Err(e) = result {
+                let line = format!("{verb} {}: {e}", shown(&name));
+                failures.push((line, crate::failure::Failure::Api(e).exit_code()));
             }
         }
     };
-    // A phase's progress, counting into `finished` as each request ends.
-    let counted = |base: usize| {
-        let finished = finished.clone();
-        let progress = progress.clone();
-        move |p: omni_dbt::Progress| {
-            finished.store(base + p.done, Ordering::Relaxed);
-            progress(base + p.done, total);
-        }
+    // A phase's hooks: counting into `finished` as each request ends, and saying its line.
+    let hooks = |verb: &'static str, gone_is_done: bool| Hooks {
+        base: finished.load(Ordering::Relaxed),
+        total,
+        finished: finished.clone(),
+        progress: progress.clone(),
+        done: done.clone(),
+        verb,
+        gone_is_done,
     };
-    // Each phase's lines are said as soon as it ends.
-    let results = phase(requests.creates, counted(finished.load(Ordering::Relaxed))).await;
+    let results = phase(requests.creates, hooks("create", false)).await;
     let created: Vec<DbtEnvironment> = results
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok().cloned())
         .collect();
     record(
+        &mut failures,
         "create",
         results.into_iter().map(|(n, r)| (n, r.map(drop))).collect(),
     );
     if let Some(envs) = requests.copies.filter(|_| !created.is_empty()) {
         // Another run of the file may have created the same names at the same time.
         if let Err(e) = envs.keep_one_copy(MARKER, &created).await {
-            record(
-                "check for copies of",
-                vec![("what was created".to_owned(), Err(e))],
-            );
+            let line = format!("check for copies of what was created: {e}");
+            done(&line, true);
+            failures.push((line, crate::failure::Failure::Api(e).exit_code()));
         }
     }
-    let results = phase(requests.updates, counted(finished.load(Ordering::Relaxed))).await;
+    let results = phase(requests.updates, hooks("update", false)).await;
     record(
+        &mut failures,
         "update",
         results.into_iter().map(|(n, r)| (n, r.map(drop))).collect(),
     );
-    let results = phase(requests.deletes, counted(finished.load(Ordering::Relaxed))).await;
     // Gone already is what a delete wants: another run of the file deleted the same copy
     // first (both saw it), or someone did by hand.
+    let results = phase(requests.deletes, hooks("delete", true)).await;
     let results = results
         .into_iter()
         .map(|(name, result)| match result {
@@ -256,20 +260,68 @@ pub async fn apply(
             Err(e) => (name, Err(e)),
         })
         .collect();
-    record("delete", results);
+    record(&mut failures, "delete", results);
     failures
 }
 
+/// What a phase tells as each of its steps ends.
+struct Hooks {
+    /// Steps finished before this phase, and in all.
+    base: usize,
+    total: usize,
+    finished: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    progress: std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>,
+    done: Report,
+    verb: &'static str,
+    /// A 404 counts as done (a delete).
+    gone_is_done: bool,
+}
+
 /// One phase (creates, updates or deletes) through the library's bulk runner, 4 at a time:
-/// each step's name with its outcome.
+/// each step's name with its outcome; each step's line said as its answer arrives.
 async fn phase<R: omni_dbt::SendRequest>(
     steps: Vec<(String, R)>,
-    progress: impl Fn(omni_dbt::Progress) + Send + Sync + 'static,
+    hooks: Hooks,
 ) -> Vec<(String, Result<R::Output, omni_dbt::Error>)> {
+    use std::sync::atomic::Ordering;
+
     let (names, requests): (Vec<_>, Vec<_>) = steps.into_iter().unzip();
+    let said = std::sync::Arc::new(names.clone());
+    let Hooks {
+        base,
+        total,
+        finished,
+        progress,
+        done,
+        verb,
+        gone_is_done,
+    } = hooks;
+    let counter = finished.clone();
     let results = omni_dbt::Bulk::new(requests)
         .concurrency(4)
-        .on_progress(progress)
+        .on_result(move |i, result| {
+            let name = said.get(i).map(String::as_str).unwrap_or_default();
+            // Counted before it is said: a line on the log is a finished step.
+            let now = counter.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+            match result {
+                Ok(_) => done(
+                    &format!("{verb}d {} ({now} of {total})", shown(name)),
+                    false,
+                ),
+                Err(omni_dbt::Error::NotFound { .. }) if gone_is_done => done(
+                    &format!("{verb}d {} (already gone) ({now} of {total})", shown(name)),
+                    false,
+                ),
+                Err(e) => done(
+                    &format!("{verb} {}: {e} ({now} of {total})", shown(name)),
+                    true,
+                ),
+            }
+        })
+        .on_progress(move |p| {
+            finished.store(base + p.done, Ordering::Relaxed);
+            progress(base + p.done, total);
+        })
         .run()
         .await;
     names.into_iter().zip(results).collect()
