@@ -15,6 +15,10 @@ use crate::{client::Client, error::Result};
 /// How long a lease lasts unless renewed: a holder that dies frees its scope this long after.
 pub const LEASE_TTL: Duration = Duration::from_secs(30);
 
+/// The shortest time to live [`Client::lease_with_ttl`] takes (a lease is renewed every third
+/// of it, and each store call may take up to 250 ms).
+pub const MIN_LEASE_TTL: Duration = Duration::from_millis(900);
+
 /// A scope held for this run ([`Client::lease`]), or the note that nothing coordinates runs.
 ///
 /// Dropping it stops renewing and gives it back (best effort; [`release`](Self::release)
@@ -97,16 +101,30 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn lease(&self, scope: &str, max_wait: Duration) -> Result<Lease> {
+        self.lease_with_ttl(scope, max_wait, LEASE_TTL).await
+    }
+
+    /// [`lease`](Self::lease) with a time to live of its own instead of [`LEASE_TTL`] (at
+    /// least [`MIN_LEASE_TTL`]): renewed every third of it while held, and free that long
+    /// after a holder that stopped renewing (a crashed run). Shorter frees a crashed run's
+    /// scope sooner, at more store calls; the store must answer within it.
+    pub async fn lease_with_ttl(
+        &self,
+        scope: &str,
+        max_wait: Duration,
+        ttl: Duration,
+    ) -> Result<Lease> {
+        let ttl = ttl.max(MIN_LEASE_TTL);
         #[cfg(feature = "shared-rate-limit")]
         if let Some(store) = &self.shared.store
-            && let Some(held) = held::take(store.clone(), scope, max_wait).await?
+            && let Some(held) = held::take(store.clone(), scope, max_wait, ttl).await?
         {
             return Ok(Lease {
                 scope: scope.to_owned(),
                 held: Some(held),
             });
         }
-        let _ = max_wait;
+        let _ = (max_wait, ttl);
         Ok(Lease::uncoordinated(scope))
     }
 }
@@ -120,7 +138,6 @@ mod held {
 
     use tokio::time::{Duration, Instant};
 
-    use super::LEASE_TTL;
     use crate::{
         error::{Error, Result},
         store::{LeaseAnswer, StorePacer},
@@ -143,13 +160,14 @@ mod held {
         store: Arc<StorePacer>,
         scope: &str,
         max_wait: Duration,
+        ttl: Duration,
     ) -> Result<Option<Held>> {
         let keys = store.lease_keys(scope);
         let holder = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let started = Instant::now();
         let mut said = false;
         loop {
-            match store.take_lease(&keys, &holder, LEASE_TTL).await {
+            match store.take_lease(&keys, &holder, ttl).await {
                 None => return Ok(None),
                 Some(LeaseAnswer::Taken(fence)) => {
                     if said {
@@ -168,6 +186,7 @@ mod held {
                         keys.0.clone(),
                         value.clone(),
                         lost.clone(),
+                        ttl,
                     ));
                     return Ok(Some(Held {
                         store,
@@ -208,11 +227,17 @@ mod held {
 
     /// Renews the lease every third of its time to live; marks it lost when it is no longer
     /// held as `value`, or when the store has not renewed it for a whole time to live.
-    async fn renew(store: Arc<StorePacer>, key: String, value: String, lost: Arc<AtomicBool>) {
+    async fn renew(
+        store: Arc<StorePacer>,
+        key: String,
+        value: String,
+        lost: Arc<AtomicBool>,
+        ttl: Duration,
+    ) {
         let mut renewed = Instant::now();
         loop {
-            tokio::time::sleep(LEASE_TTL / 3).await;
-            match store.renew_lease(&key, &value, LEASE_TTL).await {
+            tokio::time::sleep(ttl / 3).await;
+            match store.renew_lease(&key, &value, ttl).await {
                 Some(true) => renewed = Instant::now(),
                 Some(false) => {
                     tracing::warn!(
@@ -222,7 +247,7 @@ mod held {
                     lost.store(true, Ordering::Relaxed);
                     return;
                 }
-                None if renewed.elapsed() >= LEASE_TTL => {
+                None if renewed.elapsed() >= ttl => {
                     tracing::warn!(
                         "the lease could not be renewed (the store is unavailable): this run \
                          stops before its next change"

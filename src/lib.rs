@@ -100,7 +100,7 @@ pub use environments::{
     CreateEnvironment, DbtEnvironments, DeleteEnvironment, ListEnvironments, UpdateEnvironment,
 };
 pub use error::{BoxError, Error, Result, TransportKind};
-pub use lease::{LEASE_TTL, Lease};
+pub use lease::{LEASE_TTL, Lease, MIN_LEASE_TTL};
 pub use model::{
     DbtEnvironment, Deleted, IntoPatch, Listing, NewVariable, Page, Patch, SortDirection,
     UpdateBody, Variable, VariableChange, VariableUpdate, WirePageInfo,

@@ -5,7 +5,7 @@
 use omni_dbt::Error;
 use omni_dbt_fake::{FakeOmni, Fault, Operation};
 use serde_json::{Value, json};
-use wiremock::MockServer;
+use wiremock::{Mock, MockServer, matchers};
 
 use crate::common::*;
 
@@ -359,4 +359,39 @@ async fn two_branches_of_one_name_are_an_error_naming_both() {
         text.contains(BRANCH_ID) && text.contains("2e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"),
         "{text}"
     );
+}
+
+/// Find follows `nextCursor` while `hasNextPage` says so, and stops when a page repeats the
+/// cursor it was asked with (a server that would otherwise be asked forever): the branch on
+/// the second page is found with exactly two requests.
+#[tokio::test]
+async fn find_follows_pages_and_stops_on_a_repeated_cursor() {
+    let server = MockServer::start().await;
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path("/api/v1/models"))
+        .and(matchers::query_param_is_missing("cursor"))
+        .respond_with(json_response(
+            200,
+            listing(vec![record("other")], Some("c2")),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path("/api/v1/models"))
+        .and(matchers::query_param("cursor", "c2"))
+        .respond_with(json_response(
+            200,
+            listing(vec![record("feature/a b")], Some("c2")),
+        ))
+        .mount(&server)
+        .await;
+    let found = org_client(&server)
+        .model(id(MODEL))
+        .branch("feature/a b")
+        .find()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.map(|b| b.id), Some(BRANCH_ID.to_owned()));
+    assert_eq!(request_count(&server).await, 2);
 }

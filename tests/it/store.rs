@@ -486,6 +486,61 @@ async fn a_lease_lets_one_run_at_a_time_change_a_scope() {
     assert!(third.is_coordinated());
 }
 
+/// A held lease is renewed while it is held: three times its time to live later another run
+/// still cannot take it. One whose key another holder took over (as after an expiry while the
+/// store could not be reached) is marked lost at its next renewal, and its release leaves the
+/// other holder's lease alone (compare and delete).
+#[tokio::test]
+async fn a_held_lease_is_renewed_and_one_taken_over_is_lost() {
+    let Some(redis) = redis() else { return };
+    let port = redis
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cli = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let a = leasing("omni_osk_renew", &redis.url);
+    let b = leasing("omni_osk_renew", &redis.url);
+    let ttl = omni_dbt::MIN_LEASE_TTL;
+    let mut held = a
+        .lease_with_ttl("conn/preview:x", Duration::ZERO, ttl)
+        .await
+        .unwrap();
+    assert!(held.is_coordinated());
+    assert_eq!(held.scope(), "conn/preview:x");
+    tokio::time::sleep(ttl * 3).await;
+    assert!(!held.is_lost(), "renewed while held");
+    let busy = b
+        .lease_with_ttl("conn/preview:x", Duration::ZERO, ttl)
+        .await
+        .unwrap_err();
+    assert!(matches!(busy, Error::Busy { .. }), "{busy:?}");
+
+    let keys = cli(&["--scan", "--pattern", "omni-dbt:lease:*"]);
+    let key = keys.lines().next().expect("the lease's key").to_owned();
+    assert_eq!(
+        cli(&["SET", &key, "another-holder:99", "PX", "60000"]),
+        "OK"
+    );
+    tokio::time::sleep(ttl / 3 + Duration::from_millis(400)).await;
+    assert!(held.is_lost(), "the next renewal finds it taken over");
+    held.release().await;
+    assert_eq!(
+        cli(&["GET", &key]),
+        "another-holder:99",
+        "another's lease is left alone"
+    );
+}
+
 /// Without a store, or with one that cannot be reached, a lease is uncoordinated and returned
 /// at once: nothing waits on a store that is not there.
 #[tokio::test]
