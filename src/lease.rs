@@ -208,8 +208,8 @@ mod held {
                     if !said {
                         tracing::info!(
                             scope,
-                            "another run holds the lease on {scope:?}: waiting for it (at most {} s)",
-                            max_wait.as_secs()
+                            "another run holds the lease on {scope:?}: waiting for it (at most {:.1} s)",
+                            max_wait.as_secs_f64()
                         );
                         said = true;
                     }

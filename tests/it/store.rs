@@ -425,6 +425,8 @@ fn leasing(token: &str, store: &str) -> Client {
 #[tokio::test]
 async fn a_lease_lets_one_run_at_a_time_change_a_scope() {
     let Some(redis) = redis() else { return };
+    let captured = Captured::default();
+    let _guard = captured.install();
     let a = leasing("omni_osk_lease", &redis.url);
     let b = leasing("omni_osk_lease", &redis.url);
     let mut first = a
@@ -484,6 +486,22 @@ async fn a_lease_lets_one_run_at_a_time_change_a_scope() {
     .unwrap()
     .unwrap();
     assert!(third.is_coordinated());
+    // Each wait is said once when it starts (not at every poll), and a wait that ended in the
+    // lease says how long it took.
+    let said = captured.text();
+    assert_eq!(
+        said.matches("another run holds the lease on \"conn/file:x\"")
+            .count(),
+        3,
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("took the lease on \"conn/file:x\" after")
+            .count(),
+        2,
+        "{said}"
+    );
+    assert!(said.contains("waiting for it (at most 0.6 s)"), "{said}");
 }
 
 /// A held lease is renewed while it is held: three times its time to live later another run
