@@ -26,6 +26,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! To test code that uses this crate without a live Omni, the crate `omni-dbt-fake` (in this
+//! repository, `crates/fake`) serves every operation above with Omni's rules, state, paging,
+//! rate limit and injectable faults, in-process or as a standalone binary; the README's
+//! "Testing your code: the fake Omni" shows how.
+//!
 //! Two levels, one hook (auth, host policy, pacing, retries, size cap, tracing) under both:
 //!
 //! | API | ergonomic handle | generated ([`Client::api`]) |

@@ -450,6 +450,11 @@ pub enum PreviewCommand {
         /// How long to wait for the refresh, in seconds (at most a day).
         #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         refresh_timeout: u64,
+        /// In a GitHub Actions step: write the preview as step outputs (`environment-id`,
+        /// `environment-name`, `target-schema`, `branch-id`, `action`) to `$GITHUB_OUTPUT`,
+        /// for the steps after it (a `dbt build` into the preview's schema).
+        #[arg(long)]
+        github_output: bool,
     },
     /// Delete the branch's environment (nothing to do when it is gone).
     #[command(

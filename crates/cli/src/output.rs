@@ -230,6 +230,47 @@ fn log_lines(text: &str) -> String {
     out
 }
 
+/// The file GitHub Actions reads a step's outputs from (`GITHUB_OUTPUT`), checked before
+/// anything is sent: `--github-output` outside a workflow step is a usage error.
+pub fn github_output_file() -> Result<std::path::PathBuf, Failure> {
+    std::env::var_os("GITHUB_OUTPUT")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| {
+            Failure::Usage(
+                "--github-output: GITHUB_OUTPUT is not set (GitHub Actions sets it in a step)"
+                    .to_owned(),
+            )
+        })
+}
+
+/// Appends step outputs to `file` (`GITHUB_OUTPUT`), each in GitHub's multi-line form with a
+/// random delimiter that occurs in no value: a value from the server with a newline in it
+/// cannot write an output of its own. A write error is an error.
+pub fn github_output(file: &std::path::Path, outputs: &[(&str, String)]) -> Result<(), Failure> {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        let delimiter = loop {
+            let candidate = format!("OMNI_DBT_EOF_{:016x}", fastrand::u64(..));
+            if !value.contains(&candidate) {
+                break candidate;
+            }
+        };
+        text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.flush()));
+    written.map_err(|e| {
+        Failure::Output(format!(
+            "--github-output: cannot write {}: {e}",
+            file.display()
+        ))
+    })
+}
+
 /// Prints `value` as pretty JSON, or `table` as aligned columns.
 pub fn emit<T: Serialize>(
     output: Output,

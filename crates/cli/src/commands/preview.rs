@@ -31,8 +31,12 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             refresh_branch,
             branch_id,
             refresh_timeout,
+            github_output,
         } => {
             let connection = connection(&c)?;
+            let outputs_to = github_output
+                .then(crate::output::github_output_file)
+                .transpose()?;
             let (name, default_schema) =
                 owned::preview_names(&target.branch).map_err(Failure::Usage)?;
             // The preview names its schema (the one required property a preview gives itself).
@@ -292,6 +296,23 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
             .await;
             lease.release().await;
             let (environment, action, found_branch_id, branch_created, branch_id) = leased?;
+            // Written before the refresh, which may fail after the preview is up.
+            if let Some(file) = &outputs_to {
+                let schema = environment.target_schema.clone();
+                crate::output::github_output(
+                    file,
+                    &[
+                        ("environment-id", environment.id.to_string()),
+                        ("environment-name", environment.name.clone()),
+                        ("target-schema", schema),
+                        (
+                            "branch-id",
+                            found_branch_id.map(|id| id.to_string()).unwrap_or_default(),
+                        ),
+                        ("action", action.to_owned()),
+                    ],
+                )?;
+            }
             let refreshed = if refresh {
                 Some(
                     super::refresh::refresh_and_wait(

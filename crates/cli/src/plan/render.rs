@@ -176,6 +176,82 @@ impl Plan {
                 kept.join("\n")
             );
         }
-        out
+        cut(out, MAX_MARKDOWN_BYTES)
+    }
+}
+
+/// The most bytes of the Markdown plan: under GitHub's 65,536 characters for a pull-request
+/// comment, with room for what a workflow adds around it.
+pub const MAX_MARKDOWN_BYTES: usize = 60_000;
+
+/// `markdown` cut at a line below `max` bytes when longer, with a note saying how much was
+/// left out and where the whole plan is; a `<details>` block left open by the cut is closed.
+pub fn cut(markdown: String, max: usize) -> String {
+    if markdown.len() <= max {
+        return markdown;
+    }
+    let lines: Vec<&str> = markdown.lines().collect();
+    // Room for the note and the closing tags.
+    let budget = max.saturating_sub(400);
+    let mut kept = String::new();
+    let mut count = 0;
+    for line in &lines {
+        if kept.len() + line.len() + 1 > budget {
+            break;
+        }
+        kept.push_str(line);
+        kept.push('\n');
+        count += 1;
+    }
+    let open = kept.matches("<details>").count();
+    let closed = kept.matches("</details>").count();
+    for _ in closed..open {
+        kept.push_str("\n</details>\n");
+    }
+    let _ = writeln!(
+        kept,
+        "\n> **The plan is cut here** to fit a pull-request comment: {} more line(s) are in \
+         the job's log (`omni-dbt env plan` prints the whole plan).",
+        lines.len() - count
+    );
+    kept
+}
+
+#[cfg(test)]
+mod cut_tests {
+    use super::*;
+
+    #[test]
+    fn a_long_markdown_plan_is_cut_at_a_line_with_a_note_and_closed_details() {
+        let mut markdown = String::from("### plan\n\n| a | b |\n|---|---|\n");
+        for i in 0..3_000 {
+            markdown.push_str(&format!("| row {i} | `value` |\n"));
+        }
+        markdown.push_str("\n<details><summary>Notes</summary>\n\n");
+        for i in 0..3_000 {
+            markdown.push_str(&format!("- note {i}\n"));
+        }
+        markdown.push_str("</details>\n");
+        let short = cut(markdown.clone(), 100_000);
+        assert!(short.len() <= 100_000);
+        assert!(short.contains("<details>") && short.ends_with("prints the whole plan).\n"));
+        assert_eq!(
+            short.matches("<details>").count(),
+            short.matches("</details>").count()
+        );
+        // Every line kept is a whole line of the original.
+        let original: std::collections::BTreeSet<&str> = markdown.lines().collect();
+        let kept = short
+            .lines()
+            .take_while(|l| !l.starts_with("> **The plan is cut"));
+        assert!(
+            kept.filter(|l| !l.is_empty() && *l != "</details>")
+                .all(|l| original.contains(l))
+        );
+        // Under the cap: unchanged.
+        assert_eq!(cut("short\n".to_owned(), 100), "short\n");
+        let cut_at_rows = cut(markdown, 5_000);
+        assert!(cut_at_rows.len() <= 5_000 && !cut_at_rows.contains("<details>"));
+        assert!(cut_at_rows.contains("more line(s) are in the job's log"));
     }
 }
