@@ -230,6 +230,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_burst_is_half_a_seconds_worth_or_five_never_more_than_the_rate() {
+        let burst = |n| RateLimit::per_minute(n).burst();
+        assert_eq!(
+            (burst(60), burst(600), burst(6_000), burst(12_000)),
+            (5, 5, 50, 100)
+        );
+        assert_eq!((burst(3), burst(0), burst(1)), (3, 1, 1));
+        assert_eq!(RateLimit::per_minute(0).requests_per_minute(), 1);
+    }
+
+    #[test]
     fn slots_allow_the_burst_then_space_evenly() {
         let pacer = Pacer::new(RateLimit::per_minute(600).with_burst(3));
         // Past the slow start.

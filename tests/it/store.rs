@@ -557,6 +557,51 @@ async fn a_held_lease_is_renewed_and_one_taken_over_is_lost() {
         "another-holder:99",
         "another's lease is left alone"
     );
+
+    // A release is done when it returns (not left to a task): the key is gone at once.
+    assert_eq!(cli(&["DEL", &key]), "1");
+    let mut mine = a
+        .lease_with_ttl("conn/preview:y", Duration::ZERO, ttl)
+        .await
+        .unwrap();
+    assert!(!cli(&["--scan", "--pattern", "omni-dbt:lease:*"]).is_empty());
+    mine.release().await;
+    assert_eq!(
+        cli(&["--scan", "--pattern", "omni-dbt:lease:*"]),
+        "",
+        "released at once"
+    );
+}
+
+/// A lease whose store goes away is kept through renewals that fail for less than its time to
+/// live (a store that comes back in time loses nothing), and is lost once a whole time to live
+/// has passed without a renewal: another run may have taken it by then.
+#[tokio::test]
+async fn a_lease_is_lost_only_after_a_whole_time_to_live_without_the_store() {
+    let Some(redis) = redis() else { return };
+    let a = leasing("omni_osk_gone_store", &redis.url);
+    let ttl = Duration::from_secs(3);
+    let held = a
+        .lease_with_ttl("conn/file:z", Duration::ZERO, ttl)
+        .await
+        .unwrap();
+    assert!(held.is_coordinated());
+    let taken = std::time::Instant::now();
+    drop(redis);
+    // The first renewal (after 1 s) fails: not lost yet.
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    assert!(
+        !held.is_lost(),
+        "lost {:?} after the lease was taken, before a whole time to live",
+        taken.elapsed()
+    );
+    // A whole time to live without a renewal: lost.
+    tokio::time::sleep(Duration::from_millis(2_700)).await;
+    assert!(
+        held.is_lost(),
+        "still held {:?} after the store went away",
+        taken.elapsed()
+    );
 }
 
 /// Without a store, or with one that cannot be reached, a lease is uncoordinated and returned
