@@ -137,7 +137,25 @@ impl ClientHooks<CallContext> for generated::Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
-        attempts(self, request, info)
+        // One span per call, named and with attributes as OpenTelemetry's HTTP client
+        // conventions say; the answer's status and the resends are recorded as they come.
+        // (Disabled, it is a check of the callsite's interest, and the attributes are not made.)
+        let span = tracing::debug_span!(
+            "omni.request",
+            otel.name = info.operation_id,
+            otel.kind = "client",
+            http.request.method = %request.method(),
+            server.address = tracing::field::Empty,
+            url.full = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            http.request.resend_count = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            let (server, url) = otel_target(&request);
+            span.record("server.address", server);
+            span.record("url.full", url);
+        }
+        tracing::Instrument::instrument(attempts(self, request, info), span)
     }
 }
 
@@ -299,6 +317,16 @@ fn attempts(
                     _ => None,
                 };
                 let (server, url) = target.unzip();
+                // The call's span, when it is wanted: the latest answer and resend count.
+                if server.is_some() {
+                    let span = tracing::Span::current();
+                    if let Some(status) = status {
+                        span.record("http.response.status_code", status);
+                    }
+                    if let Some(resends) = attempt.checked_sub(1).filter(|n| *n > 0) {
+                        span.record("http.request.resend_count", resends);
+                    }
+                }
                 tracing::debug!(
                     operation = info.operation_id,
                     "http.request.method" = %method,

@@ -75,4 +75,19 @@ async fn every_attempt_is_one_event_without_the_token() {
     );
     assert!(!events[1].contains("retry_in_ms="), "{}", events[1]);
     assert!(!log.contains(&token), "the token never reaches the log");
+    // Both attempts ran in one span of the call, named and attributed as OpenTelemetry's HTTP
+    // client conventions say; the second saw what the first recorded.
+    for event in &events {
+        assert!(
+            event.contains("omni.request{otel.name=\"connections_dbt_environments_update\" otel.kind=\"client\" http.request.method=PUT server.address=\"127.0.0.1\"")
+                && event.contains(&url),
+            "{event}"
+        );
+    }
+    assert!(
+        events[1].contains("http.response.status_code=503")
+            && events[1].matches("omni.request{").count() == 1,
+        "{}",
+        events[1]
+    );
 }
