@@ -5,10 +5,10 @@ use std::{fmt, future::Future, sync::Arc};
 use futures_util::{StreamExt, stream};
 
 use crate::{
+    data::{DbtEnvironment, Deleted},
     environments::{CreateEnvironment, DeleteEnvironment, UpdateEnvironment},
     error::Result,
     generated::types::SuccessResponse,
-    model::{DbtEnvironment, Deleted},
     models::UseDbtEnvironment,
 };
 

@@ -1,6 +1,6 @@
 //! What a call carries: the client's shared settings ([`Shared`]), per-request options, and the
 //! context the generated client holds ([`CallContext`]), with a record of what came back. Data
-//! only: the hook that acts on it is in `runtime`.
+//! only: the hook that acts on it is in `hook`.
 
 use std::{
     fmt,

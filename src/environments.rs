@@ -10,12 +10,12 @@ use crate::{
     call::Call,
     client::{Client, confirmed},
     config::TokenKind,
-    error::{Error, Result},
-    generated::types,
-    model::{
+    data::{
         DbtEnvironment, Deleted, NewVariable, Page, Patch, SortDirection, UpdateBody,
         VariableChange, VariableUpdate,
     },
+    error::{Error, Result},
+    generated::types,
     paging::{self, PagedRequest},
     validate::{nonnil, spec_rule},
 };

@@ -69,15 +69,16 @@ mod call;
 mod client;
 mod config;
 mod context;
+mod data;
 mod dbt_config;
 mod decode;
 mod environments;
 mod error;
 pub mod fields;
 mod generated;
+mod hook;
 mod lease;
 mod mapping;
-mod model;
 mod models;
 mod pacing;
 mod paging;
@@ -85,7 +86,6 @@ mod patch;
 mod path;
 mod profile;
 mod retry;
-mod runtime;
 mod stats;
 #[cfg(feature = "shared-rate-limit")]
 mod store;
@@ -100,16 +100,16 @@ pub use config::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Resolved,
     Settings, Token, TokenKind,
 };
+pub use data::{
+    DbtEnvironment, Deleted, IntoPatch, Listing, NewVariable, Page, Patch, SortDirection,
+    UpdateBody, Variable, VariableChange, VariableUpdate, WirePageInfo,
+};
 pub use dbt_config::{ConnectionDbt, DeleteDbtConfig, GetDbtConfig, UpdateDbtConfig};
 pub use environments::{
     CreateEnvironment, DbtEnvironments, DeleteEnvironment, ListEnvironments, UpdateEnvironment,
 };
 pub use error::{BoxError, Error, Result, TransportKind};
 pub use lease::{LEASE_TTL, Lease, MIN_LEASE_TTL};
-pub use model::{
-    DbtEnvironment, Deleted, IntoPatch, Listing, NewVariable, Page, Patch, SortDirection,
-    UpdateBody, Variable, VariableChange, VariableUpdate, WirePageInfo,
-};
 pub use models::{ListExposures, Model, ModelBranch, UseDbtEnvironment};
 pub use pacing::RateLimit;
 pub use profile::{ENV_BASE_URL, ENV_CONFIG_PATH, ENV_RATE_LIMIT_STORE, ENV_TOKEN};

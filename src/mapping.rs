@@ -1,6 +1,6 @@
 //! How what a generated call returned maps to an [`Error`]: by status (beside the error type,
 //! one table), with Omni's `{detail, status}`, and with what the request hook recorded and
-//! signalled (`runtime`).
+//! signalled (`hook`).
 
 use std::time::Duration;
 
@@ -12,8 +12,8 @@ use crate::{
     decode::{loose_detail, snippet},
     error::{Error, TransportKind},
     generated::types::ApiError,
+    hook::{ATTEMPTS_HEADER, PATH_HEADER, Signal, signal},
     retry::retry_after,
-    runtime::{ATTEMPTS_HEADER, PATH_HEADER, Signal, signal},
 };
 
 /// What the generated client's methods return when they fail (progenitor's error, carrying

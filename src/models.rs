@@ -8,9 +8,9 @@ use uuid::Uuid;
 use crate::{
     call::Call,
     client::{Client, confirmed},
+    data::{Page, SortDirection, WirePageInfo},
     error::{Error, Result},
     generated::types::{self, DbtExposureWithMeta, ModelsBranchDbtBody, SuccessResponse},
-    model::{Page, SortDirection, WirePageInfo},
     paging::{self, PagedRequest},
     validate::nonnil,
 };

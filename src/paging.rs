@@ -5,8 +5,8 @@ use std::{collections::HashSet, future::Future};
 use futures_util::{Stream, TryStreamExt, stream};
 
 use crate::{
+    data::Page,
     error::{Error, Result},
-    model::Page,
 };
 
 /// A list request that can fetch one page and be pointed at another cursor.

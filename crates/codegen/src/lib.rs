@@ -16,7 +16,7 @@ pub const REPLACEMENTS: &[(&str, &str)] = &[
     ("DbtEnvironmentResponseVariable", "crate::decode::Variable"),
 ];
 
-/// The context type the generated client carries (see `src/runtime.rs`).
+/// The context type the generated client carries (see `src/hook.rs`).
 pub const INNER_TYPE: &str = "crate::context::CallContext";
 
 /// Traits every generated type derives besides progenitor's `Serialize`, `Deserialize`,

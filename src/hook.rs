@@ -1,6 +1,7 @@
 //! The one hook around every request the generated code sends — pacing, retries (the table in
-//! [`retry`](crate::retry)), the response size cap, the `api-version` strip and a tracing event
-//! per attempt — and the signals it reports through the generated client's error type.
+//! [`retry`](crate::retry)), the response size cap, the `api-version` strip, a tracing span per
+//! call and an event per attempt — and the signals it reports through the generated client's
+//! error type.
 //!
 //! It depends on the call's [`context`](crate::context), [`retry`](crate::retry),
 //! [`pacing`](crate::pacing) and the generated client only; nothing here knows about resources,
