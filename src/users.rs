@@ -29,6 +29,24 @@ pub struct Users {
 }
 
 impl Users {
+    /// Whether `text` (trimmed) is taken as an email address by [`by_email`](Self::by_email):
+    /// `name@domain`, both parts non-empty, at most 254 characters, no space or control
+    /// character. The one check of an email, for every tool that asks before sending.
+    ///
+    /// ```
+    /// use omni_dbt::Users;
+    /// assert!(Users::is_email("ada@example.com"));
+    /// assert!(!Users::is_email("ada") && !Users::is_email("a b@example.com"));
+    /// ```
+    pub fn is_email(text: &str) -> bool {
+        let email = text.trim();
+        email.len() <= MAX_EMAIL
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+            && !email.chars().any(|c| c.is_control() || c.is_whitespace())
+    }
+
     /// Finds the user whose SCIM `userName` (their email) is `email`, compared without regard
     /// to case as SCIM defines for `userName`.
     ///
@@ -68,12 +86,7 @@ impl FindUser {
     /// email cannot widen the filter.
     fn filter(&self) -> Result<String> {
         let email = self.email.trim();
-        let plausible = email.len() <= MAX_EMAIL
-            && email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-            && !email.chars().any(|c| c.is_control() || c.is_whitespace());
-        if !plausible {
+        if !Users::is_email(email) {
             return Err(Error::invalid(
                 "email",
                 format!(

@@ -301,12 +301,7 @@ pub fn parse_owner(value: &str) -> Result<OwnerArg, String> {
         return Ok(OwnerArg::Id(id));
     }
     let email = value.trim();
-    let plausible = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.chars().any(|c| c.is_control() || c.is_whitespace());
-    if plausible {
+    if omni_dbt::Users::is_email(email) {
         Ok(OwnerArg::Email(email.to_owned()))
     } else {
         Err("must be a user's id (a UUID) or email address (name@example.com)".into())
