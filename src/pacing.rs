@@ -238,6 +238,7 @@ mod tests {
         );
         assert_eq!((burst(3), burst(0), burst(1)), (3, 1, 1));
         assert_eq!(RateLimit::per_minute(0).requests_per_minute(), 1);
+        assert_eq!(RateLimit::per_minute(60).requests_per_minute(), 60);
     }
 
     #[test]

@@ -38,6 +38,17 @@ fn tokens_clients_builders_and_secret_variables_never_print_secrets() {
     debug_clean!(builder);
     let client = builder.build().unwrap();
     debug_clean!(client);
+    // What it does print is what a reader needs: e.g. the pace it keeps.
+    let paced = Client::builder()
+        .with_token(org.clone())
+        .with_instance("acme")
+        .with_rate_limit(omni_dbt::RateLimit::per_minute(1200).with_burst(3))
+        .build()
+        .unwrap();
+    assert!(
+        format!("{paced:?}").contains("RateLimit { per_minute: 1200, burst: 3 }"),
+        "{paced:?}"
+    );
 
     let secret_new = NewVariable::secret("DBT_PASSWORD", SECRET_VALUE);
     let secret_set = VariableUpdate::secret(id(VAR_SECRET), SECRET_VALUE);
