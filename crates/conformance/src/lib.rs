@@ -208,6 +208,12 @@ impl Spec {
         }
     }
 
+    /// Whether the spec has the operation `id` (an operation a later release adds is served
+    /// only by a fake whose spec has it).
+    pub fn has_operation(&self, id: &str) -> bool {
+        self.operations.contains_key(id)
+    }
+
     fn operation(&self, id: &str) -> Result<&Operation, Violations> {
         self.operations
             .get(id)

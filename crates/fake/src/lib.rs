@@ -94,13 +94,16 @@ pub enum Operation {
     Refresh,
     /// `GET /v1/jobs/{jobId}/status`
     JobStatus,
+    /// `POST /v1/models/{modelId}/dbt-sync` (Omni's later release: served only when the
+    /// vendored spec has it, as an instance of an older release answers 404)
+    DbtSync,
     /// `GET /scim/v2/Users` (Organization API keys only)
     ScimUsers,
 }
 
 impl Operation {
     /// Every operation, in the spec's order.
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 16] = [
         Operation::List,
         Operation::Create,
         Operation::Update,
@@ -116,6 +119,7 @@ impl Operation {
         Operation::Refresh,
         Operation::JobStatus,
         Operation::ScimUsers,
+        Operation::DbtSync,
     ];
 
     /// The operationId in the spec.
@@ -136,6 +140,7 @@ impl Operation {
             Operation::Refresh => "modelsRefresh",
             Operation::JobStatus => "jobsGetStatus",
             Operation::ScimUsers => "scimUsersList",
+            Operation::DbtSync => "modelsDbtSync",
         }
     }
 

@@ -313,7 +313,12 @@ async fn handle(
         }
     };
     let route = Route::parse(&method, &path);
-    let operation = route.as_ref().ok().map(|r| r.operation);
+    // An operation the fake does not serve (a later release's) is no operation of its spec.
+    let operation = route
+        .as_ref()
+        .ok()
+        .map(|r| r.operation)
+        .filter(|op| served(*op));
     let bearer = parts
         .headers
         .get(hyper::header::AUTHORIZATION)
@@ -408,6 +413,11 @@ async fn handle(
         }
         (_, _, Err(status)) => {
             let (s, v) = error(*status, "Request body incomplete");
+            (s, v, None)
+        }
+        // An operation of a later release than the spec the fake serves: no such route.
+        (Ok(route), _, _) if !served(route.operation) => {
+            let (s, v) = error(404, "Not found");
             (s, v, None)
         }
         (Err(RouteError::NotFound), _, _) => {
@@ -584,6 +594,12 @@ fn redact_body(body: &[u8]) -> String {
     }
 }
 
+/// Whether the fake serves `operation`: every operation of its vendored spec (an operation a
+/// later release adds, like `modelsDbtSync`, only once the spec has it).
+fn served(operation: Operation) -> bool {
+    operation != Operation::DbtSync || Spec::bundled().has_operation(operation.operation_id())
+}
+
 fn check_conformance(
     shared: &Shared,
     spec: &Spec,
@@ -673,6 +689,7 @@ impl Route {
                     (&[("POST", O::BranchDbt)], m, Some(b))
                 }
                 ["", "api", "v1", "models", m, "refresh"] => (&[("POST", O::Refresh)], m, None),
+                ["", "api", "v1", "models", m, "dbt-sync"] => (&[("POST", O::DbtSync)], m, None),
                 ["", "api", "v1", "jobs", j, "status"] => (&[("GET", O::JobStatus)], j, None),
                 _ => return Err(RouteError::NotFound),
             };
@@ -710,6 +727,7 @@ impl Route {
             Operation::BranchDbt => store.branch_dbt(first, second, who, body),
             Operation::Refresh => store.refresh(first, who, query),
             Operation::JobStatus => store.job_status(first),
+            Operation::DbtSync => store.dbt_sync(first, who, query),
         }
     }
 }

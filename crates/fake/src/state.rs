@@ -164,6 +164,8 @@ pub(crate) struct Store {
 struct Job {
     started: Instant,
     fails: bool,
+    /// What `GET /v1/jobs/{jobId}/status` calls it.
+    kind: &'static str,
 }
 
 /// At most this many jobs are kept; the oldest go first (a long-running fake stays bounded).
@@ -648,6 +650,16 @@ impl Store {
         }
         let fails = self.failing_refreshes > 0;
         self.failing_refreshes = self.failing_refreshes.saturating_sub(1);
+        let job = self.start_job("REFRESH_SCHEMA", fails);
+        (
+            200,
+            json!({"jobId": job, "modelId": id, "status": "running"}),
+        )
+    }
+
+    /// A job that ends after `job_duration`, failed when `fails`; the oldest go first past
+    /// [`MAX_JOBS`].
+    fn start_job(&mut self, kind: &'static str, fails: bool) -> Uuid {
         if self.jobs.len() >= MAX_JOBS {
             let oldest = self
                 .jobs
@@ -664,12 +676,33 @@ impl Store {
             Job {
                 started: Instant::now(),
                 fails,
+                kind,
             },
         );
-        (
-            200,
-            json!({"jobId": job, "modelId": id, "status": "running"}),
-        )
+        job
+    }
+
+    /// `POST /v1/models/{modelId}/dbt-sync?branch_id=…` (Omni's later release: "dbt quick
+    /// sync: recompiles the branch's dbt manifest without a full schema scan"): a job, like a
+    /// refresh's. `branch_id` is required and must be a branch of the model.
+    pub fn dbt_sync(&mut self, model: &str, who: &Principal, query: &str) -> Answer {
+        let id = match self.model(model, who) {
+            Ok(id) => id,
+            Err(answer) => return answer,
+        };
+        let branch = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("branch_id="));
+        let branch = match branch.map(Uuid::parse_str) {
+            None => return bad("branch_id: Required"),
+            Some(Err(_)) => return bad("branch_id: Invalid uuid"),
+            Some(Ok(b)) => b,
+        };
+        if !self.models[&id].branches.values().any(|x| x.id == branch) {
+            return error(404, "Branch not found");
+        }
+        let job = self.start_job("DBT_SYNC", false);
+        (200, json!({"jobId": job}))
     }
 
     /// `GET /v1/jobs/{jobId}/status`.
@@ -687,7 +720,7 @@ impl Store {
         };
         (
             200,
-            json!({"job_id": id, "job_type": "REFRESH_SCHEMA", "status": status}),
+            json!({"job_id": id, "job_type": job.kind, "status": status}),
         )
     }
 
@@ -1085,5 +1118,55 @@ impl ListParams {
             params.sort_descending = Some(false);
         }
         Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod dbt_sync_tests {
+    use super::*;
+
+    /// dbt-sync (served once the spec has it): a job of its own kind for a branch of the
+    /// model; a missing or malformed `branch_id` is a 400, another model's branch a 404.
+    #[test]
+    fn dbt_sync_starts_a_job_for_a_branch_of_the_model() {
+        let mut store = Store::default();
+        let (connection, model) = (crate::new_id(), crate::new_id());
+        store.add_connection(connection, true);
+        store.add_model(model, connection, "dev", 0);
+        let branch = store.add_branch(model, "feature").unwrap();
+        let who = Principal {
+            label: "organization-api-key",
+            organization_key: true,
+            user_id: None,
+            connection_admin: true,
+        };
+        let m = model.to_string();
+        let (status, answer) = store.dbt_sync(&m, &who, &format!("branch_id={branch}"));
+        assert_eq!(status, 200, "{answer}");
+        let job = answer["jobId"].as_str().unwrap().to_owned();
+        let (status, answer) = store.job_status(&job);
+        assert_eq!(
+            (status, answer["job_type"].as_str()),
+            (200, Some("DBT_SYNC"))
+        );
+        assert_eq!(store.dbt_sync(&m, &who, "").0, 400);
+        assert_eq!(store.dbt_sync(&m, &who, "branch_id=nope").0, 400);
+        let elsewhere = crate::new_id();
+        assert_eq!(
+            store
+                .dbt_sync(&m, &who, &format!("branch_id={elsewhere}"))
+                .0,
+            404
+        );
+        assert_eq!(
+            store
+                .dbt_sync(
+                    &crate::new_id().to_string(),
+                    &who,
+                    &format!("branch_id={branch}")
+                )
+                .0,
+            404
+        );
     }
 }

@@ -1035,3 +1035,24 @@ async fn scim_finds_users_by_email_for_organization_keys() {
     assert_eq!(status, 401);
     h.assert_conformed();
 }
+
+/// dbt-sync is an operation of Omni's later release: a fake whose vendored spec does not have
+/// it answers as an instance of the release it serves would, 404 (and journals no operation).
+#[tokio::test]
+async fn dbt_sync_is_not_served_before_the_spec_has_it() {
+    let h = Harness::default().await;
+    let branch = h.fake.add_branch(h.fake.model_id(), "feature").unwrap();
+    let url = format!(
+        "{}/v1/models/{}/dbt-sync?branch_id={branch}",
+        h.fake.base_url(),
+        h.fake.model_id()
+    );
+    let token = h.fake.tokens().organization_api_key.clone();
+    let (status, answer) = h.send("POST", &url, Some(&token), None).await;
+    assert!(
+        !omni_dbt_conformance::Spec::bundled().has_operation("modelsDbtSync"),
+        "the vendored spec has dbt-sync now: this test's premise changed"
+    );
+    assert_eq!((status, &answer["detail"]), (404, &json!("Not found")));
+    assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
+}
