@@ -305,6 +305,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_retry_after_of_exactly_the_limit_is_waited_and_one_beyond_it_is_not() {
+        let limit = Duration::from_secs(7);
+        let policy = RetryPolicy::default().with_max_retry_after(limit);
+        assert_eq!(policy.wait(1, Some(limit)), Some(limit));
+        assert_eq!(policy.wait(1, Some(limit + Duration::from_millis(1))), None);
+    }
+
+    #[test]
     fn backoff_grows_is_capped_and_jittered() {
         let policy = RetryPolicy::default();
         for retry in 1..=10 {
