@@ -200,38 +200,36 @@ impl CreateBranch {
             model_name: Some(self.name.clone()),
             uses_isolated_branches: None,
         };
-        let mut rounds = 0;
-        loop {
-            rounds += 1;
-            let sent = body.clone();
-            let result = crate::call::send!(self.call, |api| api.models_create().body(sent).send());
-            match result {
-                Err(e) if rounds < 3 && crate::environments::outcome_unknown(&e) => {
-                    let find = FindBranch {
-                        call: self.call.clone(),
-                        model_id: self.model_id,
-                        name: self.name.clone(),
-                    };
-                    if let Some(found) = find.send().await? {
-                        return adopted(found);
-                    }
+        let made = crate::adopt::create_once(
+            || {
+                let sent = body.clone();
+                async { crate::call::send!(self.call, |api| api.models_create().body(sent).send()) }
+            },
+            || {
+                FindBranch {
+                    call: self.call.clone(),
+                    model_id: self.model_id,
+                    name: self.name.clone(),
                 }
-                Err(e) => return Err(e),
-                Ok(value) => {
-                    let status = value.status().as_u16();
-                    let answer = value.into_inner();
-                    confirmed(
-                        answer.success,
-                        status,
-                        answer.error.as_deref().or(answer.message.as_deref()),
-                    )?;
-                    return answer.model.ok_or_else(|| Error::UnexpectedResponse {
-                        status,
-                        detail: Some("Omni answered success without the created model".into()),
-                    });
-                }
-            }
-        }
+                .send()
+            },
+        )
+        .await?;
+        let value = match made {
+            crate::adopt::Made::Found(found) => return adopted(found),
+            crate::adopt::Made::Created(value) => value,
+        };
+        let status = value.status().as_u16();
+        let answer = value.into_inner();
+        confirmed(
+            answer.success,
+            status,
+            answer.error.as_deref().or(answer.message.as_deref()),
+        )?;
+        answer.model.ok_or_else(|| Error::UnexpectedResponse {
+            status,
+            detail: Some("Omni answered success without the created model".into()),
+        })
     }
 
     /// The model's connection, from `GET /v1/models?modelId=…`.

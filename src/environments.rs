@@ -519,45 +519,45 @@ impl CreateEnvironment {
     /// The create, resolving an unknown outcome ([`adopting`](Self::adopting)).
     async fn send_adopting(&self) -> Result<DbtEnvironment> {
         let body = self.body()?;
-        let mut rounds = 0;
-        loop {
-            rounds += 1;
-            match self.clone().send_once().await {
-                Err(e) if rounds < 3 && outcome_unknown(&e) => {
-                    let name = body.name.as_str();
-                    let mut found: Vec<DbtEnvironment> =
-                        DbtEnvironments::new(self.call.client.clone(), self.connection_id)
-                            .list()
-                            .all()
-                            .await?
-                            .into_iter()
-                            .filter(|env| env.name == name)
-                            .collect();
-                    if self.marker().is_some() && found.len() > 1 {
-                        // Several of the name: the copies rule decides which one is ours.
-                        found.retain(|env| self.is_copy(env, name));
-                        found.sort_by_key(|env| env.id);
-                        found.truncate(1);
-                    }
-                    match found.len() {
-                        0 => continue,
-                        1 => return self.finish_adoption(found.remove(0)).await,
-                        _ => {
-                            let ids: Vec<String> = found.iter().map(|e| e.id.to_string()).collect();
-                            return Err(Error::invalid(
-                                "name",
-                                format!(
-                                    "the create's outcome is unknown and {} environments are named \"{}\" ({}); cannot tell which one it made",
-                                    found.len(),
-                                    name.escape_debug(),
-                                    ids.join(", ")
-                                ),
-                            ));
-                        }
+        let name = body.name.as_str();
+        let made = crate::adopt::create_once(
+            || self.clone().send_once(),
+            || async {
+                let mut found: Vec<DbtEnvironment> =
+                    DbtEnvironments::new(self.call.client.clone(), self.connection_id)
+                        .list()
+                        .all()
+                        .await?
+                        .into_iter()
+                        .filter(|env| env.name == name)
+                        .collect();
+                if self.marker().is_some() && found.len() > 1 {
+                    // Several of the name: the copies rule decides which one is ours.
+                    found.retain(|env| self.is_copy(env, name));
+                    found.sort_by_key(|env| env.id);
+                    found.truncate(1);
+                }
+                match found.len() {
+                    0 | 1 => Ok(found.pop()),
+                    _ => {
+                        let ids: Vec<String> = found.iter().map(|e| e.id.to_string()).collect();
+                        Err(Error::invalid(
+                            "name",
+                            format!(
+                                "the create's outcome is unknown and {} environments are named \"{}\" ({}); cannot tell which one it made",
+                                found.len(),
+                                name.escape_debug(),
+                                ids.join(", ")
+                            ),
+                        ))
                     }
                 }
-                other => return other,
-            }
+            },
+        )
+        .await?;
+        match made {
+            crate::adopt::Made::Created(env) => Ok(env),
+            crate::adopt::Made::Found(env) => self.finish_adoption(env).await,
         }
     }
 
@@ -876,18 +876,6 @@ fn is_copy(env: &DbtEnvironment, name: &str, variable: &str, value: &str) -> boo
         && env
             .variable(variable)
             .is_some_and(|v| !v.is_secret && v.value.as_deref() == Some(value))
-}
-
-/// Whether a create may or may not have taken effect.
-pub(crate) fn outcome_unknown(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::OutcomeUnknown { .. }
-            | Error::Server {
-                status: 502..=504,
-                ..
-            }
-    )
 }
 
 /// Whether a 404's detail is about the environment rather than the connection.

@@ -62,6 +62,7 @@
 //!   keep-alive carries every call as well; h2 adds ~7 s of CPU to a clean build.
 #![warn(missing_docs)]
 
+mod adopt;
 pub mod api;
 mod branches;
 mod bulk;

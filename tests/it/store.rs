@@ -487,24 +487,25 @@ async fn a_lease_lets_one_run_at_a_time_change_a_scope() {
     .unwrap();
     assert!(third.is_coordinated());
     // Each wait is said once when it starts (not at every poll), and a wait that ended in the
-    // lease says how long it took.
+    // lease says how long it took: the run that gave up, the waiter, and the third run when
+    // the dropped lease's background release had not landed yet (timing decides).
     let said = captured.text();
+    let waits = said
+        .matches("another run holds the lease on \"conn/file:x\"")
+        .count();
+    let took = said
+        .matches("took the lease on \"conn/file:x\" after")
+        .count();
+    assert!((2..=3).contains(&waits), "{said}");
     assert_eq!(
-        said.matches("another run holds the lease on \"conn/file:x\"")
-            .count(),
-        3,
-        "{said}"
-    );
-    assert_eq!(
-        said.matches("took the lease on \"conn/file:x\" after")
-            .count(),
-        2,
-        "{said}"
+        took,
+        waits - 1,
+        "every wait but the one that gave up took it: {said}"
     );
     assert!(said.contains("waiting for it (at most 0.6 s)"), "{said}");
 }
 
-/// A held lease is renewed while it is held: three times its time to live later another run
+/// A held lease is renewed while it is held: twice its time to live later another run
 /// still cannot take it. One whose key another holder took over (as after an expiry while the
 /// store could not be reached) is marked lost at its next renewal, and its release leaves the
 /// other holder's lease alone (compare and delete).
@@ -528,14 +529,16 @@ async fn a_held_lease_is_renewed_and_one_taken_over_is_lost() {
     };
     let a = leasing("omni_osk_renew", &redis.url);
     let b = leasing("omni_osk_renew", &redis.url);
-    let ttl = omni_dbt::MIN_LEASE_TTL;
+    // Renewed every 2/3 s: slack for a loaded machine, and still short enough to show that
+    // twice its time to live later it is held only because it was renewed.
+    let ttl = Duration::from_secs(2);
     let mut held = a
         .lease_with_ttl("conn/preview:x", Duration::ZERO, ttl)
         .await
         .unwrap();
     assert!(held.is_coordinated());
     assert_eq!(held.scope(), "conn/preview:x");
-    tokio::time::sleep(ttl * 3).await;
+    tokio::time::sleep(ttl * 2).await;
     assert!(!held.is_lost(), "renewed while held");
     let busy = b
         .lease_with_ttl("conn/preview:x", Duration::ZERO, ttl)
@@ -549,7 +552,7 @@ async fn a_held_lease_is_renewed_and_one_taken_over_is_lost() {
         cli(&["SET", &key, "another-holder:99", "PX", "60000"]),
         "OK"
     );
-    tokio::time::sleep(ttl / 3 + Duration::from_millis(400)).await;
+    tokio::time::sleep(ttl / 3 + Duration::from_millis(900)).await;
     assert!(held.is_lost(), "the next renewal finds it taken over");
     held.release().await;
     assert_eq!(
