@@ -81,8 +81,9 @@ pub fn say(text: &str) {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(lines.as_bytes());
     };
-    // Above a progress bar, not through it.
-    match BAR.lock().ok().and_then(|bar| bar.clone()) {
+    // Above a progress bar, not through it (the lock is let go before writing).
+    let bar = BAR.lock().ok().and_then(|bar| bar.clone());
+    match bar {
         Some(bar) => bar.suspend(write),
         None => write(),
     }
