@@ -1434,3 +1434,72 @@ async fn output_write_errors_fail_and_a_closed_pipe_ends_quietly() {
         );
     }
 }
+
+/// On a terminal, `env delete` asks first: anything but `yes` cancels and deletes nothing;
+/// `yes` deletes. (The terminal is `script`'s pseudo-terminal, the answer typed into it.)
+#[tokio::test(flavor = "multi_thread")]
+async fn env_delete_asks_on_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "script(1) is required in CI"
+        );
+        eprintln!("skipped: script(1) is not installed");
+        return;
+    }
+    let h = Harness::start().await;
+    let conn = h.connection();
+    let out = h
+        .run(
+            &[
+                "env",
+                "create",
+                "--connection",
+                &conn,
+                "doomed",
+                "--target-schema",
+                "d",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let named = |h: &Harness| {
+        h.fake
+            .environments(h.fake.connection_id())
+            .iter()
+            .any(|e| e["name"] == "doomed")
+    };
+    for (answer, deleted) in [("no", false), ("yes", true)] {
+        let command = h.command(&["env", "delete", "--connection", &conn, "doomed"], &[]);
+        let line: Vec<String> = std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|a| format!("'{}'", a.to_string_lossy()))
+            .collect();
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line.join(" "), "/dev/null"])
+            .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let out = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = script.spawn().unwrap();
+            let _ = child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{answer}\n").as_bytes());
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            said.contains("Delete environment doomed (") && said.contains("Only 'yes' is accepted"),
+            "{said}"
+        );
+        assert_eq!(out.status.success(), deleted, "{answer}: {said}");
+        assert_eq!(named(&h), !deleted, "{answer}: {said}");
+    }
+}
