@@ -351,6 +351,13 @@ impl CreateEnvironment {
         Ok(self)
     }
 
+    /// [`property`](Self::property) in place: on an error the builder is left as it was (a
+    /// tool setting many properties from a table keeps one builder, and every error).
+    pub fn apply_property(&mut self, property: &str, value: serde_json::Value) -> Result<()> {
+        self.body.set_property(property, value)?;
+        Ok(())
+    }
+
     crate::call::timeout_setter!();
 
     /// Add a variable whose value Omni returns when read.
@@ -657,6 +664,13 @@ impl UpdateEnvironment {
     pub fn property(mut self, property: &str, value: serde_json::Value) -> Result<Self> {
         self.body.set_property(property, value)?;
         Ok(self)
+    }
+
+    /// [`property`](Self::property) in place: on an error the builder is left as it was (a
+    /// tool setting many properties from a table keeps one builder, and every error).
+    pub fn apply_property(&mut self, property: &str, value: serde_json::Value) -> Result<()> {
+        self.body.set_property(property, value)?;
+        Ok(())
     }
 
     crate::call::timeout_setter!();

@@ -524,3 +524,32 @@ async fn a_variable_set_by_name_is_created_then_updated() {
     assert!(!format!("{update:?}").contains("hunter2"));
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
+
+/// `apply_property` sets a property in place; a wrong value is an error naming it and leaves
+/// the builder as it was, so a tool setting many properties keeps one builder (no clone per
+/// property) and sends exactly what was set.
+#[tokio::test]
+async fn apply_property_sets_in_place_and_a_refused_value_changes_nothing() {
+    let server = server_answering_update().await;
+    let mut update = org_client(&server)
+        .dbt_environments(id(CONN))
+        .update(id(ENV))
+        .partial();
+    update
+        .apply_property("targetSchema", json!("dbt_pr_7"))
+        .unwrap();
+    let refused = update.apply_property("targetRole", json!(42)).unwrap_err();
+    assert!(
+        matches!(&refused, Error::InvalidInput { field, .. } if field == "targetRole"),
+        "{refused:?}"
+    );
+    assert!(update.apply_property("noSuchProperty", json!("x")).is_err());
+    update
+        .apply_property("targetDatabase", Value::Null)
+        .unwrap();
+    update.send().await.unwrap();
+    assert_eq!(
+        body(&only_request(&server).await),
+        json!({"targetSchema": "dbt_pr_7", "targetDatabase": null})
+    );
+}

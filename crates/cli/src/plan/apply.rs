@@ -103,13 +103,10 @@ pub fn requests(
         for change in &step.changes {
             c = match change {
                 Change::Property { property, to, .. } => {
-                    match c.clone().property(property.json, to.clone()) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            failed.get_or_insert(e);
-                            c
-                        }
+                    if let Err(e) = c.apply_property(property.json, to.clone()) {
+                        failed.get_or_insert(e);
                     }
+                    c
                 }
                 Change::OwnerId { to, .. } => match to {
                     Some(v) => c.owner_id(*v),
@@ -136,13 +133,10 @@ pub fn requests(
         for change in &step.changes {
             u = match change {
                 Change::Property { property, to, .. } => {
-                    match u.clone().property(property.json, to.clone()) {
-                        Ok(u) => u,
-                        Err(e) => {
-                            failed.get_or_insert(e);
-                            u
-                        }
+                    if let Err(e) = u.apply_property(property.json, to.clone()) {
+                        failed.get_or_insert(e);
                     }
+                    u
                 }
                 Change::OwnerId { to, .. } => u.owner_id(*to),
                 Change::Variable { name, existing, to } => match existing {
