@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use omni_dbt::Uuid;
 
 use crate::flags::{CreateProperties, PreviewProperties, UpdateProperties};
+pub use crate::owned::{OwnerArg, parse_owner};
 
 /// Exit codes, by what a script has to decide.
 pub const EXIT_CODES: &str = "\
@@ -272,40 +273,6 @@ pub struct CreateFields {
     /// YAML: ownerId or owner).
     #[arg(long, value_name = "USER_ID|EMAIL", value_parser = parse_owner)]
     pub owner: Option<OwnerArg>,
-}
-
-/// A user, by id or by email (looked up through Omni's SCIM API).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OwnerArg {
-    /// The user's id.
-    Id(Uuid),
-    /// The user's email.
-    Email(String),
-}
-
-impl std::fmt::Display for OwnerArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OwnerArg::Id(id) => write!(f, "{id}"),
-            OwnerArg::Email(email) => f.write_str(email),
-        }
-    }
-}
-
-/// `--owner`: a UUID, or an email address.
-pub fn parse_owner(value: &str) -> Result<OwnerArg, String> {
-    if let Ok(id) = Uuid::parse_str(value) {
-        if id.is_nil() {
-            return Err("must not be the nil UUID".into());
-        }
-        return Ok(OwnerArg::Id(id));
-    }
-    let email = value.trim();
-    if omni_dbt::Users::is_email(email) {
-        Ok(OwnerArg::Email(email.to_owned()))
-    } else {
-        Err("must be a user's id (a UUID) or email address (name@example.com)".into())
-    }
 }
 
 #[derive(Args, Debug)]

@@ -7,7 +7,7 @@
 //! environments marked with the file's own id, `preview down` only those marked with exactly
 //! its branch, and neither ever the connection's default environment.
 
-use omni_dbt::DbtEnvironment;
+use omni_dbt::{DbtEnvironment, Uuid};
 
 /// The variable that records who manages an environment.
 pub const MARKER: &str = "OMNI_DBT_MANAGED_BY";
@@ -66,6 +66,40 @@ pub fn describe(env: &DbtEnvironment) -> String {
         _ if env.is_default_environment => "the connection's default environment".to_owned(),
         Some(owner) => format!("managed by {}", owner.describe()),
         None => format!("not managed by omni-dbt (no {MARKER})"),
+    }
+}
+
+/// A user, by id or by email (looked up through Omni's SCIM API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnerArg {
+    /// The user's id.
+    Id(Uuid),
+    /// The user's email.
+    Email(String),
+}
+
+impl std::fmt::Display for OwnerArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OwnerArg::Id(id) => write!(f, "{id}"),
+            OwnerArg::Email(email) => f.write_str(email),
+        }
+    }
+}
+
+/// `--owner`: a UUID, or an email address.
+pub fn parse_owner(value: &str) -> Result<OwnerArg, String> {
+    if let Ok(id) = Uuid::parse_str(value) {
+        if id.is_nil() {
+            return Err("must not be the nil UUID".into());
+        }
+        return Ok(OwnerArg::Id(id));
+    }
+    let email = value.trim();
+    if omni_dbt::Users::is_email(email) {
+        Ok(OwnerArg::Email(email.to_owned()))
+    } else {
+        Err("must be a user's id (a UUID) or email address (name@example.com)".into())
     }
 }
 

@@ -8,6 +8,7 @@ mod apply;
 mod diff;
 mod export;
 mod file;
+mod locate;
 mod render;
 
 pub use apply::{Report, apply, requests, secrets};

@@ -6,6 +6,7 @@ mod env;
 mod exposures;
 mod gc;
 mod preview;
+mod preview_down;
 mod refresh;
 
 use crate::{
