@@ -395,3 +395,44 @@ async fn find_follows_pages_and_stops_on_a_repeated_cursor() {
     assert_eq!(found.map(|b| b.id), Some(BRANCH_ID.to_owned()));
     assert_eq!(request_count(&server).await, 2);
 }
+
+/// Only an unknown outcome (a lost answer, 502/503/504) is looked up and resent: a create that
+/// Omni refused (400), an environment's or a branch's, is sent once, with no lookup after it.
+#[tokio::test]
+async fn a_refused_create_is_neither_looked_up_nor_resent() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "POST",
+        format!("/api/v1/connections/{CONN}/dbt/environments"),
+        json_response(400, json!({"detail": "name: taken", "status": 400})),
+    )
+    .await;
+    answer(
+        &server,
+        "POST",
+        "/api/v1/models".into(),
+        json_response(400, json!({"detail": "bad model", "status": 400})),
+    )
+    .await;
+    let client = org_client(&server);
+    let err = client
+        .dbt_environments(id(CONN))
+        .create("pr-1", "dbt_pr_1")
+        .adopting()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BadRequest { .. }), "{err:?}");
+    assert_eq!(request_count(&server).await, 1);
+    let err = client
+        .model(id(MODEL))
+        .branch("pr-1")
+        .create()
+        .connection_id(id(CONN))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BadRequest { .. }), "{err:?}");
+    assert_eq!(request_count(&server).await, 2);
+}
