@@ -39,24 +39,29 @@ fn config_show(ctx: &Context, connection: &ConnectionArg) -> Result<(), Failure>
         "the base URL given to the builder" => ctx.base_url_from.clone(),
         other => other.to_owned(),
     });
-    // In the CLI's words: the library's builder calls are flags and variables here.
-    let missing: Vec<String> = settings
-        .missing
-        .iter()
-        .map(|m| {
-            let rest = m.split_once(':').map_or("", |(_, rest)| rest);
-            let (what, how) = if m.starts_with("no token") {
-                ("token", "--token-file, --token-stdin, OMNI_API_TOKEN")
-            } else {
-                ("base URL", "--instance, --base-url, OMNI_BASE_URL")
-            };
-            let profile = rest
-                .split_once(", or a profile in ")
-                .map(|(_, file)| format!(", or a profile in {file}"))
-                .unwrap_or_default();
-            format!("no {what}: set {how}{profile}")
-        })
-        .collect();
+    // In the CLI's words (flags and variables, not the library's builder calls), from what was
+    // found rather than from the library's message.
+    let profile = settings
+        .profile_file
+        .as_ref()
+        .map(|p| format!(", or a profile in {}", p.display()))
+        .unwrap_or_default();
+    let missing: Vec<String> = [
+        (
+            settings.token_kind.is_none(),
+            "token",
+            "--token-file, --token-stdin, OMNI_API_TOKEN",
+        ),
+        (
+            settings.base_url.is_none(),
+            "base URL",
+            "--instance, --base-url, OMNI_BASE_URL",
+        ),
+    ]
+    .into_iter()
+    .filter(|(missing, ..)| *missing)
+    .map(|(_, what, how)| format!("no {what}: set {how}{profile}"))
+    .collect();
     let value = json!({
         "baseUrl": settings.base_url,
         "baseUrlFrom": base_url_from,

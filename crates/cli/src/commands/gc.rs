@@ -113,7 +113,7 @@ pub async fn run(ctx: &Context, args: GcArgs) -> Result<(), Failure> {
         return emit(
             ctx.output,
             &json!({"dryRun": true, "stale": listed, "deleted": []}),
-            || rows(&stale, &[], "stale"),
+            || rows(&stale, None),
         );
     }
     let mut deleted: Vec<Uuid> = Vec::new();
@@ -136,7 +136,7 @@ pub async fn run(ctx: &Context, args: GcArgs) -> Result<(), Failure> {
     emit(
         ctx.output,
         &json!({"dryRun": false, "stale": listed, "deleted": deleted}),
-        || rows(&stale, &deleted, "deleted"),
+        || rows(&stale, Some(&deleted)),
     )?;
     if failed.is_empty() {
         Ok(())
@@ -196,8 +196,8 @@ async fn delete_one(
     result
 }
 
-/// The table: each stale preview, and whether it was deleted.
-fn rows(stale: &[(&DbtEnvironment, String)], deleted: &[Uuid], done: &str) -> Vec<Vec<String>> {
+/// The table: each stale preview, and (after `--yes`, given what was deleted) whether it was.
+fn rows(stale: &[(&DbtEnvironment, String)], deleted: Option<&[Uuid]>) -> Vec<Vec<String>> {
     let mut rows = vec![vec![
         "ACTION".into(),
         "NAME".into(),
@@ -205,10 +205,10 @@ fn rows(stale: &[(&DbtEnvironment, String)], deleted: &[Uuid], done: &str) -> Ve
         "BRANCH".into(),
     ]];
     for (env, branch) in stale {
-        let action = if done == "stale" || deleted.contains(&env.id) {
-            done
-        } else {
-            "failed"
+        let action = match deleted {
+            None => "stale",
+            Some(ids) if ids.contains(&env.id) => "deleted",
+            Some(_) => "failed",
         };
         rows.push(vec![
             action.into(),
