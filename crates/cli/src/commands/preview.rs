@@ -267,14 +267,35 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                         }
                         environment
                     } else {
-                        say(&format!(
-                            "another run of this preview made {} ({}) at the same time; the \
-                             branch follows it",
-                            shown(&kept.name),
-                            kept.id
-                        ));
-                        point(kept.id).await?;
-                        kept
+                        // The kept copy may go too, when a run made one with a still lower id a
+                        // moment later: the rule is followed again (each round's copy has a
+                        // lower id than the last, so this ends), at most three rounds.
+                        let mut kept = kept;
+                        let mut rounds = 1;
+                        loop {
+                            say(&format!(
+                                "another run of this preview made {} ({}) at the same time; \
+                                 the branch follows it",
+                                shown(&kept.name),
+                                kept.id
+                            ));
+                            match point(kept.id).await {
+                                Ok(_) => break kept,
+                                Err(e) if rounds < 3 => {
+                                    let next = client
+                                        .dbt_environments(connection)
+                                        .keep_one_copy(MARKER, std::slice::from_ref(&kept))
+                                        .await?
+                                        .pop();
+                                    match next {
+                                        Some(next) if next.id != kept.id => kept = next,
+                                        _ => return Err(e.into()),
+                                    }
+                                    rounds += 1;
+                                }
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
                     }
                 } else {
                     environment
