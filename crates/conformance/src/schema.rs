@@ -15,6 +15,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::problem::{Kind, Location, Problem, Step};
+
 /// How deep references and combinators may nest before a schema is refused as cyclic.
 const MAX_DEPTH: usize = 128;
 
@@ -95,10 +97,10 @@ impl Definitions {
         Ok(())
     }
 
-    /// Every way `value` breaks `schema`: one line each, with the JSON pointer of the value.
-    pub(crate) fn problems(&self, schema: &Value, value: &Value) -> Vec<String> {
+    /// Every way `value` breaks `schema`, each with the location of the value.
+    pub(crate) fn problems(&self, schema: &Value, value: &Value) -> Vec<Problem> {
         let mut out = Vec::new();
-        self.check(schema, value, &mut String::new(), 0, &mut out);
+        self.check(schema, value, &mut Location::default(), 0, &mut out);
         out
     }
 
@@ -113,50 +115,57 @@ impl Definitions {
         &self,
         schema: &Value,
         value: &Value,
-        at: &mut String,
+        at: &mut Location,
         depth: usize,
-        out: &mut Vec<String>,
+        out: &mut Vec<Problem>,
     ) {
+        let push = |out: &mut Vec<Problem>, at: &Location, kind| {
+            out.push(Problem {
+                at: at.clone(),
+                kind,
+            })
+        };
         let Value::Object(s) = schema else {
             // `true`/`false` schemas are JSON Schema, not OpenAPI 3.0; `false` refuses all.
             if schema == &Value::Bool(false) {
-                out.push(format!("at \"{at}\": no value is allowed here"));
+                push(out, at, Kind::NothingAllowed);
             }
             return;
         };
         if depth > MAX_DEPTH {
-            out.push(format!(
-                "at \"{at}\": the schema nests deeper than {MAX_DEPTH} (a reference cycle?)"
-            ));
+            push(out, at, Kind::TooDeep(MAX_DEPTH));
             return;
         }
-        if value.is_null() && s.get("nullable") == Some(&Value::Bool(true)) {
+        let nullable = s.get("nullable") == Some(&Value::Bool(true));
+        if value.is_null() && nullable {
             return;
         }
         if let Some(reference) = s.get("$ref").and_then(Value::as_str) {
             match self.resolve(reference) {
                 Some(target) => self.check(target, value, at, depth + 1, out),
-                None => out.push(format!("at \"{at}\": unresolvable reference {reference}")),
+                None => push(out, at, Kind::Unresolvable(reference.to_owned())),
             }
         }
         if let Some(t) = s.get("type").and_then(Value::as_str)
             && !has_type(value, t)
         {
-            out.push(format!(
-                "at \"{at}\": {} is not of type \"{t}\"",
-                show(value)
-            ));
+            let kind = Kind::Type {
+                expected: t.to_owned(),
+                nullable,
+                got: value.clone(),
+            };
+            push(out, at, kind);
             // The keywords below assume the type; JSON Schema applies them only to values of
             // their kind, so nothing more would be found.
         }
         if let Some(Value::Array(allowed)) = s.get("enum")
             && !allowed.iter().any(|a| json_eq(a, value))
         {
-            out.push(format!(
-                "at \"{at}\": {} is not one of {}",
-                show(value),
-                show(&Value::Array(allowed.clone()))
-            ));
+            let kind = Kind::NotInEnum {
+                got: value.clone(),
+                allowed: allowed.clone(),
+            };
+            push(out, at, kind);
         }
         match value {
             Value::String(text) => self.check_string(s, text, at, out),
@@ -168,34 +177,44 @@ impl Definitions {
         self.check_combinators(s, value, at, depth, out);
     }
 
-    fn check_string(&self, s: &Map<String, Value>, text: &str, at: &str, out: &mut Vec<String>) {
+    fn check_string(
+        &self,
+        s: &Map<String, Value>,
+        text: &str,
+        at: &Location,
+        out: &mut Vec<Problem>,
+    ) {
+        let mut push = |kind| {
+            out.push(Problem {
+                at: at.clone(),
+                kind,
+            })
+        };
         let length = text.chars().count() as u64;
         if let Some(min) = s.get("minLength").and_then(Value::as_u64)
             && length < min
         {
-            out.push(format!(
-                "at \"{at}\": {} is shorter than {min} character{}",
-                show(&Value::String(text.to_owned())),
-                if min == 1 { "" } else { "s" }
-            ));
+            push(Kind::TooShort {
+                got: text.to_owned(),
+                min,
+            });
         }
         if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
             && length > max
         {
-            out.push(format!(
-                "at \"{at}\": {} is longer than {max} character{}",
-                show(&Value::String(text.to_owned())),
-                if max == 1 { "" } else { "s" }
-            ));
+            push(Kind::TooLong {
+                got: text.to_owned(),
+                max,
+            });
         }
         if let Some(pattern) = s.get("pattern").and_then(Value::as_str) {
             match self.patterns.get(pattern) {
                 Some(regex) if regex.find(text).is_some() => {}
-                Some(_) => out.push(format!(
-                    "at \"{at}\": {} does not match {pattern:?}",
-                    show(&Value::String(text.to_owned()))
-                )),
-                None => out.push(format!("at \"{at}\": pattern {pattern:?} was not compiled")),
+                Some(_) => push(Kind::NoMatch {
+                    got: text.to_owned(),
+                    pattern: pattern.to_owned(),
+                }),
+                None => push(Kind::PatternNotCompiled(pattern.to_owned())),
             }
         }
         if let Some(format) = s.get("format").and_then(Value::as_str) {
@@ -207,10 +226,10 @@ impl Definitions {
                 _ => true,
             };
             if !valid {
-                out.push(format!(
-                    "at \"{at}\": {} is not a \"{format}\"",
-                    show(&Value::String(text.to_owned()))
-                ));
+                push(Kind::Format {
+                    got: text.to_owned(),
+                    format: format.to_owned(),
+                });
             }
         }
     }
@@ -219,20 +238,26 @@ impl Definitions {
         &self,
         s: &Map<String, Value>,
         items: &[Value],
-        at: &mut String,
+        at: &mut Location,
         depth: usize,
-        out: &mut Vec<String>,
+        out: &mut Vec<Problem>,
     ) {
+        let mut push = |at: &Location, kind| {
+            out.push(Problem {
+                at: at.clone(),
+                kind,
+            })
+        };
         let count = items.len() as u64;
         if let Some(min) = s.get("minItems").and_then(Value::as_u64)
             && count < min
         {
-            out.push(format!("at \"{at}\": has fewer than {min} items"));
+            push(at, Kind::FewItems(min));
         }
         if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
             && count > max
         {
-            out.push(format!("at \"{at}\": has more than {max} items"));
+            push(at, Kind::ManyItems(max));
         }
         if s.get("uniqueItems") == Some(&Value::Bool(true))
             && items
@@ -240,14 +265,13 @@ impl Definitions {
                 .enumerate()
                 .any(|(i, a)| items[i + 1..].iter().any(|b| json_eq(a, b)))
         {
-            out.push(format!("at \"{at}\": has non-unique elements"));
+            push(at, Kind::NotUnique);
         }
         if let Some(item_schema) = s.get("items") {
             for (i, item) in items.iter().enumerate() {
-                let len = at.len();
-                at.push_str(&format!("/{i}"));
+                at.0.push(Step::Index(i));
                 self.check(item_schema, item, at, depth + 1, out);
-                at.truncate(len);
+                at.0.pop();
             }
         }
     }
@@ -256,25 +280,31 @@ impl Definitions {
         &self,
         s: &Map<String, Value>,
         members: &Map<String, Value>,
-        at: &mut String,
+        at: &mut Location,
         depth: usize,
-        out: &mut Vec<String>,
+        out: &mut Vec<Problem>,
     ) {
+        let push = |out: &mut Vec<Problem>, at: &Location, kind| {
+            out.push(Problem {
+                at: at.clone(),
+                kind,
+            })
+        };
         let count = members.len() as u64;
         if let Some(min) = s.get("minProperties").and_then(Value::as_u64)
             && count < min
         {
-            out.push(format!("at \"{at}\": has fewer than {min} properties"));
+            push(out, at, Kind::FewProperties(min));
         }
         if let Some(max) = s.get("maxProperties").and_then(Value::as_u64)
             && count > max
         {
-            out.push(format!("at \"{at}\": has more than {max} properties"));
+            push(out, at, Kind::ManyProperties(max));
         }
         if let Some(Value::Array(required)) = s.get("required") {
             for name in required.iter().filter_map(Value::as_str) {
                 if !members.contains_key(name) {
-                    out.push(format!("at \"{at}\": \"{name}\" is a required property"));
+                    push(out, at, Kind::Required(name.to_owned()));
                 }
             }
         }
@@ -282,9 +312,7 @@ impl Definitions {
         let pattern_properties = s.get("patternProperties").and_then(Value::as_object);
         let mut unexpected = Vec::new();
         for (name, member) in members {
-            let len = at.len();
-            at.push('/');
-            at.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            at.0.push(Step::Key(name.clone()));
             let mut matched = false;
             if let Some(property) = properties.and_then(|p| p.get(name)) {
                 matched = true;
@@ -302,20 +330,15 @@ impl Definitions {
             }
             if !matched {
                 match s.get("additionalProperties") {
-                    Some(Value::Bool(false)) => unexpected.push(name.as_str()),
+                    Some(Value::Bool(false)) => unexpected.push(name.clone()),
                     Some(extra @ Value::Object(_)) => self.check(extra, member, at, depth + 1, out),
                     _ => {}
                 }
             }
-            at.truncate(len);
+            at.0.pop();
         }
         if !unexpected.is_empty() {
-            let names: Vec<String> = unexpected.iter().map(|n| format!("{n:?}")).collect();
-            out.push(format!(
-                "at \"{at}\": Additional properties are not allowed ({} {} unexpected)",
-                names.join(", "),
-                if names.len() == 1 { "was" } else { "were" }
-            ));
+            push(out, at, Kind::Unexpected(unexpected));
         }
     }
 
@@ -323,87 +346,96 @@ impl Definitions {
         &self,
         s: &Map<String, Value>,
         value: &Value,
-        at: &mut String,
+        at: &mut Location,
         depth: usize,
-        out: &mut Vec<String>,
+        out: &mut Vec<Problem>,
     ) {
         if let Some(Value::Array(all)) = s.get("allOf") {
             for sub in all {
                 self.check(sub, value, at, depth + 1, out);
             }
         }
-        let passes = |sub: &Value| {
+        let problems_of = |sub: &Value| {
             let mut found = Vec::new();
             self.check(sub, value, &mut at.clone(), depth + 1, &mut found);
-            found.is_empty()
+            found
+        };
+        // The problems of the branch that came closest, when none holds.
+        let closest = |branches: &[Value]| -> Option<Vec<Problem>> {
+            let mut best: Option<Vec<Problem>> = None;
+            for sub in branches {
+                let found = problems_of(sub);
+                if found.is_empty() {
+                    return None;
+                }
+                if best.as_ref().is_none_or(|b| found.len() < b.len()) {
+                    best = Some(found);
+                }
+            }
+            Some(best.unwrap_or_default())
+        };
+        let mut push = |kind| {
+            out.push(Problem {
+                at: at.clone(),
+                kind,
+            })
         };
         if let Some(Value::Array(any)) = s.get("anyOf")
-            && !any.iter().any(passes)
+            && let Some(closest) = closest(any)
         {
-            out.push(format!(
-                "at \"{at}\": {} is not valid under any of the schemas of `anyOf`",
-                show(value)
-            ));
+            push(Kind::NoBranch {
+                got: value.clone(),
+                combinator: "anyOf",
+                closest,
+            });
         }
         if let Some(Value::Array(one)) = s.get("oneOf") {
-            match one.iter().filter(|sub| passes(sub)).count() {
+            let holding = one.iter().filter(|sub| problems_of(sub).is_empty()).count();
+            match holding {
                 1 => {}
-                0 => out.push(format!(
-                    "at \"{at}\": {} is not valid under any of the schemas of `oneOf`",
-                    show(value)
-                )),
-                _ => out.push(format!(
-                    "at \"{at}\": {} is valid under more than one of the schemas of `oneOf`",
-                    show(value)
-                )),
+                0 => push(Kind::NoBranch {
+                    got: value.clone(),
+                    combinator: "oneOf",
+                    closest: closest(one).unwrap_or_default(),
+                }),
+                _ => push(Kind::ManyBranches(value.clone())),
             }
         }
         if let Some(not) = s.get("not")
-            && passes(not)
+            && problems_of(not).is_empty()
         {
-            out.push(format!(
-                "at \"{at}\": {} must not be valid under the schema of `not`",
-                show(value)
-            ));
+            push(Kind::NotNot(value.clone()));
         }
     }
 }
 
-fn check_number(s: &Map<String, Value>, value: &Value, at: &str, out: &mut Vec<String>) {
+fn check_number(s: &Map<String, Value>, value: &Value, at: &Location, out: &mut Vec<Problem>) {
     let Some(n) = value.as_f64() else { return };
+    let mut push = |kind| {
+        out.push(Problem {
+            at: at.clone(),
+            kind,
+        })
+    };
     let exclusive = |flag: &str| s.get(flag) == Some(&Value::Bool(true));
     if let Some(min) = s.get("minimum").and_then(Value::as_f64) {
-        let below = if exclusive("exclusiveMinimum") {
-            n <= min
-        } else {
-            n < min
-        };
-        if below {
-            out.push(format!(
-                "at \"{at}\": {value} is less than {}the minimum of {min}",
-                if exclusive("exclusiveMinimum") {
-                    "or equal to "
-                } else {
-                    ""
-                }
-            ));
+        let exclusive = exclusive("exclusiveMinimum");
+        if if exclusive { n <= min } else { n < min } {
+            push(Kind::Below {
+                got: value.clone(),
+                min,
+                exclusive,
+            });
         }
     }
     if let Some(max) = s.get("maximum").and_then(Value::as_f64) {
-        let above = if exclusive("exclusiveMaximum") {
-            n >= max
-        } else {
-            n > max
-        };
-        if above {
-            out.push(format!(
-                "at \"{at}\": {value} is greater than {}the maximum of {max}",
-                if exclusive("exclusiveMaximum") {
-                    "or equal to "
-                } else {
-                    ""
-                }
-            ));
+        let exclusive = exclusive("exclusiveMaximum");
+        if if exclusive { n >= max } else { n > max } {
+            push(Kind::Above {
+                got: value.clone(),
+                max,
+                exclusive,
+            });
         }
     }
     if let Some(step) = s.get("multipleOf").and_then(Value::as_f64)
@@ -417,7 +449,10 @@ fn check_number(s: &Map<String, Value>, value: &Value, at: &str, out: &mut Vec<S
             }
         };
         if !multiple {
-            out.push(format!("at \"{at}\": {value} is not a multiple of {step}"));
+            push(Kind::NotMultiple {
+                got: value.clone(),
+                step,
+            });
         }
     }
 }
@@ -463,19 +498,6 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// A value as it appears in a message, cut short so that a huge body makes a short line.
-fn show(value: &Value) -> String {
-    const MAX: usize = 80;
-    let text = value.to_string();
-    if text.chars().count() <= MAX {
-        text
-    } else {
-        let cut: String = text.chars().take(MAX).collect();
-        format!("{cut}…")
-    }
-}
-
-/// The RFC 4122 text form: 8-4-4-4-12 hexadecimal digits.
 /// `local@domain`: a dot-atom local part (RFC 5322 atext, dots between atoms, at most 64
 /// octets) and a domain of letter-digit-hyphen labels (at most 63 octets each, 255 in all).
 /// Quoted local parts and address literals are not accepted.
@@ -501,6 +523,7 @@ fn is_email(text: &str) -> bool {
     local_ok && domain_ok
 }
 
+/// The RFC 4122 text form: 8-4-4-4-12 hexadecimal digits.
 fn is_uuid(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() == 36

@@ -10,9 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{
-    Answer, Branch, ListParams, Principal, Store, bad, error, object, only_keys, page, type_error,
-};
+use super::{Answer, Branch, ListParams, Principal, Store, bad, body_of, error, only_keys, page};
 use crate::percent::decoded;
 
 /// Deleted branches kept per model for `includeDeleted` (the oldest are forgotten).
@@ -263,7 +261,7 @@ impl Store {
     /// `POST /v1/models`: the fake creates branches (`modelKind: BRANCH`) of a shared model;
     /// other kinds are "model creation not allowed" (400).
     pub fn models_create(&mut self, who: &Principal, body: &[u8]) -> Answer {
-        let body = match object(body) {
+        let body = match body_of("modelsCreate", body) {
             Ok(b) => b,
             Err(answer) => return answer,
         };
@@ -290,22 +288,12 @@ impl Store {
             ],
             "body",
         )?;
-        let string = |field: &str| -> Result<Option<&str>, Answer> {
-            match body.get(field) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(other) => Err(bad(type_error(field, "string", other))),
-            }
-        };
-        let connection = string("connectionId")?.ok_or_else(|| bad("connectionId: Required"))?;
-        let kind = string("modelKind")?.unwrap_or("SCHEMA");
-        if !["SCHEMA", "SHARED", "SHARED_EXTENSION", "BRANCH"].contains(&kind) {
-            return Err(bad(
-                "modelKind: Invalid enum value. Expected 'SCHEMA' | 'SHARED' | 'SHARED_EXTENSION' | 'BRANCH'",
-            ));
-        }
-        let base = string("baseModelId")?;
-        let name = string("modelName")?;
+        // The spec's schema holds the types, `connectionId` and `modelKind`'s values.
+        let string = |field: &str| body.get(field).and_then(Value::as_str);
+        let connection = string("connectionId").unwrap_or_default();
+        let kind = string("modelKind").unwrap_or("SCHEMA");
+        let base = string("baseModelId");
+        let name = string("modelName");
         let connection = Uuid::parse_str(connection)
             .ok()
             .filter(|c| self.connections.contains_key(c))
