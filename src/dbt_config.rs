@@ -1,17 +1,19 @@
 //! The connection's dbt configuration: `GET`, `PUT` and `DELETE`
 //! `/v1/connections/{connectionId}/dbt`.
 
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
     call::Call,
     client::{Client, confirmed},
     error::{Error, Result},
+    fields::{self, Kind, Property},
     generated::types::{
         ConnectionsDbtDeleteResponse, ConnectionsDbtGetResponse, ConnectionsDbtUpdateBody,
         ConnectionsDbtUpdateResponse,
     },
-    validate::{nonnil, spec_rule},
+    validate::nonnil,
 };
 
 impl Client {
@@ -79,17 +81,35 @@ impl ConnectionDbt {
         ssh_url: impl Into<String>,
         branch: impl Into<String>,
     ) -> UpdateDbtConfig {
+        self.update_config_by_name()
+            .with("sshUrl", Value::String(ssh_url.into()))
+            .with("branch", Value::String(branch.into()))
+    }
+
+    /// Store the configuration (`PUT .../dbt`), every property set by the spec's name with
+    /// [`UpdateDbtConfig::set_property`]: for tools driven by [`fields::dbt_config`] (the
+    /// `omni-dbt dbt set` command), so a property Omni adds can be set with no new code.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: omni_dbt::Client, connection: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+    /// use serde_json::json;
+    ///
+    /// client
+    ///     .dbt(connection)
+    ///     .update_config_by_name()
+    ///     .set_property("sshUrl", json!("git@github.com:acme/analytics.git"))?
+    ///     .set_property("branch", json!("main"))?
+    ///     .set_property("autogenRelationships", json!(true))?
+    ///     .set_property("enableVirtualSchemas", json!(false))?
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update_config_by_name(&self) -> UpdateDbtConfig {
         UpdateDbtConfig {
             call: Call::new(&self.client),
             connection_id: self.connection_id,
-            ssh_url: ssh_url.into(),
-            branch: branch.into(),
-            autogen_relationships: None,
-            enable_virtual_schemas: None,
-            dbt_version: None,
-            enable_semantic_layer: None,
-            rotate_keys: None,
-            project_root_path: None,
+            body: Map::new(),
         }
     }
 
@@ -124,86 +144,92 @@ impl GetDbtConfig {
     }
 }
 
-/// Stores a connection's dbt configuration. Built by [`ConnectionDbt::update_config`].
+/// Stores a connection's dbt configuration. Built by [`ConnectionDbt::update_config`] or
+/// [`ConnectionDbt::update_config_by_name`]. Only what is set is sent (a `default` in the spec
+/// is what Omni does when a property is left out, not a value to write); every value is
+/// checked against the spec's rules ([`fields::dbt_config`]) before anything is sent.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send`"]
 pub struct UpdateDbtConfig {
     call: Call,
     connection_id: Uuid,
-    ssh_url: String,
-    branch: String,
-    autogen_relationships: Option<bool>,
-    enable_virtual_schemas: Option<bool>,
-    dbt_version: Option<String>,
-    enable_semantic_layer: Option<bool>,
-    rotate_keys: Option<bool>,
-    project_root_path: Option<String>,
+    /// The properties set, by the spec's names.
+    body: Map<String, Value>,
 }
 
 impl UpdateDbtConfig {
     crate::call::timeout_setter!();
 
-    /// Whether Omni generates relationships from dbt (required).
-    pub fn autogen_relationships(mut self, on: bool) -> Self {
-        self.autogen_relationships = Some(on);
+    fn with(mut self, property: &str, value: Value) -> Self {
+        self.body.insert(property.to_owned(), value);
         self
+    }
+
+    /// Sets the property the spec names `property` (`sshUrl`, `enableSemanticLayer`, ...;
+    /// `null` for a nullable one). [`Error::InvalidInput`] names it when the configuration has
+    /// no such property, or the value breaks the spec's rule for it; nothing is sent then.
+    pub fn set_property(self, property: &str, value: Value) -> Result<Self> {
+        let row = row(property)?;
+        row.check(&value)
+            .map_err(|rule| Error::invalid(row.json, rule))?;
+        Ok(self.with(row.json, value))
+    }
+
+    /// Whether Omni generates relationships from dbt (required).
+    pub fn autogen_relationships(self, on: bool) -> Self {
+        self.with("autogenRelationships", Value::Bool(on))
     }
 
     /// Whether virtual schemas are enabled (required).
-    pub fn enable_virtual_schemas(mut self, on: bool) -> Self {
-        self.enable_virtual_schemas = Some(on);
-        self
+    pub fn enable_virtual_schemas(self, on: bool) -> Self {
+        self.with("enableVirtualSchemas", Value::Bool(on))
     }
 
     /// The dbt version (omitted: Omni's default).
-    pub fn dbt_version(mut self, version: impl Into<String>) -> Self {
-        self.dbt_version = Some(version.into());
-        self
+    pub fn dbt_version(self, version: impl Into<String>) -> Self {
+        self.with("dbtVersion", Value::String(version.into()))
     }
 
     /// Enable the dbt semantic layer (not sent unless called; Omni's default is off).
-    pub fn enable_semantic_layer(mut self, on: bool) -> Self {
-        self.enable_semantic_layer = Some(on);
-        self
+    pub fn enable_semantic_layer(self, on: bool) -> Self {
+        self.with("enableSemanticLayer", Value::Bool(on))
     }
 
     /// Generate a new deploy key pair (not sent unless called; Omni's default is off).
-    pub fn rotate_keys(mut self, on: bool) -> Self {
-        self.rotate_keys = Some(on);
-        self
+    pub fn rotate_keys(self, on: bool) -> Self {
+        self.with("rotateKeys", Value::Bool(on))
     }
 
     /// The dbt project's folder in the repository (omitted or `""`: the root). The spec's
     /// pattern applies: relative (no leading `/`) and without `..`.
-    pub fn project_root_path(mut self, path: impl Into<String>) -> Self {
-        self.project_root_path = Some(path.into());
-        self
+    pub fn project_root_path(self, path: impl Into<String>) -> Self {
+        self.with("projectRootPath", Value::String(path.into()))
     }
 
+    /// The body, every value checked against the spec's rules and every required property
+    /// present (the error names the first that is not).
     fn body(&self) -> Result<ConnectionsDbtUpdateBody> {
         nonnil("connectionId", self.connection_id)?;
-        let required = |field: &str, value: Option<bool>| {
-            value.ok_or_else(|| {
-                Error::invalid(
-                    field,
-                    "is required by Omni: set it to true or false on the builder",
-                )
-            })
-        };
-        Ok(ConnectionsDbtUpdateBody {
-            ssh_url: spec_rule("sshUrl", &self.ssh_url)?,
-            branch: spec_rule("branch", &self.branch)?,
-            autogen_relationships: required("autogenRelationships", self.autogen_relationships)?,
-            enable_virtual_schemas: required("enableVirtualSchemas", self.enable_virtual_schemas)?,
-            dbt_version: self.dbt_version.clone(),
-            enable_semantic_layer: self.enable_semantic_layer,
-            rotate_keys: self.rotate_keys,
-            project_root_path: self
-                .project_root_path
-                .as_deref()
-                .map(|p| spec_rule("projectRootPath", p))
-                .transpose()?,
-        })
+        for row in fields::dbt_config().iter().filter(|r| r.in_update) {
+            match self.body.get(row.json) {
+                Some(value) => row
+                    .check(value)
+                    .map_err(|rule| Error::invalid(row.json, rule))?,
+                None if row.required => {
+                    let how = match row.kind {
+                        Kind::Boolean => "set it to true or false on the builder",
+                        _ => "set it on the builder",
+                    };
+                    return Err(Error::invalid(
+                        row.json,
+                        format!("is required by Omni: {how}"),
+                    ));
+                }
+                None => {}
+            }
+        }
+        serde_json::from_value(Value::Object(self.body.clone()))
+            .map_err(|e| Error::invalid("body", format!("does not fit the spec's body: {e}")))
     }
 
     /// Validates and sends the configuration. `success: false` is
@@ -220,6 +246,23 @@ impl UpdateDbtConfig {
         confirmed(answer.success, status, Some(&answer.message))?;
         Ok(answer)
     }
+}
+
+/// The configuration's property the spec names `property`.
+fn row(property: &str) -> Result<&'static Property> {
+    fields::dbt_config()
+        .iter()
+        .find(|r| r.json == property && r.in_update)
+        .ok_or_else(|| {
+            let known: Vec<&str> = fields::dbt_config().iter().map(|r| r.json).collect();
+            Error::invalid(
+                property,
+                format!(
+                    "is not a property of the dbt configuration (the spec has: {})",
+                    known.join(", ")
+                ),
+            )
+        })
 }
 
 /// Removes a connection's dbt configuration. Built by [`ConnectionDbt::delete_config`].

@@ -98,6 +98,21 @@ pub fn dbt_environment() -> &'static [Property] {
     crate::generated::types::DBT_ENVIRONMENT_PROPERTIES
 }
 
+/// Every property of a connection's dbt configuration that `PUT .../dbt` sets (`sshUrl`,
+/// `branch`, `autogenRelationships`, ..., `rotateKeys`, and whatever Omni adds); `in_answer`
+/// tells which of them `GET .../dbt` reads back (`rotateKeys` is an action, not a setting).
+///
+/// ```
+/// let rotate = omni_dbt::fields::dbt_config()
+///     .iter()
+///     .find(|p| p.json == "rotateKeys")
+///     .unwrap();
+/// assert!(rotate.in_update && !rotate.in_answer);
+/// ```
+pub fn dbt_config() -> &'static [Property] {
+    crate::generated::types::DBT_CONFIG_PROPERTIES
+}
+
 impl Property {
     /// Checks `value` against the spec's rules for this property: its kind, `null` only when
     /// nullable, `minLength`/`maxLength`, `pattern`, `minimum`/`maximum` and `enum`. The error

@@ -369,3 +369,69 @@ async fn a_branch_request_is_validated_before_sending() {
     }
     assert_eq!(request_count(&server).await, 0, "nothing may be sent");
 }
+
+#[tokio::test]
+async fn update_config_by_name_checks_each_property_against_the_spec_table() {
+    let server = MockServer::start().await;
+    let config = org_client(&server).dbt(id(CONN));
+    let refused = [
+        ("sshUrl", json!(""), "sshUrl", "minLength"),
+        (
+            "autogenRelationships",
+            json!("yes"),
+            "autogenRelationships",
+            "boolean",
+        ),
+        (
+            "projectRootPath",
+            json!("/abs"),
+            "projectRootPath",
+            "pattern",
+        ),
+        ("noSuchThing", json!(1), "noSuchThing", "not a property"),
+    ];
+    for (property, value, field, words) in refused {
+        match config.update_config_by_name().set_property(property, value) {
+            Err(Error::InvalidInput { field: f, rule, .. }) => {
+                assert_eq!(f, field);
+                assert!(rule.contains(words), "{property}: {rule}");
+            }
+            other => panic!("{property}: {other:?}"),
+        }
+    }
+    // A required property left out is named when sending; nothing is sent.
+    let err = config
+        .update_config_by_name()
+        .set_property("sshUrl", json!("git@x:y.git"))
+        .unwrap()
+        .set_property("branch", json!("main"))
+        .unwrap()
+        .set_property("autogenRelationships", json!(true))
+        .unwrap()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { field, .. } if field == "enableVirtualSchemas"),
+        "{err:?}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    let ok = json!({"success": true, "message": "saved"});
+    answer(&server, "PUT", config_path(), json_response(200, ok)).await;
+    let mut update = config.update_config_by_name();
+    let sent = json!({
+        "sshUrl": "git@x:y.git", "branch": "main", "autogenRelationships": true,
+        "enableVirtualSchemas": false, "enableSemanticLayer": true, "dbtVersion": null
+    });
+    for (property, value) in sent.as_object().unwrap() {
+        update = update.set_property(property, value.clone()).unwrap();
+    }
+    update.send().await.unwrap();
+    let req = only_request(&server).await;
+    assert_request(&req, "PUT", &config_path(), None, ORG_KEY);
+    let mut want = sent.clone();
+    // `dbtVersion: null` is Omni's default: the generated body leaves it out.
+    want.as_object_mut().unwrap().remove("dbtVersion");
+    assert_eq!(body(&req), want);
+}

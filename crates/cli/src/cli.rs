@@ -315,32 +315,12 @@ pub enum DbtCommand {
     Set {
         #[command(flatten)]
         connection: ConnectionArg,
-        /// The repository's SSH URL.
-        #[arg(long)]
-        ssh_url: Option<String>,
-        /// The git branch to read the dbt project from.
-        #[arg(long)]
-        branch: Option<String>,
-        /// Generate relationships from dbt (true or false).
-        #[arg(long, value_name = "BOOL")]
-        autogen_relationships: Option<bool>,
-        /// Enable virtual schemas (true or false).
-        #[arg(long, value_name = "BOOL")]
-        virtual_schemas: Option<bool>,
-        /// The dbt version.
-        #[arg(long)]
-        dbt_version: Option<String>,
-        /// Enable the dbt semantic layer (true or false).
-        #[arg(long, value_name = "BOOL")]
-        semantic_layer: Option<bool>,
-        /// Generate a new deploy key pair.
-        #[arg(long)]
-        rotate_keys: bool,
-        /// The dbt project's folder in the repository.
-        #[arg(long)]
-        project_root: Option<String>,
-        /// Send only what is given: the whole configuration is replaced (--ssh-url, --branch,
-        /// --autogen-relationships and --virtual-schemas are then required).
+        /// One flag per property of the configuration, from Omni's spec.
+        #[command(flatten)]
+        config: crate::flags::DbtConfigArgs,
+        /// Send only what is given: the whole configuration is replaced (what Omni requires
+        /// must then be given: --ssh-url, --branch, --autogen-relationships and
+        /// --virtual-schemas today).
         #[arg(long)]
         replace: bool,
     },

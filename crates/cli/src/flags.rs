@@ -183,6 +183,100 @@ impl<const MODE: u8> FromArgMatches for PropertyArgs<MODE> {
     }
 }
 
+/// `dbt set`'s flags, made from the spec's dbt configuration table the same way: one flag per
+/// property `PUT .../dbt` takes (`--ssh-url`, `--branch`, and whatever Omni adds), a switch for
+/// a boolean Omni does not read back (an action, like `--rotate-keys`). A name starting
+/// `enable-` or ending `-path` also goes without it (`--virtual-schemas`, `--project-root`,
+/// today's names), the full name staying an alias.
+#[derive(Clone, Debug, Default)]
+pub struct DbtConfigArgs {
+    pub given: Vec<(&'static Property, Value)>,
+}
+
+/// The configuration's properties a `PUT` sets.
+fn dbt_config_rows() -> impl Iterator<Item = &'static Property> {
+    omni_dbt::fields::dbt_config()
+        .iter()
+        .filter(|p| p.in_update)
+}
+
+/// `virtual-schemas` for `enable-virtual-schemas`, `project-root` for `project-root-path`.
+fn dbt_flag_name(kebab: &str) -> &str {
+    let name = kebab.strip_prefix("enable-").unwrap_or(kebab);
+    name.strip_suffix("-path").unwrap_or(name)
+}
+
+/// The flag a dbt configuration property answers to (for errors that name it).
+pub fn dbt_flag(property: &Property) -> String {
+    format!("--{}", dbt_flag_name(property.kebab))
+}
+
+/// A boolean Omni does not read back: an action asked for by a switch.
+pub fn is_action(property: &Property) -> bool {
+    property.kind == Kind::Boolean && !property.in_answer
+}
+
+impl Args for DbtConfigArgs {
+    fn augment_args(mut cmd: Command) -> Command {
+        for property in dbt_config_rows() {
+            let name = dbt_flag_name(property.kebab);
+            let mut help = property.description.trim_end_matches('.').to_owned();
+            if !property.values.is_empty() {
+                help.push_str(&format!(" (one of: {})", property.values.join(", ")));
+            }
+            help.push_str(&format!(" (Omni: {})", property.json));
+            let mut arg = Arg::new(property.json).long(name.to_owned()).help(help);
+            if is_action(property) {
+                arg = arg.action(ArgAction::SetTrue);
+            } else {
+                let value_name = match property.kind {
+                    Kind::Boolean => "BOOL".to_owned(),
+                    Kind::Integer | Kind::Number => "N".to_owned(),
+                    _ => name.to_ascii_uppercase().replace('-', "_"),
+                };
+                arg = arg
+                    .value_name(value_name)
+                    .action(ArgAction::Set)
+                    .value_parser(move |text: &str| {
+                        let value = value_of(property.kind, text)?;
+                        property.check(&value)?;
+                        Ok::<_, String>(value)
+                    });
+            }
+            if name != property.kebab {
+                arg = arg.alias(property.kebab);
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for DbtConfigArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for property in dbt_config_rows() {
+            if is_action(property) {
+                if matches.get_flag(property.json) {
+                    given.push((property, Value::Bool(true)));
+                }
+            } else if let Ok(Some(value)) = matches.try_get_one::<Value>(property.json) {
+                given.push((property, value.clone()));
+            }
+        }
+        Ok(DbtConfigArgs { given })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +330,58 @@ mod tests {
         assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
         // The schema cannot be cleared: no such flag.
         assert!(Update::try_parse_from(["x", "--clear-target-schema"]).is_err());
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct DbtSet {
+        #[command(flatten)]
+        config: DbtConfigArgs,
+    }
+
+    #[test]
+    fn dbt_set_flags_come_from_the_spec_with_today_s_names() {
+        use clap::Parser;
+        assert_eq!(dbt_flag_name("enable-virtual-schemas"), "virtual-schemas");
+        assert_eq!(dbt_flag_name("project-root-path"), "project-root");
+        assert_eq!(dbt_flag_name("ssh-url"), "ssh-url");
+        let set = DbtSet::try_parse_from([
+            "x",
+            "--virtual-schemas",
+            "true",
+            "--enable-semantic-layer",
+            "false",
+            "--project-root",
+            "dbt",
+            "--rotate-keys",
+        ])
+        .unwrap();
+        let given: Vec<(&str, Value)> = set
+            .config
+            .given
+            .iter()
+            .map(|(p, v)| (p.json, v.clone()))
+            .collect();
+        assert!(given.contains(&("enableVirtualSchemas", Value::Bool(true))));
+        assert!(given.contains(&("enableSemanticLayer", Value::Bool(false))));
+        assert!(given.contains(&("projectRootPath", Value::from("dbt"))));
+        assert!(given.contains(&("rotateKeys", Value::Bool(true))));
+        assert_eq!(given.len(), 4);
+        // The spec's rules, said for the flag.
+        let bad = DbtSet::try_parse_from(["x", "--project-root", "/abs"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("--project-root") && bad.contains("pattern"),
+            "{bad}"
+        );
+        let bad = DbtSet::try_parse_from(["x", "--ssh-url", ""])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("--ssh-url") && bad.contains("minLength"),
+            "{bad}"
+        );
+        assert!(DbtSet::try_parse_from(["x", "--autogen-relationships", "yes"]).is_err());
     }
 
     #[test]

@@ -853,7 +853,7 @@ async fn dbt_set_changes_only_what_is_given_and_shows_it() {
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("--ssh-url, --autogen-relationships, --virtual-schemas"),
+        stderr(&out).contains("--autogen-relationships, --virtual-schemas, --ssh-url"),
         "{}",
         stderr(&out)
     );

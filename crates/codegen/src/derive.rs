@@ -174,22 +174,43 @@ pub struct Table {
     pub constant: &'static str,
     /// What the rows describe, for the constant's docs.
     pub resource: &'static str,
-    /// The answer's schema (what can be read back).
+    /// The answer's schema (what can be read back), as a JSON pointer into the spec (a
+    /// component, or an operation's inline schema); a `$ref` there is followed.
     pub answer: &'static str,
-    /// The create body's schema.
+    /// The create body's schema (a JSON pointer).
     pub create: &'static str,
-    /// The update body's schema.
+    /// The update body's schema (a JSON pointer; the same as `create` for a resource set
+    /// whole).
     pub update: &'static str,
 }
 
 /// The tables derived here.
-pub const TABLES: &[Table] = &[Table {
-    constant: "DBT_ENVIRONMENT_PROPERTIES",
-    resource: "a dbt environment",
-    answer: "DbtEnvironmentItem",
-    create: "DbtEnvironmentCreateBody",
-    update: "DbtEnvironmentUpdateBody",
-}];
+pub const TABLES: &[Table] = &[
+    Table {
+        constant: "DBT_ENVIRONMENT_PROPERTIES",
+        resource: "a dbt environment",
+        answer: "/components/schemas/DbtEnvironmentItem",
+        create: "/components/schemas/DbtEnvironmentCreateBody",
+        update: "/components/schemas/DbtEnvironmentUpdateBody",
+    },
+    Table {
+        constant: "DBT_CONFIG_PROPERTIES",
+        resource: "a connection's dbt configuration",
+        // The configured branch of `GET .../dbt`'s answer (the other is Omni's message).
+        answer: "/paths/~1v1~1connections~1{connectionId}~1dbt/get/responses/200/content/application~1json/schema/anyOf/0",
+        create: "/paths/~1v1~1connections~1{connectionId}~1dbt/put/requestBody/content/application~1json/schema",
+        update: "/paths/~1v1~1connections~1{connectionId}~1dbt/put/requestBody/content/application~1json/schema",
+    },
+];
+
+/// The schema at `pointer` in `doc`, its `$ref` (to a component) followed.
+fn schema_at<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let found = doc.pointer(pointer)?;
+    match found.get("$ref").and_then(Value::as_str) {
+        Some(reference) => doc.pointer(reference.strip_prefix('#')?),
+        None => Some(found),
+    }
+}
 
 /// Where the table's row type lives in the crate.
 const PROPERTY: &str = "crate::fields::Property";
@@ -240,14 +261,13 @@ pub struct Row {
 /// The rows of `table`: required to create first, then the create body's order, then what
 /// only an update sets.
 pub fn rows(doc: &Value, table: &Table) -> Result<Vec<Row>, String> {
-    let schema = |name: &str| {
-        doc.pointer(&format!("/components/schemas/{name}"))
-            .ok_or_else(|| {
-                format!(
-                    "the spec has no schema {name}, which omni-dbt's {} table reads",
-                    table.constant
-                )
-            })
+    let schema = |pointer: &str| {
+        schema_at(doc, pointer).ok_or_else(|| {
+            format!(
+                "the spec has no schema at {pointer}, which omni-dbt's {} table reads",
+                table.constant
+            )
+        })
     };
     let (answer, create, update) = (
         schema(table.answer)?,
@@ -353,8 +373,8 @@ pub fn rows(doc: &Value, table: &Table) -> Result<Vec<Row>, String> {
 fn property_table(out: &mut String, doc: &Value, table: &Table) -> Result<(), String> {
     let _ = writeln!(
         out,
-        "/// The properties of {} that a create or an update sets, derived from the spec's `{}`, \
-         `{}` and `{}`: required to create first, then in the spec's order.\n\
+        "/// The properties of {} that a create or an update sets, derived from the spec's \
+         schemas at `{}`, `{}` and `{}`: required to create first, then in the spec's order.\n\
          pub const {}: &[{PROPERTY}] = &[",
         table.resource, table.create, table.update, table.answer, table.constant
     );

@@ -1,53 +1,60 @@
-//! `omni-dbt dbt`: the connection's dbt configuration.
+//! `omni-dbt dbt`: the connection's dbt configuration, its settings read from the spec's
+//! table (`omni_dbt::fields::dbt_config`), so a setting Omni adds is shown, compared and set
+//! with no edit here.
 
-use omni_dbt::api::types::ConnectionsDbtGetResponse;
-use serde_json::json;
+use omni_dbt::{
+    api::types::ConnectionsDbtGetResponse,
+    fields::{self, Property},
+};
+use serde_json::{Map, Value, json};
 
 use crate::{
     cli::DbtCommand,
     context::Context,
     failure::Failure,
+    flags::{DbtConfigArgs, dbt_flag, is_action},
     output::{emit, say, shown},
     rules::connection,
 };
 
-/// The configuration Omni has now.
-#[derive(Clone)]
-struct Current {
-    ssh_url: String,
-    branch: String,
-    dbt_version: String,
-    project_root_path: Option<String>,
-    autogen_relationships: bool,
-    enable_virtual_schemas: bool,
-    enable_semantic_layer: bool,
+/// The configuration an answer carries, by the spec's names; `None` when there is none.
+fn configured(answer: &ConnectionsDbtGetResponse) -> Option<Map<String, Value>> {
+    match answer {
+        ConnectionsDbtGetResponse::ConfiguredResponse { .. } => serde_json::to_value(answer)
+            .ok()
+            .and_then(|v| v.as_object().cloned()),
+        ConnectionsDbtGetResponse::NotConfiguredResponse { .. } => None,
+    }
 }
 
-impl Current {
-    /// The configuration an answer carries; `None` when there is none.
-    fn of(answer: &ConnectionsDbtGetResponse) -> Option<Current> {
-        match answer {
-            ConnectionsDbtGetResponse::ConfiguredResponse {
-                ssh_url,
-                branch,
-                dbt_version,
-                project_root_path,
-                autogen_relationships,
-                enable_virtual_schemas,
-                enable_semantic_layer,
-                ..
-            } => Some(Current {
-                ssh_url: ssh_url.clone(),
-                branch: branch.clone(),
-                dbt_version: dbt_version.clone(),
-                project_root_path: project_root_path.clone(),
-                autogen_relationships: *autogen_relationships,
-                enable_virtual_schemas: *enable_virtual_schemas,
-                enable_semantic_layer: *enable_semantic_layer,
-            }),
-            ConnectionsDbtGetResponse::NotConfiguredResponse { .. } => None,
-        }
+/// A value as a person reads it in a table or a change line (`null` is empty).
+fn plain(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => shown(text),
+        other => shown(&other.to_string()),
     }
+}
+
+/// The answer's settings as table rows: the table's order first, then anything else Omni
+/// sent.
+fn settings_rows(answer: &Map<String, Value>) -> Vec<Vec<String>> {
+    let mut rows = vec![vec!["SETTING".into(), "VALUE".into()]];
+    let table: Vec<&str> = fields::dbt_config()
+        .iter()
+        .filter(|p| p.in_answer)
+        .map(|p| p.json)
+        .collect();
+    for key in table.iter().copied().filter(|k| answer.contains_key(*k)) {
+        rows.push(vec![key.to_owned(), plain(&answer[key])]);
+    }
+    for (key, value) in answer
+        .iter()
+        .filter(|(k, _)| !table.contains(&k.as_str()) && k.as_str() != "supportsDbt")
+    {
+        rows.push(vec![shown(key), plain(value)]);
+    }
+    rows
 }
 
 pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
@@ -56,29 +63,8 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
         DbtCommand::Show(c) => {
             let answer = client.dbt(connection(&c)?).config().send().await?;
             emit(ctx.output, &answer, || {
-                match (Current::of(&answer), &answer) {
-                    (Some(n), _) => vec![
-                        vec!["SETTING".into(), "VALUE".into()],
-                        vec!["sshUrl".into(), n.ssh_url],
-                        vec!["branch".into(), n.branch],
-                        vec!["dbtVersion".into(), n.dbt_version],
-                        vec![
-                            "projectRootPath".into(),
-                            n.project_root_path.unwrap_or_default(),
-                        ],
-                        vec![
-                            "autogenRelationships".into(),
-                            n.autogen_relationships.to_string(),
-                        ],
-                        vec![
-                            "enableVirtualSchemas".into(),
-                            n.enable_virtual_schemas.to_string(),
-                        ],
-                        vec![
-                            "enableSemanticLayer".into(),
-                            n.enable_semantic_layer.to_string(),
-                        ],
-                    ],
+                match (configured(&answer), &answer) {
+                    (Some(settings), _) => settings_rows(&settings),
                     (
                         None,
                         ConnectionsDbtGetResponse::NotConfiguredResponse {
@@ -87,7 +73,7 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
                         },
                     ) => vec![
                         vec!["SETTING".into(), "VALUE".into()],
-                        vec!["message".into(), message.clone()],
+                        vec!["message".into(), shown(message)],
                         vec!["supportsDbt".into(), supports_dbt.to_string()],
                     ],
                     (None, _) => Vec::new(),
@@ -96,14 +82,7 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
         }
         DbtCommand::Set {
             connection: c,
-            ssh_url,
-            branch,
-            autogen_relationships,
-            virtual_schemas,
-            dbt_version,
-            semantic_layer,
-            rotate_keys,
-            project_root,
+            config,
             replace,
         } => {
             let connection = connection(&c)?;
@@ -111,81 +90,13 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
             let now = if replace {
                 None
             } else {
-                Current::of(&client.dbt(connection).config().send().await?)
+                configured(&client.dbt(connection).config().send().await?)
             };
-            let missing: Vec<&str> = [
-                ("--ssh-url", ssh_url.is_none() && now.is_none()),
-                ("--branch", branch.is_none() && now.is_none()),
-                (
-                    "--autogen-relationships",
-                    autogen_relationships.is_none() && now.is_none(),
-                ),
-                (
-                    "--virtual-schemas",
-                    virtual_schemas.is_none() && now.is_none(),
-                ),
-            ]
-            .into_iter()
-            .filter_map(|(flag, missing)| missing.then_some(flag))
-            .collect();
-            if !missing.is_empty() {
-                let why = if replace {
-                    "--replace sends only what is given, and Omni requires"
-                } else {
-                    "the connection has no dbt configuration yet; Omni requires"
-                };
-                return Err(Failure::Usage(format!("{why} {}", missing.join(", "))));
-            }
-            let pick = |given: Option<String>, current: Option<&String>| {
-                given.or_else(|| current.cloned()).unwrap_or_default()
-            };
-            let ssh = pick(ssh_url, now.as_ref().map(|n| &n.ssh_url));
-            let git_branch = pick(branch, now.as_ref().map(|n| &n.branch));
-            let autogen = autogen_relationships
-                .or(now.as_ref().map(|n| n.autogen_relationships))
-                .unwrap_or_default();
-            let virtual_on = virtual_schemas
-                .or(now.as_ref().map(|n| n.enable_virtual_schemas))
-                .unwrap_or_default();
-            let semantic = semantic_layer.or(now.as_ref().map(|n| n.enable_semantic_layer));
-            let version = dbt_version.or(now.as_ref().map(|n| n.dbt_version.clone()));
-            let root = project_root.or(now.as_ref().and_then(|n| n.project_root_path.clone()));
-            if let Some(n) = &now {
-                let changes = [
-                    ("sshUrl", n.ssh_url.clone(), ssh.clone()),
-                    ("branch", n.branch.clone(), git_branch.clone()),
-                    (
-                        "autogenRelationships",
-                        n.autogen_relationships.to_string(),
-                        autogen.to_string(),
-                    ),
-                    (
-                        "enableVirtualSchemas",
-                        n.enable_virtual_schemas.to_string(),
-                        virtual_on.to_string(),
-                    ),
-                    (
-                        "enableSemanticLayer",
-                        n.enable_semantic_layer.to_string(),
-                        semantic.unwrap_or_default().to_string(),
-                    ),
-                    (
-                        "dbtVersion",
-                        n.dbt_version.clone(),
-                        version.clone().unwrap_or_default(),
-                    ),
-                    (
-                        "projectRootPath",
-                        n.project_root_path.clone().unwrap_or_default(),
-                        root.clone().unwrap_or_default(),
-                    ),
-                ];
-                let changed: Vec<String> = changes
-                    .iter()
-                    .filter(|(_, from, to)| from != to)
-                    .map(|(field, from, to)| format!("  {field}: {} -> {}", shown(from), shown(to)))
-                    .collect();
-                if changed.is_empty() && !rotate_keys {
+            let next = merged(&config, now.as_ref(), replace)?;
+            let action = config.given.iter().any(|(p, _)| is_action(p));
+            if let Some(now) = &now {
+                let changed = changes(now, &next);
+                if changed.is_empty() && !action {
                     // Nothing to change: nothing is sent.
                     let message = "No changes: the dbt configuration already is what was given.";
                     say(message);
@@ -195,31 +106,19 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
                         || vec![vec![message.to_owned()]],
                     )?;
                     return Ok(());
-                } else {
+                }
+                if !changed.is_empty() {
                     say(&format!(
                         "Changing the dbt configuration:\n{}",
                         changed.join("\n")
                     ));
                 }
             }
-            let mut set = client
-                .dbt(connection)
-                .update_config(ssh, git_branch)
-                .autogen_relationships(autogen)
-                .enable_virtual_schemas(virtual_on);
-            if let Some(v) = semantic {
-                set = set.enable_semantic_layer(v);
+            let mut update = client.dbt(connection).update_config_by_name();
+            for (property, value) in next {
+                update = update.set_property(property.json, value)?;
             }
-            if rotate_keys {
-                set = set.rotate_keys(true);
-            }
-            if let Some(v) = version {
-                set = set.dbt_version(v);
-            }
-            if let Some(v) = root {
-                set = set.project_root_path(v);
-            }
-            let answer = set.send().await?;
+            let answer = update.send().await?;
             say(&shown(&answer.message));
             emit(ctx.output, &answer, || vec![vec![answer.message.clone()]])?;
         }
@@ -237,4 +136,108 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// What to send: each property given, else what Omni has now (a setting it reads back; an
+/// action only when asked for). A required property with neither is a usage error naming its
+/// flag.
+fn merged(
+    config: &DbtConfigArgs,
+    now: Option<&Map<String, Value>>,
+    replace: bool,
+) -> Result<Vec<(&'static Property, Value)>, Failure> {
+    let mut next = Vec::new();
+    let mut missing = Vec::new();
+    for property in fields::dbt_config().iter().filter(|p| p.in_update) {
+        let given = config
+            .given
+            .iter()
+            .find(|(p, _)| p.json == property.json)
+            .map(|(_, v)| v.clone());
+        let kept = || {
+            now.filter(|_| property.in_answer)
+                .and_then(|n| n.get(property.json).cloned())
+        };
+        match given.or_else(kept) {
+            Some(value) => next.push((property, value)),
+            None if property.required => missing.push(dbt_flag(property)),
+            None => {}
+        }
+    }
+    if missing.is_empty() {
+        return Ok(next);
+    }
+    let why = if replace {
+        "--replace sends only what is given, and Omni requires"
+    } else {
+        "the connection has no dbt configuration yet; Omni requires"
+    };
+    Err(Failure::Usage(format!("{why} {}", missing.join(", "))))
+}
+
+/// `  branch: main -> release` for each setting Omni reads back that would change.
+fn changes(now: &Map<String, Value>, next: &[(&'static Property, Value)]) -> Vec<String> {
+    next.iter()
+        .filter(|(p, _)| p.in_answer)
+        .filter_map(|(property, to)| {
+            let from = now.get(property.json).unwrap_or(&Value::Null);
+            (plain(from) != plain(to))
+                .then(|| format!("  {}: {} -> {}", property.json, plain(from), plain(to)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(json: &str) -> &'static Property {
+        fields::dbt_config()
+            .iter()
+            .find(|p| p.json == json)
+            .unwrap()
+    }
+
+    #[test]
+    fn what_is_not_given_is_kept_and_what_is_required_is_named() {
+        let now: Map<String, Value> = serde_json::from_value(json!({
+            "sshUrl": "git@x:y.git", "branch": "main", "autogenRelationships": true,
+            "enableVirtualSchemas": false, "enableSemanticLayer": false,
+            "dbtVersion": "Auto", "projectRootPath": null, "supportsDbt": true
+        }))
+        .unwrap();
+        let config = DbtConfigArgs {
+            given: vec![(row("branch"), json!("release"))],
+        };
+        let next = merged(&config, Some(&now), false).unwrap();
+        let get = |json: &str| next.iter().find(|(p, _)| p.json == json).map(|(_, v)| v);
+        assert_eq!(get("branch"), Some(&json!("release")));
+        assert_eq!(get("sshUrl"), Some(&json!("git@x:y.git")));
+        assert_eq!(get("projectRootPath"), Some(&Value::Null));
+        assert_eq!(get("rotateKeys"), None, "an action only when asked for");
+        assert_eq!(changes(&now, &next), ["  branch: main -> release"]);
+
+        let err = merged(&config, None, true).unwrap_err();
+        let Failure::Usage(message) = err else {
+            panic!("{err:?}")
+        };
+        assert!(message.starts_with("--replace sends only what is given"));
+        for flag in ["--ssh-url", "--autogen-relationships", "--virtual-schemas"] {
+            assert!(message.contains(flag), "{message}");
+        }
+        assert!(!message.contains("--branch"), "{message}");
+    }
+
+    #[test]
+    fn settings_show_in_the_table_s_order_then_the_rest() {
+        let answer: Map<String, Value> = serde_json::from_value(json!({
+            "sshUrl": "git@x:y.git", "branch": "main", "supportsDbt": true,
+            "newThing": "\u{1b}[31m"
+        }))
+        .unwrap();
+        let rows = settings_rows(&answer);
+        let keys: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(keys, ["SETTING", "branch", "sshUrl", "newThing"]);
+        assert_eq!(rows[3][1], "\\u{1b}[31m", "escaped for the terminal");
+    }
 }
