@@ -510,16 +510,28 @@ impl CreateEnvironment {
             return Ok(made);
         };
         let envs = DbtEnvironments::new(self.call.client.clone(), self.connection_id);
-        let kept = envs
-            .keep_one_copy(variable, std::slice::from_ref(&made))
-            .await?
-            .pop()
-            .unwrap_or_else(|| made.clone());
-        if kept.id == made.id {
-            Ok(made)
-        } else {
+        let mut followed = made.clone();
+        let mut round = 1;
+        loop {
+            let kept = envs
+                .keep_one_copy(variable, std::slice::from_ref(&followed))
+                .await?
+                .pop()
+                .unwrap_or_else(|| followed.clone());
+            if kept.id == made.id {
+                return Ok(made);
+            }
             // Another run's copy is kept: it gets this create's fields and variables too.
-            self.finish_adoption(kept).await
+            match self.finish_adoption(kept.clone()).await {
+                // That copy went too, a moment later, for a copy with a still lower id: the
+                // rule is followed again (each round's copy has a lower id than the last, so
+                // this ends), at most three rounds.
+                Err(Error::NotFound { .. }) if round < 3 && kept.id != followed.id => {
+                    followed = kept;
+                    round += 1;
+                }
+                other => return other,
+            }
         }
     }
 

@@ -1053,6 +1053,66 @@ async fn a_later_copy_keeps_the_lowest_id_and_its_values_reach_the_kept_copy() {
     assert!(lower_later > 0 && higher_later > 0, "both orders seen");
 }
 
+/// The copy a create adopts may go before the create has finished it (a run made a copy with a
+/// still lower id a moment later and deleted it): the copies rule is followed again, and the
+/// create returns the copy left, with its own values (a CI run met the 404 before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_copy_deleted_before_it_is_finished_is_followed_to_the_next() {
+    for _ in 0..40 {
+        let fake = fake().await;
+        let client = client(&fake, quick_retries());
+        // Another run's copy, made first.
+        let theirs = marked_create(&client, &fake, "pr-z", "dbt_theirs")
+            .send()
+            .await
+            .unwrap();
+        fake.inject(
+            Operation::Update,
+            Fault::Latency(Duration::from_millis(400)),
+        );
+        let ours = tokio::spawn({
+            let create = marked_create(&client, &fake, "pr-z", "dbt_ours");
+            async move { create.send().await }
+        });
+        // Ours has made its copy, found theirs with a lower id, deleted its own, and is
+        // finishing theirs (an update held back by the fake): or it kept its own (a lower id),
+        // and the scenario is tried again.
+        let finishing = loop {
+            if ours.is_finished() {
+                break false;
+            }
+            let left = copies(&fake, "pr-z", "file:x");
+            let creates = count(&fake, Operation::Create);
+            if creates == 2 && left == [theirs.id.to_string()] {
+                break true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        if !finishing {
+            ours.await.unwrap().unwrap();
+            continue;
+        }
+        // Meanwhile a third run: its copy is made, and theirs deleted.
+        let envs = client.dbt_environments(fake.connection_id());
+        envs.delete(theirs.id).send().await.unwrap();
+        let third = envs
+            .create("pr-z", "dbt_third")
+            .add_variable("OMNI_DBT_MANAGED_BY", "file:x")
+            .send()
+            .await
+            .unwrap();
+        let returned = ours
+            .await
+            .unwrap()
+            .expect("the rule is followed to the copy left");
+        assert_eq!(returned.id, third.id);
+        assert_eq!(returned.target_schema, "dbt_ours", "this create's values");
+        assert_eq!(copies(&fake, "pr-z", "file:x"), [third.id.to_string()]);
+        return;
+    }
+    panic!("in 40 tries, the create never adopted the earlier copy");
+}
+
 /// An adopting create that meets 503 every time (nothing made) is sent exactly three times,
 /// then fails with the last answer; one that meets it twice is made on the third.
 #[tokio::test]
