@@ -195,12 +195,12 @@ pub fn variables(ctx: &Context, args: &VariableArgs) -> Result<Vec<VarValue>, Fa
 }
 
 /// Adds each variable to a create.
-pub fn with_new_variables(mut create: CreateEnvironment, vars: Vec<VarValue>) -> CreateEnvironment {
+pub fn with_new_variables(mut create: CreateEnvironment, vars: &[VarValue]) -> CreateEnvironment {
     for v in vars {
         create = if v.secret {
-            create.add_secret_variable(v.name, v.value)
+            create.add_secret_variable(&v.name, &v.value)
         } else {
-            create.add_variable(v.name, v.value)
+            create.add_variable(&v.name, &v.value)
         };
     }
     create
@@ -211,14 +211,14 @@ pub fn with_new_variables(mut create: CreateEnvironment, vars: Vec<VarValue>) ->
 pub fn with_variables(
     mut update: UpdateEnvironment,
     current: &DbtEnvironment,
-    vars: Vec<VarValue>,
+    vars: &[VarValue],
 ) -> UpdateEnvironment {
     for v in vars {
         update = match (current.variable(&v.name), v.secret) {
-            (Some(existing), true) => update.set_secret_variable(existing.id, v.value),
-            (Some(existing), false) => update.set_variable(existing.id, v.value),
-            (None, true) => update.add_secret_variable(v.name, v.value),
-            (None, false) => update.add_variable(v.name, v.value),
+            (Some(existing), true) => update.set_secret_variable(existing.id, &v.value),
+            (Some(existing), false) => update.set_variable(existing.id, &v.value),
+            (None, true) => update.add_secret_variable(&v.name, &v.value),
+            (None, false) => update.add_variable(&v.name, &v.value),
         };
     }
     update

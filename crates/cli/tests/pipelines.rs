@@ -218,3 +218,105 @@ async fn previews_that_meet_the_limit_wait_instead_of_failing() {
         assert_eq!(named(&h, &format!("preview-feature-{i}")), 1);
     }
 }
+
+/// Without a store, the preview this run found may be deleted by another run (as a copy of the
+/// one it made with a lower id) before this run updates it: the run makes it again and the
+/// copies rule picks the copy that stays, instead of failing with a 404 (a CI run did).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_preview_deleted_by_another_run_before_its_update_is_made_again() {
+    let h = Harness::start().await;
+    let (conn, model) = (h.connection(), h.fake.model_id().to_string());
+    let up = [
+        "preview",
+        "up",
+        "--connection",
+        &conn,
+        "--model",
+        &model,
+        "--branch",
+        "dev",
+    ];
+    let out = h.run(&up, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = h
+        .fake
+        .environments(h.fake.connection_id())
+        .into_iter()
+        .find(|e| e["name"] == "preview-dev")
+        .unwrap();
+    let client = omni_dbt::Client::builder()
+        .with_token(omni_dbt::Token::organization_api_key(
+            &h.fake.tokens().organization_api_key,
+        ))
+        .with_base_url(h.fake.base_url())
+        .build()
+        .unwrap();
+    let envs = client.dbt_environments(h.fake.connection_id());
+    for attempt in 0..5 {
+        // The update is held back; meanwhile "another run" deletes the preview and makes its own.
+        h.fake.clear_journal();
+        h.fake.inject(
+            Operation::Update,
+            Fault::Latency(std::time::Duration::from_millis(1500)),
+        );
+        let mut command = h.command(&up, &[]);
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = command.spawn().unwrap();
+        while !h
+            .fake
+            .journal()
+            .iter()
+            .any(|e| e.operation == Some(Operation::List))
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let current = h
+            .fake
+            .environments(h.fake.connection_id())
+            .into_iter()
+            .find(|e| e["name"] == "preview-dev")
+            .unwrap();
+        let marker = current["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "OMNI_DBT_MANAGED_BY")
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        envs.delete(current["id"].as_str().unwrap().parse().unwrap())
+            .send()
+            .await
+            .unwrap();
+        envs.create("preview-dev", first["targetSchema"].as_str().unwrap())
+            .add_variable("OMNI_DBT_MANAGED_BY", marker)
+            .send()
+            .await
+            .unwrap();
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        h.fake.clear_faults();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(named(&h, "preview-dev"), 1, "one preview left");
+        let met_404 = h
+            .fake
+            .journal()
+            .iter()
+            .any(|e| e.operation == Some(Operation::Update) && e.status == Some(404));
+        if met_404 {
+            assert!(
+                stderr(&out).contains("was deleted by another run"),
+                "{}",
+                stderr(&out)
+            );
+            return;
+        }
+        eprintln!("attempt {attempt}: the update came after the delete; trying again");
+    }
+    panic!("the update never met the deleted preview in 5 attempts");
+}

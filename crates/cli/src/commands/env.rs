@@ -58,7 +58,7 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
             if let Some(owner) = &fields.owner {
                 create = create.owner_id(rules::resolve_owner(&client, owner, "--owner").await?);
             }
-            let created = with_new_variables(create, vars).send().await?;
+            let created = with_new_variables(create, &vars).send().await?;
             say(&format!(
                 "created environment {} ({})",
                 shown(&created.name),
@@ -93,7 +93,7 @@ pub async fn run(ctx: &Context, command: EnvCommand) -> Result<u8, Failure> {
                 (None, true) => update.clear_owner_id(),
                 (None, false) => update,
             };
-            update = with_variables(update, &current, vars);
+            update = with_variables(update, &current, &vars);
             let updated = update.send().await?;
             say(&format!(
                 "updated environment {} ({})",

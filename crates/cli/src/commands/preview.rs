@@ -178,18 +178,33 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                         }
                     }
                 }
-                let (environment, action) = match existing {
+                let updated = match existing {
                     Some(current) => {
                         let mut update = client.dbt_environments(connection).update_from(current);
                         for (property, value) in &given {
                             update = update.property(property.json, value.clone())?;
                         }
-                        let updated = match with_variables(update, current, vars).send().await {
-                            Ok(updated) => updated,
+                        match with_variables(update, current, &vars).send().await {
+                            Ok(updated) => Some((updated, "updated")),
+                            // Uncoordinated, another run of this preview may have deleted it a
+                            // moment ago, as a copy of the one it made with a lower id: this run
+                            // makes it again, and the copies rule picks the copy that stays.
+                            Err(omni_dbt::Error::NotFound { .. }) if !lease.is_coordinated() => {
+                                say(&format!(
+                                    "environment {} ({}) was deleted by another run of this \
+                                     preview; following the copy it keeps",
+                                    shown(&current.name),
+                                    current.id
+                                ));
+                                None
+                            }
                             Err(e) => return Err(undo.run(None, e.into()).await),
-                        };
-                        (updated, "updated")
+                        }
                     }
+                    None => None,
+                };
+                let (environment, action) = match updated {
+                    Some(updated) => updated,
                     None => {
                         let mut create = client
                             .dbt_environments(connection)
@@ -213,7 +228,7 @@ pub async fn run(ctx: &Context, command: PreviewCommand) -> Result<(), Failure> 
                                     .add_variable(&v.name, v.value.clone().unwrap_or_default());
                             }
                         }
-                        match with_new_variables(create, vars).send().await {
+                        match with_new_variables(create, &vars).send().await {
                             Ok(created) => (created, "created"),
                             Err(e) => return Err(undo.run(None, e.into()).await),
                         }
