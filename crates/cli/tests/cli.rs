@@ -1277,6 +1277,58 @@ async fn every_property_of_the_spec_round_trips_through_the_environments_file() 
         &h.run(&["env", "plan", "-f", f, "--detailed-exitcode"], &[])
             .await,
     );
+
+    // A value outside a property's bounds is refused before anything is sent, naming its flag
+    // or its key and the rule (CI's next-release step adds a nullable integer with bounds).
+    let bounded = managed
+        .iter()
+        .filter(|(p, _)| p.minimum.is_some() || p.maximum.is_some());
+    for (property, _) in bounded {
+        let outside = match (property.minimum, property.maximum) {
+            (Some(min), _) => min - 1.0,
+            (None, Some(max)) => max + 1.0,
+            (None, None) => unreachable!(),
+        };
+        let value = if property.kind == omni_dbt::fields::Kind::Integer {
+            json!(outside as i64)
+        } else {
+            json!(outside)
+        };
+        h.fake.clear_journal();
+        let flag = format!("--{}", kebab(property.json));
+        let out = h
+            .run(
+                &[
+                    "env",
+                    "update",
+                    "machinery",
+                    "--connection",
+                    &conn,
+                    &flag,
+                    &value.to_string(),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&flag) && stderr(&out).contains("imum"),
+            "{}",
+            stderr(&out)
+        );
+        let mut doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        doc["environments"][0][property.json] = value;
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let out = h.run(&["env", "plan", "-f", f], &[]).await;
+        assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(property.json) && stderr(&out).contains("imum"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(h.fake.journal().iter().all(|e| e.method == "GET"));
+    }
     assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
 }
 

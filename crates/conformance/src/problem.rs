@@ -378,6 +378,32 @@ mod tests {
     }
 
     #[test]
+    fn pointer_wording_shows_the_value_cut_short() {
+        let short = |got: &str, min| Problem {
+            at: at(&[Step::Key("name".into())]),
+            kind: Kind::TooShort {
+                got: got.to_owned(),
+                min,
+            },
+        };
+        assert_eq!(
+            short("", 1).to_string(),
+            "at \"/name\": \"\" is shorter than 1 character"
+        );
+        assert_eq!(
+            short("a", 2).to_string(),
+            "at \"/name\": \"a\" is shorter than 2 characters"
+        );
+        let long = "x".repeat(200);
+        let shown = short(&long, 300).to_string();
+        assert!(
+            shown.contains(&format!("\"{}…", "x".repeat(79))),
+            "a value is cut at 80 characters: {shown}"
+        );
+        assert!(shown.len() < 150, "{shown}");
+    }
+
+    #[test]
     fn omni_wording() {
         let p = |steps: &[Step], kind| Problem {
             at: at(steps),
