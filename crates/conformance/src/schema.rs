@@ -608,7 +608,221 @@ fn is_date_time(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    /// The problems `value` has under `schema` (compiled as a document's component `S`).
+    fn found(schema: Value, value: Value) -> Vec<String> {
+        let doc = json!({"components": {"schemas": {"S": schema}}});
+        let defs = Definitions::of(&doc).unwrap();
+        defs.problems(&json!({"$ref": "#/components/schemas/S"}), &value)
+            .iter()
+            .map(Problem::to_string)
+            .collect()
+    }
+
+    /// Each keyword at its bounds: the value on the bound holds, one past it does not.
+    #[test]
+    fn each_keyword_at_its_bounds() {
+        let cases = [
+            (json!({"maxLength": 2}), json!("ab"), json!("abc")),
+            (json!({"minLength": 2}), json!("ab"), json!("a")),
+            (json!({"minItems": 2}), json!([1, 2]), json!([1])),
+            (json!({"maxItems": 2}), json!([1, 2]), json!([1, 2, 3])),
+            (json!({"uniqueItems": true}), json!([1, 2]), json!([1, 1.0])),
+            (json!({"minProperties": 1}), json!({"a": 1}), json!({})),
+            (
+                json!({"maxProperties": 1}),
+                json!({"a": 1}),
+                json!({"a": 1, "b": 2}),
+            ),
+            (
+                json!({"format": "date"}),
+                json!("2024-02-29"),
+                json!("2023-02-29"),
+            ),
+            (
+                json!({"format": "date-time"}),
+                json!("2026-05-04T10:00:00Z"),
+                json!("2026-05-04 10:00:00"),
+            ),
+            (
+                json!({"type": "string", "nullable": true}),
+                json!(null),
+                json!(1),
+            ),
+            (json!({"type": "string"}), json!("x"), json!(null)),
+            (
+                json!({"items": {"type": "integer"}}),
+                json!([1, 2]),
+                json!([1, "2"]),
+            ),
+            (
+                json!({"properties": {"a": {"type": "integer"}}}),
+                json!({"a": 1}),
+                json!({"a": "1"}),
+            ),
+            (
+                json!({"additionalProperties": {"type": "integer"}}),
+                json!({"a": 1}),
+                json!({"a": "1"}),
+            ),
+            // Numbers, their bounds exclusive or not, and whole numbers written with a point.
+            (json!({"minimum": 1}), json!(1), json!(0.5)),
+            (
+                json!({"minimum": 1, "exclusiveMinimum": true}),
+                json!(1.5),
+                json!(1),
+            ),
+            (json!({"maximum": 2}), json!(2), json!(2.5)),
+            (
+                json!({"maximum": 2, "exclusiveMaximum": true}),
+                json!(1.5),
+                json!(2),
+            ),
+            (json!({"multipleOf": 3}), json!(-6), json!(7)),
+            (json!({"multipleOf": 0.5}), json!(1.5), json!(1.25)),
+            (json!({"type": "integer"}), json!(2.0), json!(2.5)),
+            // `enum` compares as JSON: numbers by value, lists and objects member by member.
+            (json!({"enum": [1]}), json!(1.0), json!(2)),
+            (
+                json!({"enum": [u64::MAX]}),
+                json!(u64::MAX),
+                json!(u64::MAX - 1),
+            ),
+            (
+                json!({"enum": [[1, {"a": 1}]]}),
+                json!([1.0, {"a": 1}]),
+                json!([1, {"a": 2}]),
+            ),
+            (json!({"enum": [[1, 2]]}), json!([1, 2]), json!([1])),
+            (
+                json!({"enum": [{"a": 1}]}),
+                json!({"a": 1}),
+                json!({"a": 1, "b": 2}),
+            ),
+            (
+                json!({"enum": [{"a": 1}]}),
+                json!({"a": 1}),
+                json!({"b": 1}),
+            ),
+            // Formats at their edges.
+            (
+                json!({"format": "date"}),
+                json!("2000-02-29"),
+                json!("1900-02-29"),
+            ),
+            (
+                json!({"format": "date"}),
+                json!("2024-04-30"),
+                json!("2024-04-31"),
+            ),
+            (
+                json!({"format": "date"}),
+                json!("2024-12-31"),
+                json!("2024-13-01"),
+            ),
+            (
+                json!({"format": "date"}),
+                json!("2024-01-31"),
+                json!("2024-1-31"),
+            ),
+            (
+                json!({"format": "date-time"}),
+                json!("2026-05-04T23:59:60+23:59"),
+                json!("2026-05-04T23:59:60+24:00"),
+            ),
+            (
+                json!({"format": "date-time"}),
+                json!("2026-05-04T23:59:59.5-01:00"),
+                json!("2026-05-04T23:59:59.5-01:60"),
+            ),
+            (
+                json!({"format": "date-time"}),
+                json!("2026-05-04t10:00:00z"),
+                json!("2026-05-04T10:00:00."),
+            ),
+            (
+                json!({"format": "email"}),
+                json!(format!("{}@x", "a".repeat(64))),
+                json!(format!("{}@x", "a".repeat(65))),
+            ),
+            (
+                json!({"format": "email"}),
+                json!("a.b@x-y.example"),
+                json!("a.b@x-.example"),
+            ),
+            (json!({"format": "email"}), json!("a@b"), json!("a@-b")),
+            (json!({"format": "email"}), json!("a@b"), json!("a@b_c")),
+            (
+                json!({"format": "email"}),
+                json!(format!("a@{}", "b".repeat(63))),
+                json!(format!("a@{}", "b".repeat(64))),
+            ),
+            (json!({"format": "email"}), json!("a@b"), json!("a b@b")),
+            // Combinators.
+            (
+                json!({"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+                json!(1),
+                json!(true),
+            ),
+            (
+                json!({"oneOf": [{"type": "integer"}, {"minimum": 0}]}),
+                json!(-1),
+                json!(1),
+            ),
+            (json!({"not": {"type": "string"}}), json!(1), json!("x")),
+            // A pattern inside a list of schemas, and a patternProperties key, are compiled.
+            (
+                json!({"allOf": [{"pattern": "^a"}]}),
+                json!("ab"),
+                json!("ba"),
+            ),
+            (
+                json!({"patternProperties": {"^x": {"type": "integer"}}}),
+                json!({"x1": 1, "y": "y"}),
+                json!({"x1": "1"}),
+            ),
+        ];
+        for (schema, holds, breaks) in cases {
+            assert_eq!(
+                found(schema.clone(), holds.clone()),
+                Vec::<String>::new(),
+                "{schema} {holds}"
+            );
+            let problems = found(schema.clone(), breaks.clone());
+            assert_eq!(problems.len(), 1, "{schema} {breaks}: {problems:?}");
+            assert!(!problems[0].contains("was not compiled"), "{problems:?}");
+        }
+        assert!(found(json!({"uniqueItems": false}), json!([1, 1])).is_empty());
+        // Annotations are not schemas: a pattern in an example or a default is not compiled.
+        let doc = json!({"components": {"schemas": {
+            "S": {"example": {"pattern": "("}, "default": {"pattern": "("}}
+        }}});
+        assert!(Definitions::of(&doc).is_ok());
+    }
+
+    /// A reference cycle is reported, not followed for ever; nested values have their paths.
+    #[test]
+    fn cycles_end_and_paths_nest() {
+        let doc = json!({"components": {"schemas": {
+            "A": {"$ref": "#/components/schemas/B"},
+            "B": {"$ref": "#/components/schemas/A"}
+        }}});
+        let defs = Definitions::of(&doc).unwrap();
+        let problems = defs.problems(&json!({"$ref": "#/components/schemas/A"}), &json!(1));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].to_string().contains("nests deeper than 128"),
+            "{problems:?}"
+        );
+        let nested = found(
+            json!({"properties": {"a": {"items": {"properties": {"b": {"type": "integer"}}}}}}),
+            json!({"a": [{"b": 1}, {"b": "x"}]}),
+        );
+        assert_eq!(nested, ["at \"/a/1/b\": \"x\" is not of type \"integer\""]);
+    }
 
     #[test]
     fn formats() {
