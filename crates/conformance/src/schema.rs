@@ -684,6 +684,38 @@ mod tests {
             (json!({"multipleOf": 3}), json!(-6), json!(7)),
             (json!({"multipleOf": 0.5}), json!(1.5), json!(1.25)),
             (json!({"type": "integer"}), json!(2.0), json!(2.5)),
+            (json!({"multipleOf": 2.5}), json!(7.5), json!(6.0)),
+            // Whole numbers are compared as whole numbers, beyond what a float holds exactly.
+            (
+                json!({"multipleOf": 2}),
+                json!(9_007_199_254_740_994_i64),
+                json!(9_007_199_254_740_993_i64),
+            ),
+            (
+                json!({"enum": [-9_007_199_254_740_993_i64]}),
+                json!(-9_007_199_254_740_993_i64),
+                json!(-9_007_199_254_740_992_i64),
+            ),
+            (
+                json!({"enum": [{"a": 1}]}),
+                json!({"a": 1.0}),
+                json!({"b": 1}),
+            ),
+            (
+                json!({"properties": {"a": false}}),
+                json!({}),
+                json!({"a": 1}),
+            ),
+            (
+                json!({"format": "date"}),
+                json!("2023-02-28"),
+                json!("2023-02-29"),
+            ),
+            (
+                json!({"format": "date-time"}),
+                json!("2026-05-04T10:00:00.5Z"),
+                json!("2026-05-04T10:00:00.5aZ"),
+            ),
             // `enum` compares as JSON: numbers by value, lists and objects member by member.
             (json!({"enum": [1]}), json!(1.0), json!(2)),
             (
@@ -796,6 +828,16 @@ mod tests {
             assert!(!problems[0].contains("was not compiled"), "{problems:?}");
         }
         assert!(found(json!({"uniqueItems": false}), json!([1, 1])).is_empty());
+        assert!(found(json!({"multipleOf": 0}), json!(5)).is_empty());
+        // No branch holds, two as close: Omni's wording reports the first.
+        let doc = json!({"components": {"schemas": {}}});
+        let defs = Definitions::of(&doc).unwrap();
+        let union = json!({"oneOf": [
+            {"type": "object", "required": ["a"]},
+            {"type": "object", "required": ["b"]}
+        ]});
+        let problems = defs.problems(&union, &json!({}));
+        assert_eq!(problems[0].omni().as_deref(), Some("a: Required"));
         // Annotations are not schemas: a pattern in an example or a default is not compiled.
         let doc = json!({"components": {"schemas": {
             "S": {"example": {"pattern": "("}, "default": {"pattern": "("}}
