@@ -382,6 +382,24 @@ mod tests {
             "{bad}"
         );
         assert!(DbtSet::try_parse_from(["x", "--autogen-relationships", "yes"]).is_err());
+        use clap::CommandFactory;
+        let help = DbtSet::command().render_help().to_string();
+        for shown in [
+            "--virtual-schemas <BOOL>",
+            "--project-root <PROJECT_ROOT>",
+            "--ssh-url <SSH_URL>",
+            "(Omni: enableVirtualSchemas)",
+        ] {
+            assert!(help.contains(shown), "{shown}: {help}");
+        }
+        assert!(
+            !help.contains("one of"),
+            "no property has values to list: {help}"
+        );
+        assert!(
+            !help.contains("--rotate-keys <"),
+            "a switch takes no value: {help}"
+        );
     }
 
     #[test]
