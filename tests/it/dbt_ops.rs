@@ -412,9 +412,11 @@ async fn update_config_by_name_checks_each_property_against_the_spec_table() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput { field, .. } if field == "enableVirtualSchemas"),
+        matches!(&err, Error::InvalidInput { field, rule, .. }
+            if field == "enableVirtualSchemas" && rule.contains("set it to true or false")),
         "{err:?}"
     );
+    assert_eq!(config.connection_id(), id(CONN));
     assert!(server.received_requests().await.unwrap().is_empty());
 
     let ok = json!({"success": true, "message": "saved"});
