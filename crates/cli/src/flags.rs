@@ -95,6 +95,26 @@ fn value_of(kind: Kind, text: &str) -> Result<Value, String> {
     })
 }
 
+/// A flag's help: the spec's description, its values when it lists them, and the name `where_`
+/// uses (`YAML` for the environments file, `Omni` for the configuration).
+fn help_of(property: &Property, where_: &str) -> String {
+    let mut help = property.description.trim_end_matches('.').to_owned();
+    if !property.values.is_empty() {
+        help.push_str(&format!(" (one of: {})", property.values.join(", ")));
+    }
+    help.push_str(&format!(" ({where_}: {})", property.json));
+    help
+}
+
+/// A flag's value name: `BOOL`, `N`, or the flag's name in capitals.
+fn value_name_of(property: &Property, flag: &str) -> String {
+    match property.kind {
+        Kind::Boolean => "BOOL".to_owned(),
+        Kind::Integer | Kind::Number => "N".to_owned(),
+        _ => flag.to_ascii_uppercase().replace('-', "_"),
+    }
+}
+
 fn augment(mut cmd: Command, mode: u8) -> Command {
     for property in plan::managed() {
         if (mode == UPDATE && !property.in_update) || (mode != UPDATE && !property.in_create) {
@@ -102,24 +122,10 @@ fn augment(mut cmd: Command, mode: u8) -> Command {
         }
         let long = property.kebab.to_owned();
         let short = short_name(property.kebab);
-        let mut help = property.description.trim_end_matches('.').to_owned();
-        if !property.values.is_empty() {
-            help.push_str(&format!(" (one of: {})", property.values.join(", ")));
-        }
-        help.push_str(&format!(" (YAML: {})", property.json));
-        let value_name = match property.kind {
-            Kind::Boolean => "BOOL".to_owned(),
-            Kind::Integer | Kind::Number => "N".to_owned(),
-            _ => short
-                .as_deref()
-                .unwrap_or(&long)
-                .to_ascii_uppercase()
-                .replace('-', "_"),
-        };
         let mut arg = Arg::new(property.json)
             .long(long.clone())
-            .value_name(value_name)
-            .help(help)
+            .value_name(value_name_of(property, short.as_deref().unwrap_or(&long)))
+            .help(help_of(property, "YAML"))
             .action(ArgAction::Set)
             .value_parser(move |text: &str| parse(property, text));
         if let Some(short) = &short {
@@ -220,22 +226,14 @@ impl Args for DbtConfigArgs {
     fn augment_args(mut cmd: Command) -> Command {
         for property in dbt_config_rows() {
             let name = dbt_flag_name(property.kebab);
-            let mut help = property.description.trim_end_matches('.').to_owned();
-            if !property.values.is_empty() {
-                help.push_str(&format!(" (one of: {})", property.values.join(", ")));
-            }
-            help.push_str(&format!(" (Omni: {})", property.json));
-            let mut arg = Arg::new(property.json).long(name.to_owned()).help(help);
+            let mut arg = Arg::new(property.json)
+                .long(name.to_owned())
+                .help(help_of(property, "Omni"));
             if is_action(property) {
                 arg = arg.action(ArgAction::SetTrue);
             } else {
-                let value_name = match property.kind {
-                    Kind::Boolean => "BOOL".to_owned(),
-                    Kind::Integer | Kind::Number => "N".to_owned(),
-                    _ => name.to_ascii_uppercase().replace('-', "_"),
-                };
                 arg = arg
-                    .value_name(value_name)
+                    .value_name(value_name_of(property, name))
                     .action(ArgAction::Set)
                     .value_parser(move |text: &str| {
                         let value = value_of(property.kind, text)?;

@@ -244,13 +244,7 @@ async fn a_preview_deleted_by_another_run_before_its_update_is_made_again() {
         .into_iter()
         .find(|e| e["name"] == "preview-dev")
         .unwrap();
-    let client = omni_dbt::Client::builder()
-        .with_token(omni_dbt::Token::organization_api_key(
-            &h.fake.tokens().organization_api_key,
-        ))
-        .with_base_url(h.fake.base_url())
-        .build()
-        .unwrap();
+    let client = h.client();
     let envs = client.dbt_environments(h.fake.connection_id());
     for attempt in 0..5 {
         // The update is held back; meanwhile "another run" deletes the preview and makes its own.

@@ -489,13 +489,7 @@ async fn the_apply_recipe_runs_as_written() {
 
     // Changed by hand in Omni: drift.
     let id: omni_dbt::Uuid = staging["id"].as_str().unwrap().parse().unwrap();
-    let client = omni_dbt::Client::builder()
-        .with_token(omni_dbt::Token::organization_api_key(
-            &h.fake.tokens().organization_api_key,
-        ))
-        .with_base_url(h.fake.base_url())
-        .build()
-        .unwrap();
+    let client = h.client();
     client
         .dbt_environments(h.fake.connection_id())
         .update(id)

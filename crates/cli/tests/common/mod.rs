@@ -51,6 +51,18 @@ impl Harness {
         Harness { fake, home }
     }
 
+    /// The library's client on the fake with the Organization API key: a change made "by
+    /// hand in Omni", or by another run.
+    pub fn client(&self) -> omni_dbt::Client {
+        omni_dbt::Client::builder()
+            .with_token(omni_dbt::Token::organization_api_key(
+                &self.fake.tokens().organization_api_key,
+            ))
+            .with_base_url(self.fake.base_url())
+            .build()
+            .unwrap()
+    }
+
     /// Runs the binary with the fake's URL and token file, JSON output, and a clean
     /// environment plus `env`.
     pub async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
