@@ -10,6 +10,7 @@ use crate::{
     call::Call,
     client::confirmed,
     error::{Error, Result},
+    generated::paths,
     generated::types::{
         self, CreateModelSchemaBase, CreateModelSchemaBaseModelKind, ModelsCreateResponseModel,
         ModelsListResponseRecordsItem, SuccessResponse,
@@ -31,6 +32,7 @@ impl ModelBranch {
     pub fn find(&self) -> FindBranch {
         FindBranch {
             call: Call::new(&self.client),
+            path: paths::ModelsList {},
             model_id: self.model_id,
             name: self.name.clone(),
         }
@@ -50,6 +52,7 @@ impl ModelBranch {
     pub fn create(&self) -> CreateBranch {
         CreateBranch {
             call: Call::new(&self.client),
+            path: paths::ModelsCreate {},
             model_id: self.model_id,
             name: self.name.clone(),
             connection_id: None,
@@ -61,41 +64,30 @@ impl ModelBranch {
     pub fn delete(&self) -> DeleteBranch {
         DeleteBranch {
             call: Call::new(&self.client),
-            model_id: self.model_id,
-            name: self.name.clone(),
+            path: paths::ModelsDeleteBranch {
+                model_id: self.model_id,
+                branch_name: self.name.clone(),
+            },
         }
     }
 }
 
-/// The names a branch can have here: not blank, no control characters, and one path segment
-/// (not `.` or `..`: the rule of every path parameter, `crate::path::segment`).
+/// The names a branch can have here: those its delete's path can carry (the spec's
+/// `branchName`, checked as every path parameter that is not a UUID).
 pub(crate) fn check_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() {
-        return Err(Error::invalid("branchName", "must not be empty"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "branchName",
-            "must not contain control characters",
-        ));
-    }
-    crate::path::segment::<crate::generated::types::ApiError>("branchName", name)
-        .map(drop)
-        .map_err(Error::from)
+    crate::validate::path_text("branchName", name)
 }
 
-/// Finds a branch by name. Built by [`ModelBranch::find`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct FindBranch {
-    call: Call,
-    model_id: Uuid,
-    name: String,
+crate::call::builder! {
+    /// Finds a branch by name. Built by [`ModelBranch::find`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct FindBranch for ModelsList {
+        model_id: Uuid,
+        name: String,
+    }
 }
 
 impl FindBranch {
-    crate::call::timeout_setter!();
-
     /// Lists the model's branches of that name (every page) and keeps the exact match: Omni's
     /// `name` filter is not documented as exact. Two branches of one name are an error naming
     /// their ids.
@@ -105,9 +97,8 @@ impl FindBranch {
         let mut found = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let page = crate::call::send!(self.call, |api| {
-                let mut request = api
-                    .models_list()
+            let page = crate::call::send!(self.call, self.path, |request| {
+                let mut request = request
                     .base_model_id(self.model_id)
                     .model_kind(types::ModelsListModelKind::Branch)
                     .name(self.name.clone())
@@ -155,19 +146,17 @@ impl FindBranch {
     }
 }
 
-/// Creates a branch. Built by [`ModelBranch::create`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct CreateBranch {
-    call: Call,
-    model_id: Uuid,
-    name: String,
-    connection_id: Option<Uuid>,
+crate::call::builder! {
+    /// Creates a branch. Built by [`ModelBranch::create`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct CreateBranch for ModelsCreate {
+        model_id: Uuid,
+        name: String,
+        connection_id: Option<Uuid>,
+    }
 }
 
 impl CreateBranch {
-    crate::call::timeout_setter!();
-
     /// The model's connection (Omni's create needs it); without it, `send` looks it up with
     /// one more request.
     pub fn connection_id(mut self, connection_id: Uuid) -> Self {
@@ -203,11 +192,14 @@ impl CreateBranch {
         let made = crate::adopt::create_once(
             || {
                 let sent = body.clone();
-                async { crate::call::send!(self.call, |api| api.models_create().body(sent).send()) }
+                async {
+                    crate::call::send!(self.call, self.path, |request| request.body(sent).send())
+                }
             },
             || {
                 FindBranch {
                     call: self.call.clone(),
+                    path: paths::ModelsList {},
                     model_id: self.model_id,
                     name: self.name.clone(),
                 }
@@ -235,8 +227,10 @@ impl CreateBranch {
     /// The model's connection, from `GET /v1/models?modelId=…`.
     async fn connection_of_model(&self) -> Result<Uuid> {
         let model = self.model_id;
-        let list = crate::call::send!(self.call, |api| api.models_list().model_id(model).send())?
-            .into_inner();
+        let list = crate::call::send!(self.call, paths::ModelsList {}, |request| request
+            .model_id(model)
+            .send())?
+        .into_inner();
         let wanted = model.to_string();
         let record = list
             .records
@@ -270,29 +264,19 @@ fn adopted(found: ModelsListResponseRecordsItem) -> Result<ModelsCreateResponseM
     })
 }
 
-/// Deletes a branch. Built by [`ModelBranch::delete`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct DeleteBranch {
-    call: Call,
-    model_id: Uuid,
-    name: String,
+crate::call::builder! {
+    /// Deletes a branch. Built by [`ModelBranch::delete`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct DeleteBranch for ModelsDeleteBranch {}
 }
 
 impl DeleteBranch {
-    crate::call::timeout_setter!();
-
     /// Sends the delete. A 404 counts as deleted only when an earlier attempt of this call may
     /// have reached Omni (it timed out, lost its connection, or met 502/503/504); otherwise it
     /// is [`Error::NotFound`]. `success: false` is [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<SuccessResponse> {
-        nonnil("modelId", self.model_id)?;
-        check_name(&self.name)?;
-        let (result, record) = crate::call::send_recorded!(self.call, |api| api
-            .models_delete_branch()
-            .model_id(self.model_id)
-            .branch_name(self.name.clone())
-            .send());
+        let (result, record) =
+            crate::call::send_recorded!(self.call, self.path, |request| request.send());
         let value = match result {
             Err(Error::NotFound { .. }) if record.maybe_processed => {
                 return Ok(SuccessResponse { success: true });

@@ -9,11 +9,11 @@ use crate::{
     client::{Client, confirmed},
     error::{Error, Result},
     fields::{self, Kind, Property},
+    generated::paths,
     generated::types::{
         ConnectionsDbtDeleteResponse, ConnectionsDbtGetResponse, ConnectionsDbtUpdateBody,
         ConnectionsDbtUpdateResponse,
     },
-    validate::nonnil,
 };
 
 impl Client {
@@ -69,7 +69,9 @@ impl ConnectionDbt {
     pub fn config(&self) -> GetDbtConfig {
         GetDbtConfig {
             call: Call::new(&self.client),
-            connection_id: self.connection_id,
+            path: paths::ConnectionsDbtGet {
+                connection_id: self.connection_id,
+            },
         }
     }
 
@@ -108,7 +110,9 @@ impl ConnectionDbt {
     pub fn update_config_by_name(&self) -> UpdateDbtConfig {
         UpdateDbtConfig {
             call: Call::new(&self.client),
-            connection_id: self.connection_id,
+            path: paths::ConnectionsDbtUpdate {
+                connection_id: self.connection_id,
+            },
             body: Map::new(),
         }
     }
@@ -117,49 +121,40 @@ impl ConnectionDbt {
     pub fn delete_config(&self) -> DeleteDbtConfig {
         DeleteDbtConfig {
             call: Call::new(&self.client),
-            connection_id: self.connection_id,
+            path: paths::ConnectionsDbtDelete {
+                connection_id: self.connection_id,
+            },
         }
     }
 }
 
-/// Reads a connection's dbt configuration. Built by [`ConnectionDbt::config`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct GetDbtConfig {
-    call: Call,
-    connection_id: Uuid,
+crate::call::builder! {
+    /// Reads a connection's dbt configuration. Built by [`ConnectionDbt::config`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct GetDbtConfig for ConnectionsDbtGet {}
 }
 
 impl GetDbtConfig {
-    crate::call::timeout_setter!();
-
     /// Sends the request.
     pub async fn send(self) -> Result<ConnectionsDbtGetResponse> {
-        nonnil("connectionId", self.connection_id)?;
-        let answer = crate::call::send!(self.call, |api| api
-            .connections_dbt_get()
-            .connection_id(self.connection_id)
-            .send())?;
+        let answer = crate::call::send!(self.call, self.path, |request| request.send())?;
         Ok(answer.into_inner())
     }
 }
 
-/// Stores a connection's dbt configuration. Built by [`ConnectionDbt::update_config`] or
-/// [`ConnectionDbt::update_config_by_name`]. Only what is set is sent (a `default` in the spec
-/// is what Omni does when a property is left out, not a value to write); every value is
-/// checked against the spec's rules ([`fields::dbt_config`]) before anything is sent.
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct UpdateDbtConfig {
-    call: Call,
-    connection_id: Uuid,
-    /// The properties set, by the spec's names.
-    body: Map<String, Value>,
+crate::call::builder! {
+    /// Stores a connection's dbt configuration. Built by [`ConnectionDbt::update_config`] or
+    /// [`ConnectionDbt::update_config_by_name`]. Only what is set is sent (a `default` in the spec
+    /// is what Omni does when a property is left out, not a value to write); every value is
+    /// checked against the spec's rules ([`fields::dbt_config`]) before anything is sent.
+    #[must_use = "nothing is sent until `send`"]
+    pub struct UpdateDbtConfig for ConnectionsDbtUpdate {
+        /// The properties set, by the spec's names.
+        body: Map<String, Value>,
+    }
 }
 
 impl UpdateDbtConfig {
-    crate::call::timeout_setter!();
-
     fn with(mut self, property: &str, value: Value) -> Self {
         self.body.insert(property.to_owned(), value);
         self
@@ -209,7 +204,6 @@ impl UpdateDbtConfig {
     /// The body, every value checked against the spec's rules and every required property
     /// present (the error names the first that is not).
     fn body(&self) -> Result<ConnectionsDbtUpdateBody> {
-        nonnil("connectionId", self.connection_id)?;
         for row in fields::dbt_config().iter().filter(|r| r.in_update) {
             match self.body.get(row.json) {
                 Some(value) => row
@@ -236,11 +230,7 @@ impl UpdateDbtConfig {
     /// [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<ConnectionsDbtUpdateResponse> {
         let body = self.body()?;
-        let value = crate::call::send!(self.call, |api| api
-            .connections_dbt_update()
-            .connection_id(self.connection_id)
-            .body(body)
-            .send())?;
+        let value = crate::call::send!(self.call, self.path, |request| request.body(body).send())?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, Some(&answer.message))?;
@@ -265,24 +255,16 @@ fn row(property: &str) -> Result<&'static Property> {
         })
 }
 
-/// Removes a connection's dbt configuration. Built by [`ConnectionDbt::delete_config`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct DeleteDbtConfig {
-    call: Call,
-    connection_id: Uuid,
+crate::call::builder! {
+    /// Removes a connection's dbt configuration. Built by [`ConnectionDbt::delete_config`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct DeleteDbtConfig for ConnectionsDbtDelete {}
 }
 
 impl DeleteDbtConfig {
-    crate::call::timeout_setter!();
-
     /// Sends the delete. `success: false` is [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<ConnectionsDbtDeleteResponse> {
-        nonnil("connectionId", self.connection_id)?;
-        let value = crate::call::send!(self.call, |api| api
-            .connections_dbt_delete()
-            .connection_id(self.connection_id)
-            .send())?;
+        let value = crate::call::send!(self.call, self.path, |request| request.send())?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, Some(&answer.message))?;

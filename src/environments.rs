@@ -15,7 +15,7 @@ use crate::{
         VariableChange, VariableUpdate,
     },
     error::{Error, Result},
-    generated::types,
+    generated::{paths, types},
     paging::{self, PagedRequest},
     validate::{nonnil, spec_rule},
 };
@@ -129,7 +129,9 @@ impl DbtEnvironments {
     pub fn list(&self) -> ListEnvironments {
         ListEnvironments {
             call: Call::new(&self.client),
-            connection_id: self.connection_id,
+            path: paths::ConnectionsDbtEnvironmentsList {
+                connection_id: self.connection_id,
+            },
             cursor: None,
             page_size: None,
             sort: None,
@@ -145,7 +147,9 @@ impl DbtEnvironments {
     ) -> CreateEnvironment {
         CreateEnvironment {
             call: Call::new(&self.client),
-            connection_id: self.connection_id,
+            path: paths::ConnectionsDbtEnvironmentsCreate {
+                connection_id: self.connection_id,
+            },
             body: types::DbtEnvironmentCreateBody::new(name.into(), target_schema.into()),
             variables: Vec::new(),
             adopting: false,
@@ -166,8 +170,10 @@ impl DbtEnvironments {
     pub fn update(&self, environment_id: Uuid) -> UpdateEnvironment {
         UpdateEnvironment {
             call: Call::new(&self.client),
-            connection_id: self.connection_id,
-            environment_id,
+            path: paths::ConnectionsDbtEnvironmentsUpdate {
+                connection_id: self.connection_id,
+                environment_id,
+            },
             body: UpdateBody::default(),
             variables: Vec::new(),
             by_name: Vec::new(),
@@ -199,27 +205,26 @@ impl DbtEnvironments {
     pub fn delete(&self, environment_id: Uuid) -> DeleteEnvironment {
         DeleteEnvironment {
             call: Call::new(&self.client),
-            connection_id: self.connection_id,
-            environment_id,
+            path: paths::ConnectionsDbtEnvironmentsDelete {
+                connection_id: self.connection_id,
+                environment_id,
+            },
         }
     }
 }
 
-/// Lists environments: one page with [`send`](Self::send), every page with
-/// [`stream`](Self::stream) or [`all`](Self::all).
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`, `stream` or `all`"]
-pub struct ListEnvironments {
-    call: Call,
-    connection_id: Uuid,
-    cursor: Option<String>,
-    page_size: Option<u32>,
-    sort: Option<SortDirection>,
+crate::call::builder! {
+    /// Lists environments: one page with [`send`](Self::send), every page with
+    /// [`stream`](Self::stream) or [`all`](Self::all).
+    #[must_use = "nothing is sent until `send`, `stream` or `all`"]
+    pub struct ListEnvironments for ConnectionsDbtEnvironmentsList {
+        cursor: Option<String>,
+        page_size: Option<u32>,
+        sort: Option<SortDirection>,
+    }
 }
 
 impl ListEnvironments {
-    crate::call::timeout_setter!();
-
     /// Records per page, 1 to 100 (Omni's default is 20).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
@@ -240,22 +245,19 @@ impl ListEnvironments {
 
     /// Fetches one page.
     pub async fn send(self) -> Result<Page> {
-        nonnil("connectionId", self.connection_id)?;
         paging::check_page_size(
             self.page_size,
             types::CONNECTIONS_DBT_ENVIRONMENTS_LIST_MAX_PAGE_SIZE,
         )?;
         let Self {
             call,
-            connection_id,
+            path,
             cursor,
             page_size,
             sort,
         } = self;
-        let answer = crate::call::send!(call, |api| {
-            let mut request = api
-                .connections_dbt_environments_list()
-                .connection_id(connection_id);
+        let answer = crate::call::send!(call, path, |request| {
+            let mut request = request;
             if let Some(cursor) = cursor {
                 request = request.cursor(cursor);
             }
@@ -308,25 +310,24 @@ impl PagedRequest for ListEnvironments {
     }
 }
 
-/// Creates an environment. Built by [`DbtEnvironments::create`].
-///
-/// A setter for every optional property of the spec's `DbtEnvironmentCreateBody` is generated
-/// (`owner_id`, `target_database`, `target_name`, `target_role`, and whatever Omni adds); what
-/// is not set is not sent. Variables are added here.
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct CreateEnvironment {
-    call: Call,
-    connection_id: Uuid,
-    // The generated setters fill this.
-    pub(crate) body: types::DbtEnvironmentCreateBody,
-    variables: Vec<NewVariable>,
-    adopting: bool,
-    /// The plain variable whose value, with the name, makes environments copies of one
-    /// another ([`copies_marked_by`](Self::copies_marked_by)).
-    copies_by: Option<String>,
-    /// Whether the copies are checked after the create ([`one_copy_per`](Self::one_copy_per)).
-    check_copies: bool,
+crate::call::builder! {
+    /// Creates an environment. Built by [`DbtEnvironments::create`].
+    ///
+    /// A setter for every optional property of the spec's `DbtEnvironmentCreateBody` is
+    /// generated (`owner_id`, `target_database`, `target_name`, `target_role`, and whatever
+    /// Omni adds); what is not set is not sent. Variables are added here.
+    #[must_use = "nothing is sent until `send`"]
+    pub struct CreateEnvironment for ConnectionsDbtEnvironmentsCreate {
+        // The generated setters fill this.
+        pub(crate) body: types::DbtEnvironmentCreateBody,
+        variables: Vec<NewVariable>,
+        adopting: bool,
+        /// The plain variable whose value, with the name, makes environments copies of one
+        /// another ([`copies_marked_by`](Self::copies_marked_by)).
+        copies_by: Option<String>,
+        /// Whether the copies are checked after the create ([`one_copy_per`](Self::one_copy_per)).
+        check_copies: bool,
+    }
 }
 
 impl CreateEnvironment {
@@ -358,8 +359,6 @@ impl CreateEnvironment {
         Ok(())
     }
 
-    crate::call::timeout_setter!();
-
     /// Add a variable whose value Omni returns when read.
     pub fn add_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.variable(NewVariable::plain(name, value))
@@ -383,7 +382,7 @@ impl CreateEnvironment {
     }
 
     fn body(&self) -> Result<types::DbtEnvironmentCreateBody> {
-        nonnil("connectionId", self.connection_id)?;
+        self.path.check()?;
         let mut body = self.body.clone();
         body.validate().map_err(Error::from)?;
         if !body.owner_id.is_unchanged() {
@@ -509,7 +508,7 @@ impl CreateEnvironment {
         let Some((variable, _)) = self.marker() else {
             return Ok(made);
         };
-        let envs = DbtEnvironments::new(self.call.client.clone(), self.connection_id);
+        let envs = DbtEnvironments::new(self.call.client.clone(), self.path.connection_id);
         let mut followed = made.clone();
         let mut round = 1;
         loop {
@@ -543,7 +542,7 @@ impl CreateEnvironment {
             || self.clone().send_once(),
             || async {
                 let mut found: Vec<DbtEnvironment> =
-                    DbtEnvironments::new(self.call.client.clone(), self.connection_id)
+                    DbtEnvironments::new(self.call.client.clone(), self.path.connection_id)
                         .list()
                         .all()
                         .await?
@@ -591,8 +590,8 @@ impl CreateEnvironment {
                 differing.insert(key.clone(), value.clone());
             }
         }
-        let mut update =
-            DbtEnvironments::new(self.call.client.clone(), self.connection_id).update_from(&env);
+        let mut update = DbtEnvironments::new(self.call.client.clone(), self.path.connection_id)
+            .update_from(&env);
         // The create and update bodies are derived from one resource's schema: a differing
         // create field is the update field of the same name (unknown ones are left out).
         update.body =
@@ -619,52 +618,46 @@ impl CreateEnvironment {
 
     async fn send_once(self) -> Result<DbtEnvironment> {
         let body = self.body()?;
-        let answer = crate::call::send!(self.call, |api| api
-            .connections_dbt_environments_create()
-            .connection_id(self.connection_id)
-            .body(body)
-            .send())?;
+        let answer = crate::call::send!(self.call, self.path, |request| request.body(body).send())?;
         Ok(answer.into_inner())
     }
 }
 
-/// Changes an environment. Built by [`DbtEnvironments::update`].
-///
-/// Each nullable field has three states: not called (absent from the JSON, unchanged),
-/// cleared (`None` or `clear_*`, sent as `null`), or set (sent as the value).
-///
-/// ```
-/// # async fn demo(client: omni_dbt::Client, conn: omni_dbt::Uuid, env: omni_dbt::Uuid) -> omni_dbt::Result<()> {
-/// let updated = client
-///     .dbt_environments(conn)
-///     .update(env)
-///     .target_schema("dbt_pr_42")
-///     .target_role(None)              // sends "targetRole": null
-///     .add_variable("DBT_THREADS", "8")
-///     .send()
-///     .await?;
-/// println!("{} now builds into {}", updated.name, updated.target_schema);
-/// # Ok(()) }
-/// ```
-///
-/// A setter for every property of the spec's `DbtEnvironmentUpdateBody` is generated (`name`,
-/// `target_schema`, `owner_id`, `target_database`, …, and whatever Omni adds, e.g.
-/// `is_deferral_enabled`); only what is called is sent. Variables are changed here.
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct UpdateEnvironment {
-    call: Call,
-    connection_id: Uuid,
-    environment_id: Uuid,
-    // The generated setters fill this; variables are kept apart, as redacting models.
-    pub(crate) body: UpdateBody,
-    variables: Vec<VariableChange>,
-    /// Variables set by name (redacting models), resolved against the current ones.
-    by_name: Vec<NewVariable>,
-    /// The environment as the caller fetched it (`update_from`), else looked up when needed.
-    current: Option<Box<DbtEnvironment>>,
-    /// Send only what is set, as Omni's docs allow (`partial`).
-    partial: bool,
+crate::call::builder! {
+    /// Changes an environment. Built by [`DbtEnvironments::update`].
+    ///
+    /// Each nullable field has three states: not called (absent from the JSON, unchanged),
+    /// cleared (`None` or `clear_*`, sent as `null`), or set (sent as the value).
+    ///
+    /// ```
+    /// # async fn demo(client: omni_dbt::Client, conn: omni_dbt::Uuid, env: omni_dbt::Uuid) -> omni_dbt::Result<()> {
+    /// let updated = client
+    ///     .dbt_environments(conn)
+    ///     .update(env)
+    ///     .target_schema("dbt_pr_42")
+    ///     .target_role(None)              // sends "targetRole": null
+    ///     .add_variable("DBT_THREADS", "8")
+    ///     .send()
+    ///     .await?;
+    /// println!("{} now builds into {}", updated.name, updated.target_schema);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A setter for every property of the spec's `DbtEnvironmentUpdateBody` is generated (`name`,
+    /// `target_schema`, `owner_id`, `target_database`, …, and whatever Omni adds, e.g.
+    /// `is_deferral_enabled`); only what is called is sent. Variables are changed here.
+    #[must_use = "nothing is sent until `send`"]
+    pub struct UpdateEnvironment for ConnectionsDbtEnvironmentsUpdate {
+        // The generated setters fill this; variables are kept apart, as redacting models.
+        pub(crate) body: UpdateBody,
+        variables: Vec<VariableChange>,
+        /// Variables set by name (redacting models), resolved against the current ones.
+        by_name: Vec<NewVariable>,
+        /// The environment as the caller fetched it (`update_from`), else looked up when needed.
+        current: Option<Box<DbtEnvironment>>,
+        /// Send only what is set, as Omni's docs allow (`partial`).
+        partial: bool,
+    }
 }
 
 impl UpdateEnvironment {
@@ -684,8 +677,6 @@ impl UpdateEnvironment {
         self.body.set_property(property, value)?;
         Ok(())
     }
-
-    crate::call::timeout_setter!();
 
     /// Create a variable whose value Omni returns when read.
     pub fn add_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -780,18 +771,18 @@ impl UpdateEnvironment {
 
     /// The environment as Omni has it now, from the list (pages of 100).
     async fn look_up(&self) -> Result<DbtEnvironment> {
-        let found = DbtEnvironments::new(self.call.client.clone(), self.connection_id)
+        let found = DbtEnvironments::new(self.call.client.clone(), self.path.connection_id)
             .list()
             .page_size(100)
             .stream()
-            .try_filter(|env| std::future::ready(env.id == self.environment_id));
+            .try_filter(|env| std::future::ready(env.id == self.path.environment_id));
         std::pin::pin!(found)
             .try_next()
             .await?
             .ok_or_else(|| Error::NotFound {
                 resource: Some(format!(
                     "dbt environment {} on connection {}",
-                    self.environment_id, self.connection_id
+                    self.path.environment_id, self.path.connection_id
                 )),
                 detail: None,
             })
@@ -803,8 +794,7 @@ impl UpdateEnvironment {
         mut body: UpdateBody,
         variables: &[VariableChange],
     ) -> Result<UpdateBody> {
-        nonnil("connectionId", self.connection_id)?;
-        nonnil("environmentId", self.environment_id)?;
+        self.path.check()?;
         body.variables = generated_variables(variables)?;
         if body.is_empty() {
             return Err(Error::invalid("body", "must change at least one field"));
@@ -840,28 +830,18 @@ impl UpdateEnvironment {
         let body = self.checked_body(body, &changes)?;
         // Whether it is retried is decided by the hook (`retry::request_is_repeatable`), the
         // same for `Client::api()`.
-        let answer = crate::call::send!(self.call, |api| api
-            .connections_dbt_environments_update()
-            .connection_id(self.connection_id)
-            .environment_id(self.environment_id)
-            .body(body)
-            .send());
+        let answer = crate::call::send!(self.call, self.path, |request| request.body(body).send());
         Ok(answer?.into_inner())
     }
 }
 
-/// Deletes an environment. Built by [`DbtEnvironments::delete`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct DeleteEnvironment {
-    call: Call,
-    connection_id: Uuid,
-    environment_id: Uuid,
+crate::call::builder! {
+    /// Deletes an environment. Built by [`DbtEnvironments::delete`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct DeleteEnvironment for ConnectionsDbtEnvironmentsDelete {}
 }
 
 impl DeleteEnvironment {
-    crate::call::timeout_setter!();
-
     /// Sends the delete. Omni's `{success: false}` becomes [`Error::UnexpectedResponse`].
     ///
     /// A 404 counts as deleted only when an earlier attempt of this call may have reached Omni
@@ -869,14 +849,8 @@ impl DeleteEnvironment {
     /// environment; a 404 about the connection, or to a first attempt, is
     /// [`Error::NotFound`].
     pub async fn send(self) -> Result<Deleted> {
-        nonnil("connectionId", self.connection_id)?;
-        nonnil("environmentId", self.environment_id)?;
-        let (connection, environment) = (self.connection_id, self.environment_id);
-        let (result, record) = crate::call::send_recorded!(self.call, |api| api
-            .connections_dbt_environments_delete()
-            .connection_id(connection)
-            .environment_id(environment)
-            .send());
+        let (result, record) =
+            crate::call::send_recorded!(self.call, self.path, |request| request.send());
         let value = match result {
             Err(Error::NotFound { detail, .. })
                 if record.maybe_processed && about_environment(detail.as_deref()) =>

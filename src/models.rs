@@ -10,7 +10,10 @@ use crate::{
     client::{Client, confirmed},
     data::{Page, SortDirection, WirePageInfo},
     error::{Error, Result},
-    generated::types::{self, DbtExposureWithMeta, ModelsBranchDbtBody, SuccessResponse},
+    generated::{
+        paths,
+        types::{self, DbtExposureWithMeta, ModelsBranchDbtBody, SuccessResponse},
+    },
     paging::{self, PagedRequest},
     validate::nonnil,
 };
@@ -56,7 +59,9 @@ impl Model {
     pub fn dbt_exposures(&self) -> ListExposures {
         ListExposures {
             call: Call::new(&self.client),
-            model_id: self.model_id,
+            path: paths::ModelsDbtExposures {
+                model_id: self.model_id,
+            },
             branch_id: None,
             cursor: None,
             page_size: None,
@@ -75,23 +80,20 @@ impl Model {
     }
 }
 
-/// Lists a model's dbt exposures: one page with [`send`](Self::send), every page with
-/// [`stream`](Self::stream) or [`all`](Self::all). Built by [`Model::dbt_exposures`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`, `stream` or `all`"]
-pub struct ListExposures {
-    call: Call,
-    model_id: Uuid,
-    branch_id: Option<Uuid>,
-    cursor: Option<String>,
-    page_size: Option<u32>,
-    sort: Option<SortDirection>,
-    sort_field: Option<String>,
+crate::call::builder! {
+    /// Lists a model's dbt exposures: one page with [`send`](Self::send), every page with
+    /// [`stream`](Self::stream) or [`all`](Self::all). Built by [`Model::dbt_exposures`].
+    #[must_use = "nothing is sent until `send`, `stream` or `all`"]
+    pub struct ListExposures for ModelsDbtExposures {
+        branch_id: Option<Uuid>,
+        cursor: Option<String>,
+        page_size: Option<u32>,
+        sort: Option<SortDirection>,
+        sort_field: Option<String>,
+    }
 }
 
 impl ListExposures {
-    crate::call::timeout_setter!();
-
     /// The exposures of this model branch instead of the shared model.
     pub fn branch_id(mut self, branch_id: Uuid) -> Self {
         self.branch_id = Some(branch_id);
@@ -124,22 +126,21 @@ impl ListExposures {
 
     /// Fetches one page.
     pub async fn send(self) -> Result<Page<DbtExposureWithMeta>> {
-        nonnil("modelId", self.model_id)?;
         if let Some(branch) = self.branch_id {
             nonnil("branch_id", branch)?;
         }
         paging::check_page_size(self.page_size, types::MODELS_DBT_EXPOSURES_MAX_PAGE_SIZE)?;
         let Self {
             call,
-            model_id,
+            path,
             branch_id,
             cursor,
             page_size,
             sort,
             sort_field,
         } = self;
-        let list = crate::call::send!(call, |api| {
-            let mut request = api.models_dbt_exposures().model_id(model_id);
+        let list = crate::call::send!(call, path, |request| {
+            let mut request = request;
             if let Some(branch) = branch_id {
                 request = request.branch_id(branch);
             }
@@ -217,29 +218,27 @@ impl ModelBranch {
         UseDbtEnvironment {
             // Retried like an idempotent request: see `retry::request_is_repeatable`.
             call: Call::new(&self.client),
-            model_id: self.model_id,
-            branch: self.name.clone(),
+            path: paths::ModelsBranchDbt {
+                model_id: self.model_id,
+                branch_name: self.name.clone(),
+            },
             environment_id,
             dbt_git_branch: None,
         }
     }
 }
 
-/// Points a model branch at a dbt environment. Built by
-/// [`ModelBranch::use_dbt_environment`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct UseDbtEnvironment {
-    call: Call,
-    model_id: Uuid,
-    branch: String,
-    environment_id: Uuid,
-    dbt_git_branch: Option<String>,
+crate::call::builder! {
+    /// Points a model branch at a dbt environment. Built by
+    /// [`ModelBranch::use_dbt_environment`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct UseDbtEnvironment for ModelsBranchDbt {
+        environment_id: Uuid,
+        dbt_git_branch: Option<String>,
+    }
 }
 
 impl UseDbtEnvironment {
-    crate::call::timeout_setter!();
-
     /// Read the dbt project from this git branch (when it differs from the environment's).
     pub fn dbt_git_branch(mut self, branch: impl Into<String>) -> Self {
         self.dbt_git_branch = Some(branch.into());
@@ -247,8 +246,7 @@ impl UseDbtEnvironment {
     }
 
     fn body(&self) -> Result<ModelsBranchDbtBody> {
-        nonnil("modelId", self.model_id)?;
-        crate::branches::check_name(&self.branch)?;
+        self.path.check()?;
         nonnil("dbt_environment_id", self.environment_id)?;
         if self.dbt_git_branch.as_deref().is_some_and(str::is_empty) {
             return Err(Error::invalid(
@@ -265,12 +263,7 @@ impl UseDbtEnvironment {
     /// Validates and sends the request. `success: false` is [`Error::UnexpectedResponse`].
     pub async fn send(self) -> Result<SuccessResponse> {
         let body = self.body()?;
-        let value = crate::call::send!(self.call, |api| api
-            .models_branch_dbt()
-            .model_id(self.model_id)
-            .branch_name(self.branch.clone())
-            .body(body)
-            .send())?;
+        let value = crate::call::send!(self.call, self.path, |request| request.body(body).send())?;
         let status = value.status().as_u16();
         let answer = value.into_inner();
         confirmed(answer.success, status, None)?;

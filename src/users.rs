@@ -66,22 +66,21 @@ impl Users {
     pub fn by_email(&self, email: impl Into<String>) -> FindUser {
         FindUser {
             call: Call::new(&self.client),
+            path: crate::generated::paths::ScimUsersList {},
             email: email.into(),
         }
     }
 }
 
-/// Finds a user by email. Built by [`Users::by_email`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send`"]
-pub struct FindUser {
-    call: Call,
-    email: String,
+crate::call::builder! {
+    /// Finds a user by email. Built by [`Users::by_email`].
+    #[must_use = "nothing is sent until `send`"]
+    pub struct FindUser for ScimUsersList {
+        email: String,
+    }
 }
 
 impl FindUser {
-    crate::call::timeout_setter!();
-
     /// The SCIM filter for the email: a SCIM string literal, `"` and `\` escaped, so that an
     /// email cannot widen the filter.
     fn filter(&self) -> Result<String> {
@@ -115,9 +114,10 @@ impl FindUser {
                 "finding users by email needs an Organization API key (Omni's SCIM API does not take personal access tokens)",
             ));
         }
-        let list =
-            crate::call::send!(self.call, |api| api.scim_users_list().filter(filter).send())?
-                .into_inner();
+        let list = crate::call::send!(self.call, self.path, |request| request
+            .filter(filter)
+            .send())?
+        .into_inner();
         let email = self.email.trim();
         let mut found: Vec<ScimUserResponse> = list
             .resources

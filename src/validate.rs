@@ -24,3 +24,17 @@ pub(crate) fn nonnil(field: &str, id: Uuid) -> Result<()> {
         Ok(())
     }
 }
+
+/// A path parameter that is not a UUID (`branchName`): not blank, no control characters, and
+/// one path segment (not `.` or `..`: the rule of every such parameter, `crate::path::segment`).
+pub(crate) fn path_text(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    crate::path::segment::<crate::generated::types::ApiError>(field, value)
+        .map(drop)
+        .map_err(Error::from)
+}

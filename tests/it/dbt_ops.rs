@@ -437,3 +437,107 @@ async fn update_config_by_name_checks_each_property_against_the_spec_table() {
     want.as_object_mut().unwrap().remove("dbtVersion");
     assert_eq!(body(&req), want);
 }
+
+/// Every builder checks each of its operation's path parameters (the checks are generated
+/// from the spec's parameters, `crates/codegen/src/paths.rs`): a nil UUID or a blank name is
+/// refused under the spec's name of the parameter, and nothing is sent.
+#[tokio::test]
+async fn every_builder_refuses_a_path_parameter_by_the_specs_name_before_sending() {
+    let server = MockServer::start().await;
+    let client = org_client(&server);
+    let nil = omni_dbt::Uuid::nil();
+    let refusal = |result: omni_dbt::Result<()>| match result {
+        Err(Error::InvalidInput { field, rule, .. }) => format!("{field}: {rule}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    };
+    let cases: Vec<(&str, omni_dbt::Result<()>)> = vec![
+        (
+            "connectionId: must not be the nil UUID",
+            client.dbt(nil).config().send().await.map(drop),
+        ),
+        (
+            "connectionId: must not be the nil UUID",
+            client.dbt(nil).delete_config().send().await.map(drop),
+        ),
+        (
+            "connectionId: must not be the nil UUID",
+            client.dbt_environments(nil).list().send().await.map(drop),
+        ),
+        (
+            "connectionId: must not be the nil UUID",
+            client
+                .dbt_environments(nil)
+                .create("a", "b")
+                .send()
+                .await
+                .map(drop),
+        ),
+        (
+            "connectionId: must not be the nil UUID",
+            client
+                .dbt_environments(nil)
+                .delete(id(ENV))
+                .send()
+                .await
+                .map(drop),
+        ),
+        (
+            "environmentId: must not be the nil UUID",
+            client
+                .dbt_environments(id(CONN))
+                .delete(nil)
+                .send()
+                .await
+                .map(drop),
+        ),
+        (
+            "environmentId: must not be the nil UUID",
+            client
+                .dbt_environments(id(CONN))
+                .update(nil)
+                .partial()
+                .name("x")
+                .send()
+                .await
+                .map(drop),
+        ),
+        (
+            "modelId: must not be the nil UUID",
+            client.model(nil).dbt_exposures().send().await.map(drop),
+        ),
+        (
+            "modelId: must not be the nil UUID",
+            client
+                .model(nil)
+                .branch("b")
+                .delete()
+                .send()
+                .await
+                .map(drop),
+        ),
+        (
+            "branchName: must not be empty",
+            client
+                .model(id(MODEL))
+                .branch(" ")
+                .delete()
+                .send()
+                .await
+                .map(drop),
+        ),
+        (
+            "branchName: must not contain control characters",
+            client
+                .model(id(MODEL))
+                .branch("a\u{1b}b")
+                .use_dbt_environment(id(ENV))
+                .send()
+                .await
+                .map(drop),
+        ),
+    ];
+    for (expected, result) in cases {
+        assert_eq!(refusal(result), expected);
+    }
+    assert_eq!(request_count(&server).await, 0, "nothing may be sent");
+}

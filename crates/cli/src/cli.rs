@@ -315,14 +315,9 @@ pub enum DbtCommand {
     Set {
         #[command(flatten)]
         connection: ConnectionArg,
-        /// One flag per property of the configuration, from Omni's spec.
+        /// One flag per property of the configuration, from Omni's spec, and `--replace`.
         #[command(flatten)]
         config: crate::flags::DbtConfigArgs,
-        /// Send only what is given: the whole configuration is replaced (what Omni requires
-        /// must then be given: --ssh-url, --branch, --autogen-relationships and
-        /// --virtual-schemas today).
-        #[arg(long)]
-        replace: bool,
     },
     /// Remove the configuration.
     #[command(after_help = "Examples:\n  omni-dbt dbt delete --yes")]

@@ -193,11 +193,17 @@ impl<const MODE: u8> FromArgMatches for PropertyArgs<MODE> {
 /// property `PUT .../dbt` takes (`--ssh-url`, `--branch`, and whatever Omni adds), a switch for
 /// a boolean Omni does not read back (an action, like `--rotate-keys`). A name starting
 /// `enable-` or ending `-path` also goes without it (`--virtual-schemas`, `--project-root`,
-/// today's names), the full name staying an alias.
+/// today's names), the full name staying an alias. `--replace`'s help names the flags of the
+/// properties the spec requires.
 #[derive(Clone, Debug, Default)]
 pub struct DbtConfigArgs {
     pub given: Vec<(&'static Property, Value)>,
+    /// `--replace`: send only what is given.
+    pub replace: bool,
 }
+
+/// The id of `--replace` (not a property's JSON name: those are camel case).
+const REPLACE: &str = "replace";
 
 /// The configuration's properties a `PUT` sets.
 fn dbt_config_rows() -> impl Iterator<Item = &'static Property> {
@@ -246,7 +252,20 @@ impl Args for DbtConfigArgs {
             }
             cmd = cmd.arg(arg);
         }
-        cmd
+        let required: Vec<String> = dbt_config_rows()
+            .filter(|p| p.required)
+            .map(dbt_flag)
+            .collect();
+        cmd.arg(
+            Arg::new(REPLACE)
+                .long(REPLACE)
+                .action(ArgAction::SetTrue)
+                .help(format!(
+                    "Send only what is given: the whole configuration is replaced (what Omni \
+                     requires must then be given: {})",
+                    required.join(", ")
+                )),
+        )
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
@@ -266,7 +285,10 @@ impl FromArgMatches for DbtConfigArgs {
                 given.push((property, value.clone()));
             }
         }
-        Ok(DbtConfigArgs { given })
+        Ok(DbtConfigArgs {
+            given,
+            replace: matches.get_flag(REPLACE),
+        })
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -364,6 +386,9 @@ mod tests {
         assert!(given.contains(&("projectRootPath", Value::from("dbt"))));
         assert!(given.contains(&("rotateKeys", Value::Bool(true))));
         assert_eq!(given.len(), 4);
+        assert!(!set.config.replace);
+        let replace = DbtSet::try_parse_from(["x", "--replace"]).unwrap();
+        assert!(replace.config.replace && replace.config.given.is_empty());
         // The spec's rules, said for the flag.
         let bad = DbtSet::try_parse_from(["x", "--project-root", "/abs"])
             .unwrap_err()
@@ -387,6 +412,8 @@ mod tests {
             "--project-root <PROJECT_ROOT>",
             "--ssh-url <SSH_URL>",
             "(Omni: enableVirtualSchemas)",
+            // The required properties' flags, in the table's order.
+            "must then be given: --autogen-relationships, --branch, --virtual-schemas, --ssh-url)",
         ] {
             assert!(help.contains(shown), "{shown}: {help}");
         }

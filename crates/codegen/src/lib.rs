@@ -7,6 +7,7 @@ use serde_json::Value;
 
 pub mod derive;
 pub mod environments_file;
+pub mod paths;
 pub mod requests;
 
 /// Schemas replaced by hand-written models in the `omni-dbt` crate, each with its reason. Every
@@ -209,7 +210,7 @@ fn keep_schemas(doc: &mut Value, keep: &std::collections::BTreeSet<String>) {
     }
 }
 
-const METHODS: [&str; 8] = [
+pub(crate) const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
@@ -272,6 +273,10 @@ fn generate_unguarded(spec: &openapiv3::OpenAPI, doc: &Value) -> Result<String, 
     // How each request is built (no `api-version` header, UUIDs in paths unencoded, every other
     // path parameter one checked segment): see [`requests`]. No signature changes.
     requests::apply(&mut file, doc);
+    // Every operation's path parameters, for the crate's builders (see [`paths`]).
+    let paths_file: syn::File = syn::parse_str(&paths::generate(doc)?)
+        .map_err(|e| format!("internal: the paths module does not parse: {e}"))?;
+    file.items.extend(paths_file.items);
     let derived_source = if derived.len() == derive::DERIVED.len() {
         derive::generate(doc, REPLACEMENTS)?
     } else {

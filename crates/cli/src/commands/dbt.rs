@@ -83,8 +83,8 @@ pub async fn run(ctx: &Context, command: DbtCommand) -> Result<(), Failure> {
         DbtCommand::Set {
             connection: c,
             config,
-            replace,
         } => {
+            let replace = config.replace;
             let connection = connection(&c)?;
             // What Omni has now (nothing with --replace): what is not given stays as it is.
             let now = if replace {
@@ -208,6 +208,7 @@ mod tests {
         .unwrap();
         let config = DbtConfigArgs {
             given: vec![(row("branch"), json!("release"))],
+            replace: false,
         };
         let next = merged(&config, Some(&now), false).unwrap();
         let get = |json: &str| next.iter().find(|(p, _)| p.json == json).map(|(_, v)| v);
