@@ -131,38 +131,32 @@ pub fn generate(doc: &Value, replaced: &[(&str, &str)]) -> Result<String, String
 /// (its `maximum`), as `<OPERATION_ID>_MAX_PAGE_SIZE: Option<u32>` (`None` without one): what
 /// a list that reads every page asks for, read from the spec rather than written by hand.
 fn page_sizes(out: &mut String, doc: &Value) {
-    let paths = doc.get("paths").and_then(Value::as_object);
-    for item in paths.into_iter().flat_map(|p| p.values()) {
-        let Some(item) = item.as_object() else {
+    for (_, _, operation, _) in crate::operations(doc) {
+        let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
             continue;
         };
-        for operation in item.values().filter_map(Value::as_object) {
-            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
-                continue;
-            };
-            let page_size = operation
-                .get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|p| p["name"] == "pageSize" && p["in"] == "query");
-            let Some(parameter) = page_size else { continue };
-            let maximum = parameter
-                .pointer("/schema/maximum")
-                .and_then(Value::as_f64)
-                .filter(|m| m.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(m));
-            let constant = field_name(id).to_ascii_uppercase();
-            let value = match maximum {
-                // An integral value in range, checked above.
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                Some(m) => format!("Some({})", m as u32),
-                None => "None".to_owned(),
-            };
-            out.push_str(&format!(
-                "/// The largest `pageSize` the spec allows `{id}` (its `maximum`).\n\
-                 pub const {constant}_MAX_PAGE_SIZE: ::std::option::Option<u32> = {value};\n"
-            ));
-        }
+        let page_size = operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "pageSize" && p["in"] == "query");
+        let Some(parameter) = page_size else { continue };
+        let maximum = parameter
+            .pointer("/schema/maximum")
+            .and_then(Value::as_f64)
+            .filter(|m| m.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(m));
+        let constant = field_name(id).to_ascii_uppercase();
+        let value = match maximum {
+            // An integral value in range, checked above.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Some(m) => format!("Some({})", m as u32),
+            None => "None".to_owned(),
+        };
+        out.push_str(&format!(
+            "/// The largest `pageSize` the spec allows `{id}` (its `maximum`).\n\
+             pub const {constant}_MAX_PAGE_SIZE: ::std::option::Option<u32> = {value};\n"
+        ));
     }
 }
 

@@ -210,7 +210,34 @@ fn keep_schemas(doc: &mut Value, keep: &std::collections::BTreeSet<String>) {
     }
 }
 
-pub(crate) const METHODS: [&str; 8] = [
+/// `(path, method, operation, the path item's shared parameters)` for every operation of
+/// `doc`, in the document's order.
+pub(crate) fn operations(doc: &Value) -> Vec<(&str, &str, &Value, Option<&Value>)> {
+    let mut all = Vec::new();
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for (method, operation) in item {
+            if METHODS.contains(&method.as_str()) {
+                all.push((
+                    path.as_str(),
+                    method.as_str(),
+                    operation,
+                    item.get("parameters"),
+                ));
+            }
+        }
+    }
+    all
+}
+
+const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
@@ -372,32 +399,22 @@ const CLIENT_METHODS: &[&str] = &[
 pub fn check_operation_names(doc: &Value) -> Result<(), String> {
     let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     let mut faults = Vec::new();
-    for (path, item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        for (method, operation) in item.as_object().into_iter().flatten() {
-            if !METHODS.contains(&method.as_str()) {
-                continue;
-            }
-            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
-                continue;
-            };
-            let pointer = format!("/paths/{}/{method}/operationId", escape(path));
-            let name = derive::field_name(id).trim_end_matches('_').to_owned();
-            if CLIENT_METHODS.contains(&name.as_str()) {
-                faults.push(format!(
-                    "operationId {id:?} ({pointer}) becomes the method `{name}`, which the \
-                     generated client already has"
-                ));
-            } else if let Some(other) = seen.insert(name.clone(), pointer.clone()) {
-                faults.push(format!(
-                    "operationId {id:?} ({pointer}) becomes the method `{name}`, as the one at \
-                     {other} does"
-                ));
-            }
+    for (path, method, operation, _) in operations(doc) {
+        let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
+            continue;
+        };
+        let pointer = format!("/paths/{}/{method}/operationId", escape(path));
+        let name = derive::field_name(id).trim_end_matches('_').to_owned();
+        if CLIENT_METHODS.contains(&name.as_str()) {
+            faults.push(format!(
+                "operationId {id:?} ({pointer}) becomes the method `{name}`, which the \
+                 generated client already has"
+            ));
+        } else if let Some(other) = seen.insert(name.clone(), pointer.clone()) {
+            faults.push(format!(
+                "operationId {id:?} ({pointer}) becomes the method `{name}`, as the one at \
+                 {other} does"
+            ));
         }
     }
     if faults.is_empty() {

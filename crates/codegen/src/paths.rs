@@ -42,7 +42,7 @@ pub fn generate(doc: &Value) -> Result<String, String> {
          #[allow(dead_code)]\n\
          pub mod paths {\n",
     );
-    for (path, method, operation, shared) in operations(doc) {
+    for (path, method, operation, shared) in crate::operations(doc) {
         let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
             continue;
         };
@@ -51,33 +51,6 @@ pub fn generate(doc: &Value) -> Result<String, String> {
     }
     out.push_str("}\n");
     Ok(out)
-}
-
-/// `(path, method, operation, the path item's shared parameters)` for every operation, in the
-/// document's order.
-fn operations(doc: &Value) -> Vec<(&str, &str, &Value, Option<&Value>)> {
-    let mut all = Vec::new();
-    for (path, item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let Some(item) = item.as_object() else {
-            continue;
-        };
-        for (method, operation) in item {
-            if crate::METHODS.contains(&method.as_str()) {
-                all.push((
-                    path.as_str(),
-                    method.as_str(),
-                    operation,
-                    item.get("parameters"),
-                ));
-            }
-        }
-    }
-    all
 }
 
 /// The operation's path parameters in the order the path names them; an operation's own
