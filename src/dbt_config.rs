@@ -11,7 +11,7 @@ use crate::{
     fields::{self, Kind, Property},
     generated::paths,
     generated::types::{
-        ConnectionsDbtDeleteResponse, ConnectionsDbtGetResponse, ConnectionsDbtUpdateBody,
+        self, ConnectionsDbtDeleteResponse, ConnectionsDbtGetResponse, ConnectionsDbtUpdateBody,
         ConnectionsDbtUpdateResponse,
     },
 };
@@ -170,36 +170,8 @@ impl UpdateDbtConfig {
         Ok(self.with(row.json, value))
     }
 
-    /// Whether Omni generates relationships from dbt (required).
-    pub fn autogen_relationships(self, on: bool) -> Self {
-        self.with("autogenRelationships", Value::Bool(on))
-    }
-
-    /// Whether virtual schemas are enabled (required).
-    pub fn enable_virtual_schemas(self, on: bool) -> Self {
-        self.with("enableVirtualSchemas", Value::Bool(on))
-    }
-
-    /// The dbt version (omitted: Omni's default).
-    pub fn dbt_version(self, version: impl Into<String>) -> Self {
-        self.with("dbtVersion", Value::String(version.into()))
-    }
-
-    /// Enable the dbt semantic layer (not sent unless called; Omni's default is off).
-    pub fn enable_semantic_layer(self, on: bool) -> Self {
-        self.with("enableSemanticLayer", Value::Bool(on))
-    }
-
-    /// Generate a new deploy key pair (not sent unless called; Omni's default is off).
-    pub fn rotate_keys(self, on: bool) -> Self {
-        self.with("rotateKeys", Value::Bool(on))
-    }
-
-    /// The dbt project's folder in the repository (omitted or `""`: the root). The spec's
-    /// pattern applies: relative (no leading `/`) and without `..`.
-    pub fn project_root_path(self, path: impl Into<String>) -> Self {
-        self.with("projectRootPath", Value::String(path.into()))
-    }
+    // A setter for every property the body takes (generated from the spec's table).
+    types::dbt_config_setters!();
 
     /// The body, every value checked against the spec's rules and every required property
     /// present (the error names the first that is not).

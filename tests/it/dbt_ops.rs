@@ -438,6 +438,60 @@ async fn update_config_by_name_checks_each_property_against_the_spec_table() {
     assert_eq!(body(&req), want);
 }
 
+/// Every property the configuration's update body takes has a typed setter, generated from
+/// the spec's table (`ssh_url` and `branch` too, which `update_config` takes as arguments):
+/// only what is called is sent.
+#[tokio::test]
+async fn the_configurations_setters_come_from_the_spec_table() {
+    let server = MockServer::start().await;
+    let ok = json!({"success": true, "message": "saved"});
+    answer(&server, "PUT", config_path(), json_response(200, ok)).await;
+    org_client(&server)
+        .dbt(id(CONN))
+        .update_config_by_name()
+        .ssh_url("git@x:y.git")
+        .branch(String::from("main"))
+        .autogen_relationships(false)
+        .enable_virtual_schemas(true)
+        .enable_semantic_layer(false)
+        .dbt_version("1.11")
+        .project_root_path("dbt")
+        .rotate_keys(true)
+        .send()
+        .await
+        .unwrap();
+    let req = only_request(&server).await;
+    assert_request(&req, "PUT", &config_path(), None, ORG_KEY);
+    assert_eq!(
+        body(&req),
+        json!({
+            "sshUrl": "git@x:y.git", "branch": "main", "autogenRelationships": false,
+            "enableVirtualSchemas": true, "enableSemanticLayer": false, "dbtVersion": "1.11",
+            "projectRootPath": "dbt", "rotateKeys": true
+        })
+    );
+    // A generated setter's value is checked by the table's rule when sending.
+    let err = org_client(&server)
+        .dbt(id(CONN))
+        .update_config("git@x:y.git", "main")
+        .autogen_relationships(true)
+        .enable_virtual_schemas(true)
+        .project_root_path("../up")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { field, rule, .. }
+            if field == "projectRootPath" && rule.contains("pattern")),
+        "{err:?}"
+    );
+    assert_eq!(
+        request_count(&server).await,
+        1,
+        "the refused one is not sent"
+    );
+}
+
 /// Every builder checks each of its operation's path parameters (the checks are generated
 /// from the spec's parameters, `crates/codegen/src/paths.rs`): a nil UUID or a blank name is
 /// refused under the spec's name of the parameter, and nothing is sent.

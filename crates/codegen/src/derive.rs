@@ -176,6 +176,11 @@ pub struct Table {
     /// The update body's schema (a JSON pointer; the same as `create` for a resource set
     /// whole).
     pub update: &'static str,
+    /// A macro of setters, one per property the update body takes, for the `impl` of a
+    /// builder that keeps its body by the spec's names
+    /// (a `fn with(self, &str, serde_json::Value) -> Self`): `None` when the resource's builders
+    /// hold a derived patch body instead.
+    pub setters: Option<&'static str>,
 }
 
 /// The tables derived here.
@@ -186,6 +191,8 @@ pub const TABLES: &[Table] = &[
         answer: "/components/schemas/DbtEnvironmentItem",
         create: "/components/schemas/DbtEnvironmentCreateBody",
         update: "/components/schemas/DbtEnvironmentUpdateBody",
+        // The create and update bodies are derived patch bodies, with their own setters.
+        setters: None,
     },
     Table {
         constant: "DBT_CONFIG_PROPERTIES",
@@ -194,6 +201,8 @@ pub const TABLES: &[Table] = &[
         answer: "/paths/~1v1~1connections~1{connectionId}~1dbt/get/responses/200/content/application~1json/schema/anyOf/0",
         create: "/paths/~1v1~1connections~1{connectionId}~1dbt/put/requestBody/content/application~1json/schema",
         update: "/paths/~1v1~1connections~1{connectionId}~1dbt/put/requestBody/content/application~1json/schema",
+        // `UpdateDbtConfig` keeps its body by the spec's names.
+        setters: Some("dbt_config_setters"),
     },
 ];
 
@@ -402,7 +411,55 @@ fn property_table(out: &mut String, doc: &Value, table: &Table) -> Result<(), St
         );
     }
     out.push_str("];\n");
+    if let Some(name) = table.setters {
+        by_name_setters(out, name, table, &rows(doc, table)?);
+    }
     Ok(())
+}
+
+/// The setters of a builder that keeps its body by the spec's names (see [`Table::setters`]):
+/// one per property the update body takes, of the Rust type its kind reads as; a list or an
+/// object is set through the builder's `set_property` instead. Values are checked against the
+/// table's rules when the builder sends, as every value set by name is.
+fn by_name_setters(out: &mut String, name: &str, table: &Table, rows: &[Row]) {
+    let mut setters = String::new();
+    for row in rows.iter().filter(|r| r.in_update) {
+        let (param, value) = match row.kind {
+            "String" => (
+                "impl ::std::convert::Into<::std::string::String>",
+                "::serde_json::Value::String(value.into())",
+            ),
+            "Uuid" => (
+                "::uuid::Uuid",
+                "::serde_json::Value::String(value.to_string())",
+            ),
+            "Boolean" => ("bool", "::serde_json::Value::Bool(value)"),
+            "Integer" => ("i64", "::serde_json::Value::from(value)"),
+            "Number" => ("f64", "::serde_json::Value::from(value)"),
+            _ => continue,
+        };
+        let field = &row.rust;
+        let json = literal(&row.json);
+        doc_comment(&mut setters, &row.description);
+        let needed = if row.required {
+            "Required by Omni: `send` refuses a body without it."
+        } else {
+            "Sent only when called: Omni's own default applies otherwise."
+        };
+        doc_comment(&mut setters, &format!("\n`{}`. {needed}", row.json));
+        let _ = writeln!(
+            setters,
+            "pub fn {field}(self, value: {param}) -> Self {{ self.with({json}, {value}) }}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "/// Setters for every property of {} that the update body takes, for the `impl` of a \
+         builder that keeps its body by the spec's names.\n\
+         macro_rules! {name} {{ () => {{\n{setters}}}; }}\n\
+         pub(crate) use {name};",
+        table.resource
+    );
 }
 
 const PRELUDE: &str = r#"
@@ -930,6 +987,52 @@ mod tests {
         );
         assert!(out.contains("pub const ODD_MAX_PAGE_SIZE: ::std::option::Option<u32> = None;"));
         assert!(!out.contains("NO_PAGES"));
+    }
+
+    #[test]
+    fn by_name_setters_take_each_kinds_rust_type_and_skip_lists() {
+        let doc = serde_json::json!({"paths": {"/c": {"put": {"requestBody": {"content": {
+        "application/json": {"schema": {"type": "object", "required": ["type"], "properties": {
+            "type": {"type": "string", "description": "A keyword."},
+            "owner": {"type": "string", "format": "uuid"},
+            "threads": {"type": "integer", "nullable": true, "minimum": 1},
+            "ratio": {"type": "number"},
+            "on": {"type": "boolean"},
+            "tags": {"type": "array", "items": {"type": "string"}}
+        }}}}}}}}});
+        let table = Table {
+            constant: "C",
+            resource: "a thing",
+            answer: "/paths/~1c/put/requestBody/content/application~1json/schema",
+            create: "/paths/~1c/put/requestBody/content/application~1json/schema",
+            update: "/paths/~1c/put/requestBody/content/application~1json/schema",
+            setters: Some("thing_setters"),
+        };
+        let mut out = String::new();
+        property_table(&mut out, &doc, &table).unwrap();
+        for expected in [
+            "pub fn type_(self, value: impl ::std::convert::Into<::std::string::String>) -> Self \
+             { self.with(\"type\", ::serde_json::Value::String(value.into())) }",
+            "pub fn owner(self, value: ::uuid::Uuid) -> Self { self.with(\"owner\", \
+             ::serde_json::Value::String(value.to_string())) }",
+            "pub fn threads(self, value: i64) -> Self { self.with(\"threads\", \
+             ::serde_json::Value::from(value)) }",
+            "pub fn ratio(self, value: f64) -> Self",
+            "pub fn on(self, value: bool) -> Self { self.with(\"on\", ::serde_json::Value::Bool(value)) }",
+            "/// A keyword.\n///\n/// `type`. Required by Omni: `send` refuses a body without it.",
+            "/// `threads`. Sent only when called: Omni's own default applies otherwise.",
+            "macro_rules! thing_setters { () => {",
+            "pub(crate) use thing_setters;",
+        ] {
+            assert!(out.contains(expected), "{expected}\n{out}");
+        }
+        assert!(!out.contains("pub fn tags"), "a list is set by name: {out}");
+        assert!(
+            !out.contains("clear_"),
+            "null would not reach the generated body: {out}"
+        );
+        let code = out.split_once("macro_rules!").unwrap().1;
+        syn::parse_str::<syn::File>(&format!("macro_rules!{code}")).unwrap();
     }
 
     #[test]
