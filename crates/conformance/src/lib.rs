@@ -252,12 +252,16 @@ impl Spec {
 fn check(validator: &Validator, body: &Value) -> Result<(), Violations> {
     let problems = validator.problems(body);
     if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Violations(
-            problems.iter().map(Problem::to_string).collect(),
-        ))
+        return Ok(());
     }
+    let mut lines: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    if problems.len() >= schema::MAX_PROBLEMS {
+        lines.push(format!(
+            "(the check stopped after {} problems)",
+            schema::MAX_PROBLEMS
+        ));
+    }
+    Err(Violations(lines))
 }
 
 /// Follows a local `$ref` (e.g. to `#/components/responses/...`).

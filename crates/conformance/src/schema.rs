@@ -20,6 +20,11 @@ use crate::problem::{Kind, Location, Problem, Step};
 /// How deep references and combinators may nest before a schema is refused as cyclic.
 const MAX_DEPTH: usize = 128;
 
+/// The most problems one check collects: a hostile value (300,000 items that each break a rule)
+/// costs no more than one that breaks a hundred, and a report or a 400's detail needs only the
+/// first.
+pub(crate) const MAX_PROBLEMS: usize = 100;
+
 /// A document's `#/components/schemas` and every `pattern` in it, compiled once.
 #[derive(Debug, Default)]
 pub(crate) struct Definitions {
@@ -98,9 +103,11 @@ impl Definitions {
     }
 
     /// Every way `value` breaks `schema`, each with the location of the value.
+    /// At most [`MAX_PROBLEMS`] are collected.
     pub(crate) fn problems(&self, schema: &Value, value: &Value) -> Vec<Problem> {
         let mut out = Vec::new();
         self.check(schema, value, &mut Location::default(), 0, &mut out);
+        out.truncate(MAX_PROBLEMS);
         out
     }
 
@@ -125,6 +132,9 @@ impl Definitions {
                 kind,
             })
         };
+        if out.len() >= MAX_PROBLEMS {
+            return;
+        }
         let Value::Object(s) = schema else {
             // `true`/`false` schemas are JSON Schema, not OpenAPI 3.0; `false` refuses all.
             if schema == &Value::Bool(false) {
@@ -259,16 +269,14 @@ impl Definitions {
         {
             push(at, Kind::ManyItems(max));
         }
-        if s.get("uniqueItems") == Some(&Value::Bool(true))
-            && items
-                .iter()
-                .enumerate()
-                .any(|(i, a)| items[i + 1..].iter().any(|b| json_eq(a, b)))
-        {
+        if s.get("uniqueItems") == Some(&Value::Bool(true)) && has_duplicates(items) {
             push(at, Kind::NotUnique);
         }
         if let Some(item_schema) = s.get("items") {
             for (i, item) in items.iter().enumerate() {
+                if out.len() >= MAX_PROBLEMS {
+                    break;
+                }
                 at.0.push(Step::Index(i));
                 self.check(item_schema, item, at, depth + 1, out);
                 at.0.pop();
@@ -312,6 +320,9 @@ impl Definitions {
         let pattern_properties = s.get("patternProperties").and_then(Value::as_object);
         let mut unexpected = Vec::new();
         for (name, member) in members {
+            if out.len() >= MAX_PROBLEMS {
+                break;
+            }
             at.0.push(Step::Key(name.clone()));
             let mut matched = false;
             if let Some(property) = properties.and_then(|p| p.get(name)) {
@@ -473,6 +484,73 @@ fn has_type(value: &Value, t: &str) -> bool {
         }
         // An unknown type name matches nothing.
         _ => false,
+    }
+}
+
+/// Whether two items are equal by [`json_eq`]'s rule, in one pass: each item's
+/// [`canonical`] text goes into a set (a pairwise comparison is quadratic, and a 1 MiB body
+/// holds some 500,000 items).
+fn has_duplicates(items: &[Value]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().any(|item| {
+        let mut key = String::new();
+        canonical(item, &mut key);
+        !seen.insert(key)
+    })
+}
+
+/// A text that two values share when [`json_eq`] finds them equal: numbers by value (an
+/// integral float as the integer), object members in key order, strings as JSON writes them.
+fn canonical(value: &Value, out: &mut String) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    match value {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                let _ = write!(out, "{i}");
+            } else if let Some(u) = n.as_u64() {
+                let _ = write!(out, "{u}");
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // Integral and in i64's range (the bounds are exact in f64): the integer.
+                if f.fract() == 0.0
+                    && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f)
+                {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let _ = write!(out, "{}", f as i64);
+                } else if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let _ = write!(out, "{}", f as u64);
+                } else {
+                    let _ = write!(out, "{f:?}");
+                }
+            }
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            let mut keys: Vec<&String> = members.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical(&members[key], out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -846,6 +924,74 @@ mod tests {
     }
 
     /// A reference cycle is reported, not followed for ever; nested values have their paths.
+    #[test]
+    fn unique_items_compares_by_value_in_one_pass() {
+        let unique = json!({"type": "array", "uniqueItems": true});
+        for duplicated in [
+            json!([1, 2, 1.0]),
+            json!([{"a": 1, "b": [1, "x"]}, 3, {"b": [1.0, "x"], "a": 1}]),
+            json!(["1", "1"]),
+            json!([-0.0, 0]),
+            json!([18446744073709551615u64, 1, 18446744073709551615u64]),
+            json!([null, true, null]),
+        ] {
+            assert_eq!(
+                found(unique.clone(), duplicated.clone()).len(),
+                1,
+                "{duplicated}"
+            );
+        }
+        for distinct in [
+            json!([1, "1", [1], {"1": 1}, 1.5, true, null]),
+            json!([{"a": 1}, {"a": 1, "b": 1}, {"b": 1}]),
+            json!([9007199254740993u64, 9007199254740992u64]),
+            json!(["a,b", ["a", "b"]]),
+        ] {
+            assert!(
+                found(unique.clone(), distinct.clone()).is_empty(),
+                "{distinct}"
+            );
+        }
+        // The same answer as the pairwise rule for every pair of a mixed set of values.
+        let values = [
+            json!(0),
+            json!(0.0),
+            json!(-1),
+            json!(1e300),
+            json!("0"),
+            json!([0]),
+            json!([0.0]),
+            json!({"k": 0}),
+            json!({"k": 0.0}),
+            json!({"k": "0"}),
+            json!(u64::MAX),
+            json!(i64::MIN),
+        ];
+        for a in &values {
+            for b in &values {
+                let pair = [a.clone(), b.clone()];
+                assert_eq!(has_duplicates(&pair), json_eq(a, b), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_check_stops_at_the_cap() {
+        let items = vec![json!("x"); 300_000];
+        let problems = found(json!({"items": {"type": "integer"}}), Value::Array(items));
+        assert_eq!(problems.len(), MAX_PROBLEMS);
+        assert!(problems[0].starts_with("at \"/0\": "), "{problems:?}");
+        let members: Map<String, Value> = (0..1000).map(|i| (format!("k{i}"), json!(1))).collect();
+        let problems = found(
+            json!({"additionalProperties": {"type": "string"}}),
+            Value::Object(members),
+        );
+        assert_eq!(problems.len(), MAX_PROBLEMS);
+        // Under the cap, every problem.
+        let problems = found(json!({"items": {"type": "integer"}}), json!(["a", "b", 3]));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
     #[test]
     fn cycles_end_and_paths_nest() {
         let doc = json!({"components": {"schemas": {

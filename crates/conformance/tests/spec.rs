@@ -219,3 +219,25 @@ fn request_bodies_are_judged_in_omnis_words() {
     assert_eq!(judge(both.clone()), Ok(()));
     assert!(spec.check_request("thingsCreate", &both).is_err());
 }
+
+/// A hostile body (300,000 variables, each of the wrong type) is judged by its first hundred
+/// problems, and the report says it stopped; Omni's wording names the first.
+#[test]
+fn a_hostile_body_is_reported_up_to_the_cap() {
+    let spec = Spec::bundled();
+    let variables = vec![json!(1); 300_000];
+    let body = json!({"name": "a", "targetSchema": "s", "variables": variables});
+    let report = spec.check_request(UPDATE, &body).unwrap_err().to_string();
+    let lines: Vec<&str> = report.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("(the check stopped after 100 problems)")),
+        "{report}"
+    );
+    assert!(report.contains("/variables/99") && !report.contains("/variables/100"), "{report}");
+    assert_eq!(
+        spec.check_request_as_omni(UPDATE, &body),
+        Err("variables[0]: Expected object, received number".to_owned())
+    );
+}
