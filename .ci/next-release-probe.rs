@@ -92,3 +92,54 @@ async fn is_deferral_enabled_is_readable_settable_and_never_sent_unless_set() {
         .await
         .unwrap();
 }
+
+/// `dbt-sync`, once a maintainer selects it (one line of `openapi/operations.json`, which
+/// `.ci/run` adds before the pull, as the drift report advises): the generated client calls it,
+/// and the fake, whose spec now has it, serves it; the job is polled to its end.
+#[tokio::test]
+async fn dbt_sync_is_generated_and_served_once_selected() {
+    let (fake, client) = setup().await;
+    let model = fake.model_id();
+    let branch = fake.add_branch(model, "sync-probe").unwrap();
+    let job = client
+        .api()
+        .models_dbt_sync()
+        .model_id(model)
+        .branch_id(branch)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id;
+    let status = loop {
+        let state = client
+            .api()
+            .jobs_get_status()
+            .job_id(job.clone())
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        if state.status != types::JobsGetStatusResponseStatus::InProgress {
+            assert_eq!(state.job_type, "DBT_SYNC");
+            break state.status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, types::JobsGetStatusResponseStatus::Completed);
+    // A branch of another model, or none: Omni's answers.
+    let err = client
+        .api()
+        .models_dbt_sync()
+        .model_id(model)
+        .branch_id(omni_dbt::Uuid::new_v4())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err:?}");
+    assert!(fake
+        .journal()
+        .iter()
+        .any(|e| e.operation == Some(Operation::DbtSync) && e.status == Some(200)));
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
