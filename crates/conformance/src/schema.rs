@@ -934,6 +934,7 @@ mod tests {
             json!([-0.0, 0]),
             json!([18446744073709551615u64, 1, 18446744073709551615u64]),
             json!([null, true, null]),
+            json!([-2, -2.0]),
         ] {
             assert_eq!(
                 found(unique.clone(), duplicated.clone()).len(),
@@ -946,6 +947,7 @@ mod tests {
             json!([{"a": 1}, {"a": 1, "b": 1}, {"b": 1}]),
             json!([9007199254740993u64, 9007199254740992u64]),
             json!(["a,b", ["a", "b"]]),
+            json!([[1, 2], [12], [1], [2]]),
         ] {
             assert!(
                 found(unique.clone(), distinct.clone()).is_empty(),

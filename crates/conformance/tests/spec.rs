@@ -235,7 +235,10 @@ fn a_hostile_body_is_reported_up_to_the_cap() {
             .is_some_and(|l| l.contains("(the check stopped after 100 problems)")),
         "{report}"
     );
-    assert!(report.contains("/variables/99") && !report.contains("/variables/100"), "{report}");
+    assert!(
+        report.contains("/variables/99") && !report.contains("/variables/100"),
+        "{report}"
+    );
     assert_eq!(
         spec.check_request_as_omni(UPDATE, &body),
         Err("variables[0]: Expected object, received number".to_owned())
