@@ -1037,9 +1037,10 @@ async fn scim_finds_users_by_email_for_organization_keys() {
 }
 
 /// dbt-sync is an operation of Omni's later release: a fake whose vendored spec does not have
-/// it answers as an instance of the release it serves would, 404 (and journals no operation).
+/// it answers as an instance of the release it serves would, 404 (and journals no operation);
+/// once the spec has it (CI's next-release step selects it), it is served: a job.
 #[tokio::test]
-async fn dbt_sync_is_not_served_before_the_spec_has_it() {
+async fn dbt_sync_is_served_once_the_spec_has_it() {
     let h = Harness::default().await;
     let branch = h.fake.add_branch(h.fake.model_id(), "feature").unwrap();
     let url = format!(
@@ -1049,10 +1050,18 @@ async fn dbt_sync_is_not_served_before_the_spec_has_it() {
     );
     let token = h.fake.tokens().organization_api_key.clone();
     let (status, answer) = h.send("POST", &url, Some(&token), None).await;
-    assert!(
-        !omni_dbt_conformance::Spec::bundled().has_operation("modelsDbtSync"),
-        "the vendored spec has dbt-sync now: this test's premise changed"
-    );
-    assert_eq!((status, &answer["detail"]), (404, &json!("Not found")));
+    let served = h
+        .fake
+        .journal()
+        .iter()
+        .any(|e| e.operation == Some(Operation::DbtSync));
+    if omni_dbt_conformance::Spec::bundled().has_operation("modelsDbtSync") {
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer["jobId"].is_string(), "{answer}");
+        assert!(served);
+    } else {
+        assert_eq!((status, &answer["detail"]), (404, &json!("Not found")));
+        assert!(!served);
+    }
     assert!(h.fake.violations().is_empty(), "{:?}", h.fake.violations());
 }
